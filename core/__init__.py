@@ -1,0 +1,1 @@
+"""lorabot's domain: free of chat and HTTP frameworks."""

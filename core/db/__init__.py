@@ -1,0 +1,1 @@
+"""Database models and sessions (SQLAlchemy 2, async)."""

@@ -1,0 +1,235 @@
+"""The schema: accounts, the points ledger, datasets, jobs, models and notifications."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db.base import Base
+from core.db.types import UTCDateTime, created_at, intpk, json_dict, str64, str200
+from core.enums import JobStatus
+
+
+class Account(Base):
+    """One person. `balance` is the running sum of the ledger, kept for atomic updates."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    id: Mapped[intpk]
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Set when this account was linked into another; its identities now point there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[created_at]
+
+    identities: Mapped[list["Identity"]] = relationship(
+        back_populates="account", order_by="Identity.id"
+    )
+
+
+class Identity(Base):
+    """A chat identity `(platform, platform_user_id)` of an account."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str64]
+    created_at: Mapped[created_at]
+
+    account: Mapped[Account] = relationship(back_populates="identities")
+
+
+class LinkCode(Base):
+    """A short one-time code that joins the identity redeeming it to the issuing account."""
+
+    __tablename__ = "link_codes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]
+
+
+class LedgerEntry(Base):
+    """An append-only change of points; the same idempotency key never applies twice."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str200]
+    # Hash of what the request asked for: the same key with other content is a conflict.
+    request_hash: Mapped[str64]
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[created_at]
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    trigger_word: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    visibility: Mapped[str] = mapped_column(String(16), default="private")
+    created_at: Mapped[created_at]
+    updated_at: Mapped[created_at]
+
+    images: Mapped[list["Image"]] = relationship(
+        back_populates="dataset", order_by="Image.id", cascade="all, delete-orphan"
+    )
+
+
+class Image(Base):
+    """A normalized image, stored content-addressed under `blob_key`."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("dataset_id", "content_hash"),)
+
+    id: Mapped[intpk]
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    # Whose quota it counts against (denormalized so the quota check is one sum).
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    content_hash: Mapped[str64]
+    blob_key: Mapped[str200]
+    byte_size: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int]
+    height: Mapped[int]
+    caption: Mapped[str] = mapped_column(Text, default="")
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[created_at]
+
+    dataset: Mapped[Dataset] = relationship(back_populates="images")
+
+
+class Job(Base):
+    """A paid training request and its lifecycle; see `JobStatus`."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index("ix_jobs_status_id", "status", "id"),
+    )
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    offering_id: Mapped[str64]
+    preset: Mapped[str] = mapped_column(String(32))
+    # The final training parameters (a `TrainingSpec` as JSON) and what the user asked.
+    params: Mapped[json_dict]
+    overrides: Mapped[json_dict]
+    cost: Mapped[int] = mapped_column(BigInteger)
+    estimated_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    idempotency_key: Mapped[str200]
+    request_hash: Mapped[str64]
+    # Where the job was submitted from: notifications go to this identity.
+    platform: Mapped[str | None] = mapped_column(String(16))
+    platform_user_id: Mapped[str | None] = mapped_column(String(64))
+    # Free-form routing data of the front-end (e.g. the Discord channel to fall back to).
+    reply_to: Mapped[json_dict]
+
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    loss: Mapped[float | None] = mapped_column(Float)
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+
+    # The lease of the attempt that holds the job; `fencing_token` grows with each attempt so
+    # reports from a stale attempt are rejected.
+    fencing_token: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_at: Mapped[created_at]
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    model: Mapped["Model | None"] = relationship(back_populates="job")
+
+
+class JobMetric(Base):
+    """One point of a job's loss curve."""
+
+    __tablename__ = "job_metrics"
+    __table_args__ = (UniqueConstraint("job_id", "step"),)
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    step: Mapped[int]
+    loss: Mapped[float] = mapped_column(Float)
+    lr: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[created_at]
+
+
+class Model(Base):
+    """A trained LoRA: its files live in blob storage under `blob_prefix`."""
+
+    __tablename__ = "models"
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
+    offering_id: Mapped[str64]
+    name: Mapped[str200]
+    trigger_word: Mapped[str | None] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(32))
+    blob_prefix: Mapped[str200]
+    # [{"name", "kind", "size", "sha256"}]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    summary: Mapped[json_dict]
+    created_at: Mapped[created_at]
+
+    job: Mapped[Job] = relationship(back_populates="model")
+
+
+class Notification(Base):
+    """Outbox row: delivered to the bot of `platform` at least once, until acknowledged."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "platform", "acked_at", "id"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str64]
+    payload: Mapped[json_dict]
+    # One row per event (e.g. "job:7:completed"), so a replayed event adds nothing.
+    dedupe_key: Mapped[str200] = mapped_column(unique=True)
+    # A fetch leases the row so concurrent polls do not deliver it twice; an expired lease
+    # (the bot died before acknowledging) makes it pending again.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]

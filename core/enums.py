@@ -1,0 +1,51 @@
+"""The closed vocabularies of the domain, stored as plain strings."""
+
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    telegram = "telegram"  # a Telegram user id
+    discord = "discord"  # a Discord user snowflake
+
+
+class LedgerKind(StrEnum):
+    grant = "grant"  # points given by an operator
+    purchase = "purchase"  # points bought
+    training_debit = "training_debit"  # the price of a job, taken when it is queued
+    refund = "refund"  # a job's price given back, in full or the unused share
+    royalty = "royalty"  # a share paid to the owner of a public dataset
+    link_transfer = "link_transfer"  # balance moved when two accounts are linked into one
+
+
+class Visibility(StrEnum):
+    private = "private"  # only the owner sees and uses it
+    public = "public"  # anyone may see it and train on it
+
+
+class JobStatus(StrEnum):
+    queued = "queued"  # paid, waiting for a free slot
+    preparing = "preparing"  # a worker holds it: loading the base model, caching latents
+    training = "training"  # optimizer steps are running
+    finishing = "finishing"  # saving the LoRA files, samples and loss curve
+    completed = "completed"  # a model is registered; the debit stands
+    failed = "failed"  # gave up after the last attempt; refunded in full
+    cancelled = "cancelled"  # stopped by the user or an operator; unused share refunded
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+    @property
+    def is_running(self) -> bool:
+        return self in RUNNING_STATUSES
+
+
+FINAL_STATUSES = frozenset({JobStatus.completed, JobStatus.failed, JobStatus.cancelled})
+RUNNING_STATUSES = frozenset({JobStatus.preparing, JobStatus.training, JobStatus.finishing})
+
+
+class NotificationKind(StrEnum):
+    job_started = "job_started"  # a worker picked the job up
+    job_completed = "job_completed"  # the model is ready: id, files, trigger word
+    job_failed = "job_failed"  # reason and refund
+    job_cancelled = "job_cancelled"  # refund

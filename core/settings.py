@@ -1,0 +1,57 @@
+"""Settings of the daemon, read from `LORABOT_*` environment variables."""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_OFFERINGS = Path(__file__).with_name("offerings.toml")
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; embedded defaults need nothing else running."""
+
+    model_config = SettingsConfigDict(env_prefix="LORABOT_", extra="ignore")
+
+    data_dir: Path = Field(Path("./var"), description="Where the database, blobs and caches live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file `lorabot.sqlite3` in DATA_DIR."
+    )
+    host: str = Field("127.0.0.1", description="Address the daemon listens on.")
+    port: int = Field(8765, description="Port the daemon listens on.")
+    rpc_token: SecretStr | None = Field(None, description="Bearer token of the bots' RPC calls.")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token of admin calls; admin routes refuse all while unset."
+    )
+    offerings_file: Path = Field(BUNDLED_OFFERINGS, description="TOML file of offerings.")
+
+    max_image_bytes: int = Field(25 * MB, description="Largest accepted image file.")
+    max_image_pixels: int = Field(40_000_000, description="Most pixels (width × height).")
+    max_images_per_dataset: int = Field(200, description="Images a dataset may hold.")
+    max_upload_bytes: int = Field(200 * MB, description="Largest multipart upload request.")
+    account_quota_bytes: int = Field(2_000 * MB, description="Stored image bytes per account.")
+    max_caption_chars: int = Field(500, description="Longest image caption.")
+
+    workers: int = Field(1, description="Local training slots (one per GPU).")
+    lease_seconds: float = Field(30.0, description="A worker's lease; renewed by heartbeats.")
+    stall_seconds: float = Field(600.0, description="No progress for this long: kill and retry.")
+    max_attempts: int = Field(3, description="Attempts of a job before it fails for good.")
+    link_code_ttl_seconds: int = Field(600, description="Lifetime of an account link code.")
+    notification_lease_seconds: float = Field(
+        60.0, description="A fetched, unacknowledged notification is served again after this."
+    )
+    latent_cache_budget_bytes: int = Field(5_000 * MB, description="Size budget of latent caches.")
+    log_level: str = Field("INFO", description="Log level of the structlog JSON logs.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'lorabot.sqlite3').resolve()}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"

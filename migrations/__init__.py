@@ -1,0 +1,1 @@
+"""Alembic environment and versions; the daemon upgrades the schema on start."""
