@@ -136,7 +136,8 @@ class Job(Base):
 
     id: Mapped[intpk]
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    # Cleared when the dataset is deleted (only allowed once no queued/running job uses it).
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), index=True)
     offering_id: Mapped[str64]
     preset: Mapped[str] = mapped_column(String(32))
     # The final training parameters (a `TrainingSpec` as JSON) and what the user asked.

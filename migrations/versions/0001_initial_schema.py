@@ -264,7 +264,7 @@ def upgrade() -> None:
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column(
-            "dataset_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+            "dataset_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("offering_id", sa.String(length=64), nullable=False),
         sa.Column("preset", sa.String(length=32), nullable=False),

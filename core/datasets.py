@@ -1,0 +1,389 @@
+"""Datasets: create, list, read, change and delete them; what training and preflight read.
+
+Someone else's private dataset is indistinguishable from a missing one (NotFound). Others'
+public datasets can be read and trained on, but only their owner changes them (Forbidden).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.blobs import BlobStore
+from core.db.models import Dataset, Image, Job, Model
+from core.db.types import utcnow
+from core.enums import RUNNING_STATUSES, JobStatus, Visibility
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.images import has_control_chars
+
+MAX_NAME_CHARS = 100
+MAX_DESCRIPTION_CHARS = 2000
+MAX_TAGS = 20
+MAX_TAG_CHARS = 32
+TRIGGER_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A job in one of these states will read the dataset's images: the dataset must stay.
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.queued, *RUNNING_STATUSES})
+
+
+def _check_name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= MAX_NAME_CHARS:
+        raise ValueError(f"a dataset name has 1 to {MAX_NAME_CHARS} characters")
+    if has_control_chars(value):
+        raise ValueError("a dataset name cannot hold control characters")
+    return value
+
+
+def _check_trigger_word(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not TRIGGER_WORD.fullmatch(value):
+        raise ValueError(
+            "a trigger word is 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-', without spaces"
+        )
+    return value
+
+
+def _check_description(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_DESCRIPTION_CHARS:
+        raise ValueError(f"a description has at most {MAX_DESCRIPTION_CHARS} characters")
+    if has_control_chars(value, allow="\n\t"):
+        raise ValueError("a description cannot hold control characters other than line breaks")
+    return value
+
+
+def _check_tags(value: list[str]) -> list[str]:
+    tags: list[str] = []
+    for raw in value:
+        tag = raw.strip()
+        if not 1 <= len(tag) <= MAX_TAG_CHARS or has_control_chars(tag):
+            raise ValueError(f"a tag has 1 to {MAX_TAG_CHARS} printable characters: {raw!r}")
+        if tag.casefold() not in {t.casefold() for t in tags}:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"a dataset has at most {MAX_TAGS} tags")
+    return tags
+
+
+class DatasetCreate(BaseModel):
+    """What `POST /v1/datasets` takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description=f"1–{MAX_NAME_CHARS} characters, unique per account.")
+    trigger_word: str | None = Field(
+        None, description="The word that calls the trained concept: 1–64 of A-Z a-z 0-9 _ -."
+    )
+    description: str = Field("", description=f"At most {MAX_DESCRIPTION_CHARS} characters.")
+    tags: list[str] = Field(default_factory=list, description=f"At most {MAX_TAGS} tags.")
+    visibility: Visibility = Visibility.private
+
+    _name = field_validator("name")(_check_name)
+    _trigger = field_validator("trigger_word")(_check_trigger_word)
+    _description = field_validator("description")(_check_description)
+    _tags = field_validator("tags")(_check_tags)
+
+
+class DatasetPatch(BaseModel):
+    """What `PATCH /v1/datasets/{id}` takes: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    trigger_word: str | None = Field(None, description="null removes the trigger word.")
+    description: str | None = None
+    tags: list[str] | None = None
+    visibility: Visibility | None = None
+
+    @field_validator("name", "description", "tags", "visibility")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    _name = field_validator("name")(_check_name)
+    _trigger = field_validator("trigger_word")(_check_trigger_word)
+    _description = field_validator("description")(_check_description)
+    _tags = field_validator("tags")(_check_tags)
+
+
+class DatasetOut(BaseModel):
+    """The JSON shape of a dataset."""
+
+    id: int
+    name: str
+    trigger_word: str | None
+    description: str
+    tags: list[str]
+    visibility: Visibility
+    image_count: int
+    owned: bool = Field(description="Whether the acting account owns it.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """What preflight warns about: how many images, how many without caption, the smallest."""
+
+    image_count: int
+    uncaptioned: int
+    min_side: int
+    min_width: int
+    min_height: int
+    max_side: int
+    total_bytes: int
+
+
+def dataset_view(dataset: Dataset, image_count: int, account_id: int) -> DatasetOut:
+    """The JSON shape of a dataset, as seen by `account_id`."""
+    return DatasetOut(
+        id=dataset.id,
+        name=dataset.name,
+        trigger_word=dataset.trigger_word,
+        description=dataset.description,
+        tags=list(dataset.tags),
+        visibility=Visibility(dataset.visibility),
+        image_count=image_count,
+        owned=dataset.account_id == account_id,
+        created_at=dataset.created_at,
+        updated_at=dataset.updated_at,
+    )
+
+
+def _with_image_count() -> Select[tuple[Dataset, int]]:
+    count = (
+        select(func.count(Image.id))
+        .where(Image.dataset_id == Dataset.id)
+        .correlate(Dataset)
+        .scalar_subquery()
+    )
+    return select(Dataset, count)
+
+
+def _visible_to(account_id: int) -> ColumnElement[bool]:
+    return or_(Dataset.account_id == account_id, Dataset.visibility == Visibility.public)
+
+
+async def _view(session: AsyncSession, dataset: Dataset, account_id: int) -> DatasetOut:
+    count = await session.scalar(
+        select(func.count(Image.id)).where(Image.dataset_id == dataset.id)
+    )
+    return dataset_view(dataset, int(count or 0), account_id)
+
+
+async def create_dataset(
+    session: AsyncSession, account_id: int, data: DatasetCreate
+) -> DatasetOut:
+    """Create an empty dataset; a name the account already uses is a Conflict."""
+    await _ensure_name_free(session, account_id, data.name)
+    dataset = Dataset(
+        account_id=account_id,
+        name=data.name,
+        trigger_word=data.trigger_word,
+        description=data.description,
+        tags=data.tags,
+        visibility=data.visibility,
+    )
+    session.add(dataset)
+    await _flush_or_name_conflict(session, data.name)
+    return dataset_view(dataset, 0, account_id)
+
+
+async def list_datasets(
+    session: AsyncSession, account_id: int, *, include_public: bool = False
+) -> list[DatasetOut]:
+    """The account's datasets (and others' public ones when asked), oldest first."""
+    where = _visible_to(account_id) if include_public else Dataset.account_id == account_id
+    rows = await session.execute(_with_image_count().where(where).order_by(Dataset.id))
+    return [dataset_view(dataset, int(count), account_id) for dataset, count in rows]
+
+
+async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> DatasetOut:
+    """One dataset the account may see (its own or a public one)."""
+    dataset = await get_usable_dataset(session, dataset_id, account_id, lock=False)
+    return await _view(session, dataset, account_id)
+
+
+async def get_usable_dataset(
+    session: AsyncSession, dataset_id: int, account_id: int, *, lock: bool = True
+) -> Dataset:
+    """The dataset if the account may train on it (own or public), else NotFound.
+
+    On PostgreSQL the row is share-locked (`lock`) so that a job inserted in the same
+    transaction cannot race with the dataset's deletion, which takes the row exclusively.
+    """
+    query = select(Dataset).where(Dataset.id == dataset_id, _visible_to(account_id))
+    if lock:
+        query = query.with_for_update(read=True)
+    dataset = await session.scalar(query)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found", dataset_id=dataset_id)
+    return dataset
+
+
+# The name agreed in the shared interface list.
+assert_dataset_usable = get_usable_dataset
+
+
+async def get_owned_dataset(
+    session: AsyncSession, dataset_id: int, account_id: int, *, lock: bool = False
+) -> Dataset:
+    """The dataset if the account owns it; others' public ones are Forbidden, the rest NotFound."""
+    query = select(Dataset).where(Dataset.id == dataset_id, _visible_to(account_id))
+    if lock:
+        query = query.with_for_update()
+    dataset = await session.scalar(query)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found", dataset_id=dataset_id)
+    if dataset.account_id != account_id:
+        raise Forbidden(
+            f"dataset {dataset_id} belongs to someone else; only its owner can change it",
+            dataset_id=dataset_id,
+        )
+    return dataset
+
+
+async def update_dataset(
+    session: AsyncSession, dataset_id: int, account_id: int, patch: DatasetPatch
+) -> DatasetOut:
+    """Change the fields given in the patch."""
+    dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
+    changes = patch.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] != dataset.name:
+        await _ensure_name_free(session, account_id, changes["name"])
+    for field, value in changes.items():
+        setattr(dataset, field, value)
+    if changes:
+        dataset.updated_at = utcnow()
+        await _flush_or_name_conflict(session, dataset.name)
+    return await _view(session, dataset, account_id)
+
+
+async def delete_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> list[str]:
+    """Delete a dataset and its images; returns the blob keys to release after commit.
+
+    Refused (Conflict DATASET_IN_USE) while a queued or running job uses it. Finished jobs and
+    models keep their record; their link to the dataset is cleared.
+    """
+    await get_owned_dataset(session, dataset_id, account_id, lock=True)
+    await assert_no_active_jobs(session, dataset_id)
+    keys = list(
+        await session.scalars(select(Image.blob_key).where(Image.dataset_id == dataset_id))
+    )
+    await session.execute(delete(Image).where(Image.dataset_id == dataset_id))
+    await session.execute(update(Job).where(Job.dataset_id == dataset_id).values(dataset_id=None))
+    await session.execute(
+        update(Model).where(Model.dataset_id == dataset_id).values(dataset_id=None)
+    )
+    await session.execute(delete(Dataset).where(Dataset.id == dataset_id))
+    return sorted(set(keys))
+
+
+async def dataset_stats(session: AsyncSession, dataset_id: int) -> DatasetStats:
+    """Counts and extremes of a dataset's images (zeros for an empty dataset)."""
+    # CASE rather than least()/greatest(): SQLite has neither, PostgreSQL has no 2-arg min().
+    short = case((Image.width < Image.height, Image.width), else_=Image.height)
+    long = case((Image.width < Image.height, Image.height), else_=Image.width)
+    row = (
+        await session.execute(
+            select(
+                func.count(Image.id),
+                func.count(Image.id).filter(Image.caption == ""),
+                func.min(short),
+                func.min(Image.width),
+                func.min(Image.height),
+                func.max(long),
+                func.coalesce(func.sum(Image.byte_size), 0),
+            ).where(Image.dataset_id == dataset_id)
+        )
+    ).one()
+    return DatasetStats(*(int(v or 0) for v in row))
+
+
+async def training_images(
+    session: AsyncSession, blobs: BlobStore, dataset_id: int | None
+) -> list[tuple[Path, str]]:
+    """The stored files and captions of a dataset's images, in upload order (for the worker).
+
+    NotFound when the dataset is gone or a stored file is missing, InvalidInput
+    (DATASET_EMPTY) when it has no images: the job cannot train and should fail.
+    """
+    if dataset_id is None or await session.get(Dataset, dataset_id) is None:
+        raise NotFound(f"dataset {dataset_id} no longer exists", dataset_id=dataset_id)
+    rows = await session.execute(
+        select(Image.blob_key, Image.caption)
+        .where(Image.dataset_id == dataset_id)
+        .order_by(Image.id)
+    )
+    images = [(blobs.path(key), caption) for key, caption in rows]
+    if not images:
+        raise InvalidInput(
+            f"dataset {dataset_id} has no images", code="DATASET_EMPTY", dataset_id=dataset_id
+        )
+    missing = [str(path) for path, _ in images if not path.is_file()]
+    if missing:
+        raise NotFound(
+            f"{len(missing)} stored image file(s) of dataset {dataset_id} are missing",
+            code="IMAGE_FILE_MISSING",
+            files=missing[:10],
+        )
+    return images
+
+
+async def dataset_images_for_training(
+    session: AsyncSession, dataset_id: int | None, blobs: BlobStore
+) -> list[tuple[Path, str]]:
+    """`training_images` under the name of the shared interface list (blobs locate the files)."""
+    return await training_images(session, blobs, dataset_id)
+
+
+async def assert_no_active_jobs(session: AsyncSession, dataset_id: int) -> None:
+    """Conflict DATASET_IN_USE while a queued or running job will read the dataset's images."""
+    active = list(
+        await session.scalars(
+            select(Job.id).where(
+                Job.dataset_id == dataset_id, Job.status.in_(list(ACTIVE_JOB_STATUSES))
+            )
+        )
+    )
+    if active:
+        raise Conflict(
+            f"dataset {dataset_id} is used by queued or running job(s) {active}; "
+            "cancel them or wait until they finish",
+            code="DATASET_IN_USE",
+            job_ids=active,
+        )
+
+
+async def _ensure_name_free(session: AsyncSession, account_id: int, name: str) -> None:
+    taken = await session.scalar(
+        select(Dataset.id).where(Dataset.account_id == account_id, Dataset.name == name)
+    )
+    if taken is not None:
+        raise _name_taken(name)
+
+
+async def _flush_or_name_conflict(session: AsyncSession, name: str) -> None:
+    # The unique constraint settles the race between two requests that both saw the name free.
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise _name_taken(name) from None
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"you already have a dataset named {name!r}", code="DATASET_NAME_TAKEN", name=name
+    )

@@ -1,0 +1,228 @@
+"""Checks and normalization of uploaded images, one file at a time (CPU-bound: run off-loop).
+
+Accepted files are decoded defensively (format from the content, pixel count from the header
+before any pixel is decoded, `verify()` then a full `load()`), turned upright by their EXIF
+orientation, converted to sRGB RGB with transparency flattened onto white, and re-encoded
+without any metadata as baseline JPEG, quality 95, no chroma subsampling.
+
+Why JPEG q95 4:4:4 rather than PNG: measured on this project's 2-core machine with a 12 MP
+photo, PNG takes 2–4 s to encode and stores ~24 MB, JPEG q95 takes 0.1 s and ~6 MB — so a
+200-image dataset fits the default quota and an upload does not hold a core for minutes. The
+loss at q95 without subsampling is far below what the VAE discards when training encodes
+latents at ≤ 1024 px. The encoding is deterministic for a given Pillow build, so the sha256 of
+the normalized bytes identifies duplicates however the original was encoded or tagged.
+"""
+
+import io
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from core.blobs import sha256_hex
+from core.errors import InvalidInput
+
+log = structlog.get_logger(__name__)
+
+# Pillow's format names of what is accepted; MPO is the multi-picture JPEG many phones write.
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
+NORMALIZED_CONTENT_TYPE = "image/jpeg"
+NORMALIZED_SUFFIX = ".jpg"
+JPEG_SAVE_ARGS = {"quality": 95, "subsampling": 0, "optimize": False, "progressive": False}
+MAX_FILENAME_CHARS = 120
+
+
+class RefusalCode(StrEnum):
+    """Why one uploaded file was not added (the other files of the upload are unaffected)."""
+
+    not_an_image = "NOT_AN_IMAGE"  # not a picture format at all
+    corrupt_image = "CORRUPT_IMAGE"  # truncated or damaged picture data
+    unsupported_format = "UNSUPPORTED_FORMAT"  # a picture, but not JPEG/PNG/WebP, or animated
+    file_too_large = "FILE_TOO_LARGE"  # more bytes than `max_image_bytes`
+    too_many_pixels = "TOO_MANY_PIXELS"  # width × height over `max_image_pixels`
+    duplicate_image = "DUPLICATE_IMAGE"  # same normalized content already in the dataset
+    dataset_full = "DATASET_FULL"  # the dataset holds `max_images_per_dataset` images
+    quota_exceeded = "QUOTA_EXCEEDED"  # the account's stored bytes would pass its quota
+    invalid_caption = "INVALID_CAPTION"  # too long or with control characters
+
+
+class ImageRefused(Exception):
+    """One file refused, with a stable code and a message a person can act on."""
+
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class NormalizedImage:
+    """An accepted image: normalized JPEG bytes, their sha256 and the upright size."""
+
+    data: bytes
+    content_hash: str
+    width: int
+    height: int
+    source_format: str
+
+
+def normalize_image(data: bytes, *, max_pixels: int) -> NormalizedImage:
+    """Check one uploaded file and return its normalized form, or raise `ImageRefused`."""
+    if not data:
+        raise ImageRefused(RefusalCode.not_an_image, "the file is empty")
+    with warnings.catch_warnings():
+        # Pillow only warns between its own limit and twice that; a warning is a refusal here.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        source_format = _identify(data, max_pixels)
+        _verify(data)
+        image = _decode(data)
+    upright = _upright_rgb(image)
+    buffer = io.BytesIO()
+    upright.save(buffer, "JPEG", **JPEG_SAVE_ARGS)
+    encoded = buffer.getvalue()
+    return NormalizedImage(
+        data=encoded,
+        content_hash=sha256_hex(encoded),
+        width=upright.width,
+        height=upright.height,
+        source_format=source_format,
+    )
+
+
+def _identify(data: bytes, max_pixels: int) -> str:
+    """Format and size from the header only; refuses bombs before any pixel is decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or "unknown"
+            width, height = image.size
+            frames = getattr(image, "n_frames", 1) if fmt in {"PNG", "WEBP"} else 1
+    except UnidentifiedImageError:
+        raise ImageRefused(
+            RefusalCode.not_an_image, "not a recognisable image; send JPEG, PNG or WebP"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(None, max_pixels) from None
+    except Exception as exc:  # Pillow's plugins raise many types on damaged headers
+        raise ImageRefused(
+            RefusalCode.corrupt_image, f"the image header is damaged ({exc})"
+        ) from None
+    if fmt not in ACCEPTED_FORMATS:
+        raise ImageRefused(
+            RefusalCode.unsupported_format,
+            f"{fmt} images are not accepted; send JPEG, PNG or WebP",
+        )
+    if width * height > max_pixels:
+        raise _too_many_pixels((width, height), max_pixels)
+    if frames > 1:
+        raise ImageRefused(
+            RefusalCode.unsupported_format,
+            f"animated {fmt} images are not accepted; send a single still picture",
+        )
+    return "JPEG" if fmt == "MPO" else fmt
+
+
+def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> ImageRefused:
+    what = f"{size[0]}×{size[1]} pixels" if size else "the image"
+    return ImageRefused(
+        RefusalCode.too_many_pixels, f"{what} is over the limit of {max_pixels:,} pixels"
+    )
+
+
+def _verify(data: bytes) -> None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except Image.DecompressionBombWarning:
+        raise ImageRefused(RefusalCode.too_many_pixels, "the image has too many pixels") from None
+    except Exception as exc:  # verify() raises whatever the plugin meets
+        raise ImageRefused(RefusalCode.corrupt_image, f"the image is damaged ({exc})") from None
+
+
+def _decode(data: bytes) -> Image.Image:
+    # verify() leaves the image unusable, and it does not decode every pixel: open afresh and
+    # load fully, which catches truncated files (Pillow's LOAD_TRUNCATED_IMAGES stays off).
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Image.DecompressionBombWarning:
+        raise ImageRefused(RefusalCode.too_many_pixels, "the image has too many pixels") from None
+    except Exception as exc:
+        raise ImageRefused(
+            RefusalCode.corrupt_image, f"the image is truncated or damaged ({exc})"
+        ) from None
+    return image
+
+
+def _upright_rgb(image: Image.Image) -> Image.Image:
+    """Apply EXIF orientation, convert to sRGB RGB, flatten alpha; returns metadata-free."""
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception as exc:  # a damaged EXIF block should not cost the picture
+        log.warning("images.exif_transpose_failed", error=str(exc))
+    image = _to_srgb(image)
+    if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    # Writers copy ICC profiles, EXIF and comments from `info`; the pixels are all we keep.
+    # `image` is always our own decoded or converted copy, so clearing it in place is safe.
+    image.info.clear()
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in {"RGB", "RGBA", "CMYK", "L"}:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(
+            image, source, ImageCms.createProfile("sRGB"), outputMode=mode
+        )
+    except Exception as exc:  # an unusable profile: keep the numbers as they are
+        log.warning("images.icc_conversion_failed", error=str(exc))
+        return image
+    return converted if converted is not None else image
+
+
+def has_control_chars(text: str, *, allow: str = "") -> bool:
+    """Whether the text holds control or format characters (other than those in `allow`)."""
+    return any(unicodedata.category(c) in {"Cc", "Cf"} and c not in allow for c in text)
+
+
+def check_caption(caption: str, *, max_chars: int) -> str:
+    """A caption as stored (trimmed), or InvalidInput with code INVALID_CAPTION."""
+    caption = unicodedata.normalize("NFC", caption).strip()
+    if len(caption) > max_chars:
+        raise InvalidInput(
+            f"the caption has {len(caption)} characters; at most {max_chars} are allowed",
+            code=RefusalCode.invalid_caption,
+            max_chars=max_chars,
+        )
+    if has_control_chars(caption):
+        raise InvalidInput(
+            "the caption holds control characters (line breaks, tabs or invisible characters)",
+            code=RefusalCode.invalid_caption,
+        )
+    return caption
+
+
+def display_filename(name: str | None, *, fallback: str = "image") -> str:
+    """A user's file name made safe to show: last path segment, printable, bounded length."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if not has_control_chars(c)).strip()
+    if len(name) > MAX_FILENAME_CHARS:
+        # Cut the stem, not the extension: "very…long.jpg" still says what kind of file it was.
+        stem, dot, ext = name.rpartition(".")
+        suffix = f"….{ext}" if dot and len(ext) <= 10 else "…"
+        base = stem if dot and len(ext) <= 10 else name
+        name = base[: MAX_FILENAME_CHARS - len(suffix)] + suffix
+    return name or fallback

@@ -1,0 +1,252 @@
+"""Datasets of the acting account and their images: create, list, change, delete, upload."""
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.blobs import BlobStore
+from core.dataset_images import (
+    ImageList,
+    ImageOut,
+    UploadBatch,
+    UploadLimits,
+    UploadResult,
+    add_images,
+    delete_image,
+    image_file,
+    list_images,
+    recaption_image,
+    release_blobs,
+)
+from core.datasets import (
+    DatasetCreate,
+    DatasetList,
+    DatasetOut,
+    DatasetPatch,
+    create_dataset,
+    delete_dataset,
+    get_dataset,
+    get_owned_dataset,
+    list_datasets,
+    update_dataset,
+)
+from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
+from daemon.auth import acting_account
+from daemon.keys import BLOBS, SESSIONMAKER, SETTINGS
+from daemon.openapi import describe
+from daemon.uploads import check_declared_size, read_upload
+from daemon.validation import parse_body, parse_query, path_int
+
+routes = web.RouteTableDef()
+
+
+class DatasetsQuery(BaseModel):
+    include_public: bool = Field(False, description="Also list others' public datasets.")
+
+
+class ImagePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caption: str = Field(description="The new caption; empty removes it.")
+
+
+class Deleted(BaseModel):
+    deleted: bool
+    blobs_removed: int = Field(description="Stored files no other image used any more.")
+
+
+class UploadForm(BaseModel):
+    """multipart/form-data: one or more `image` parts (each with a filename) and an optional
+    `captions` part holding a JSON object from file name to caption."""
+
+    image: list[bytes] = Field(description="The picture files (JPEG, PNG or WebP).")
+    captions: str | None = Field(None, description='JSON, e.g. {"cat1.jpg": "a cat, sitting"}')
+
+
+def _json(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(model.model_dump(mode="json"), status=status)
+
+
+def _sessionmaker(request: web.Request) -> async_sessionmaker[AsyncSession]:
+    return request.app[SESSIONMAKER]
+
+
+@routes.post("/v1/datasets")
+@describe(
+    summary="Create a dataset",
+    body=DatasetCreate,
+    response=DatasetOut,
+    status=201,
+    errors=(400, 409),
+)
+async def post_dataset(request: web.Request) -> web.Response:
+    body = await parse_body(request, DatasetCreate)
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        dataset = await create_dataset(session, account.id, body)
+    return _json(dataset, status=201)
+
+
+@routes.get("/v1/datasets")
+@describe(
+    summary="The acting account's datasets (with include_public, others' public ones too)",
+    query=DatasetsQuery,
+    response=DatasetList,
+    errors=(400,),
+)
+async def get_datasets(request: web.Request) -> web.Response:
+    query = parse_query(request, DatasetsQuery)
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        datasets = await list_datasets(session, account.id, include_public=query.include_public)
+    return _json(DatasetList(datasets=datasets))
+
+
+@routes.get("/v1/datasets/{id}")
+@describe(summary="One dataset (own or public)", response=DatasetOut, errors=(400, 404))
+async def get_one_dataset(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        dataset = await get_dataset(session, dataset_id, account.id)
+    return _json(dataset)
+
+
+@routes.patch("/v1/datasets/{id}")
+@describe(
+    summary="Change a dataset's name, trigger word, description, tags or visibility",
+    body=DatasetPatch,
+    response=DatasetOut,
+    errors=(400, 403, 404, 409),
+)
+async def patch_dataset(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    body = await parse_body(request, DatasetPatch)
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        dataset = await update_dataset(session, dataset_id, account.id, body)
+    return _json(dataset)
+
+
+@routes.delete("/v1/datasets/{id}")
+@describe(
+    summary="Delete a dataset and its images (refused while a queued or running job uses it)",
+    response=Deleted,
+    errors=(400, 403, 404, 409),
+)
+async def delete_one_dataset(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    sessionmaker = _sessionmaker(request)
+    async with sessionmaker.begin() as session:
+        account = await acting_account(request, session)
+        keys = await delete_dataset(session, dataset_id, account.id)
+    removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
+    return _json(Deleted(deleted=True, blobs_removed=removed))
+
+
+@routes.post("/v1/datasets/{id}/images")
+@describe(
+    summary="Upload images; each file is added or refused with its own reason",
+    body=UploadForm,
+    multipart=True,
+    response=UploadResult,
+    errors=(400, 403, 404, 413),
+)
+async def post_images(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    settings, blobs, sessionmaker = (
+        request.app[SETTINGS],
+        request.app[BLOBS],
+        _sessionmaker(request),
+    )
+    # Who and where first: an unknown dataset or a stranger's costs no reading and no storing.
+    async with sessionmaker.begin() as session:
+        account = await acting_account(request, session)
+        await get_owned_dataset(session, dataset_id, account.id)
+    check_declared_size(request, settings)
+    batch, captions = await read_upload(request, blobs, settings)
+    limits = UploadLimits(settings.max_images_per_dataset, settings.account_quota_bytes)
+    try:
+        batch.apply_captions(captions, max_chars=settings.max_caption_chars)
+        result = await _store(sessionmaker, blobs, batch, dataset_id, account.id, limits)
+    finally:
+        batch.discard(blobs)
+    return _json(result)
+
+
+async def _store(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    blobs: BlobStore,
+    batch: UploadBatch,
+    dataset_id: int,
+    account_id: int,
+    limits: UploadLimits,
+) -> UploadResult:
+    try:
+        async with sessionmaker.begin() as session:
+            return await add_images(
+                session, blobs, batch, dataset_id=dataset_id, account_id=account_id, limits=limits
+            )
+    except Exception:
+        # Files moved into place for a transaction that did not commit: free them again.
+        await release_blobs(sessionmaker, blobs, batch.blob_keys())
+        raise
+
+
+@routes.get("/v1/datasets/{id}/images")
+@describe(summary="The images of a dataset (own or public)", response=ImageList, errors=(400, 404))
+async def get_images(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        images = await list_images(session, dataset_id, account.id)
+    return _json(ImageList(images=images))
+
+
+@routes.patch("/v1/datasets/{id}/images/{image_id}")
+@describe(
+    summary="Re-caption an image", body=ImagePatch, response=ImageOut, errors=(400, 403, 404)
+)
+async def patch_image(request: web.Request) -> web.Response:
+    dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
+    body = await parse_body(request, ImagePatch)
+    max_chars = request.app[SETTINGS].max_caption_chars
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        image = await recaption_image(
+            session, dataset_id, image_id, account.id, body.caption, max_chars=max_chars
+        )
+    return _json(image)
+
+
+@routes.delete("/v1/datasets/{id}/images/{image_id}")
+@describe(summary="Remove an image from a dataset", response=Deleted, errors=(400, 403, 404))
+async def delete_one_image(request: web.Request) -> web.Response:
+    dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
+    sessionmaker = _sessionmaker(request)
+    async with sessionmaker.begin() as session:
+        account = await acting_account(request, session)
+        keys = await delete_image(session, dataset_id, image_id, account.id)
+    removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
+    return _json(Deleted(deleted=True, blobs_removed=removed))
+
+
+@routes.get("/v1/datasets/{id}/images/{image_id}/file")
+@describe(
+    summary=f"The stored (normalized) image bytes, {NORMALIZED_CONTENT_TYPE}",
+    errors=(400, 404),
+)
+async def get_image_file(request: web.Request) -> web.StreamResponse:
+    dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
+    async with _sessionmaker(request).begin() as session:
+        account = await acting_account(request, session)
+        path = await image_file(session, request.app[BLOBS], dataset_id, image_id, account.id)
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": NORMALIZED_CONTENT_TYPE,
+            "Content-Disposition": f'inline; filename="image-{image_id}{NORMALIZED_SUFFIX}"',
+            # Content-addressed: the bytes behind this URL never change while it exists.
+            "Cache-Control": "private, max-age=86400",
+        },
+    )

@@ -1,0 +1,150 @@
+"""Reading an image upload: a multipart stream, part by part, within byte limits.
+
+Bytes are counted as they arrive. A file past `max_image_bytes` stops being kept (it is refused
+as FILE_TOO_LARGE) and the rest of it is read only to reach the next part, still counted
+against `max_upload_bytes`; past that total the whole request is refused (413) and nothing is
+stored. Each accepted file is normalized and staged on a small thread pool, so Pillow's work
+never blocks the event loop and at most two images are decoded at once.
+"""
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from aiohttp import BodyPartReader, web
+
+from core.blobs import BlobStore
+from core.dataset_images import UploadBatch, prepare_image
+from core.errors import InvalidInput, TooLarge
+from core.images import ImageRefused, RefusalCode, display_filename
+from core.settings import Settings
+
+IMAGE_PART = "image"
+CAPTIONS_PART = "captions"
+CHUNK_BYTES = 256 * 1024
+MAX_CAPTIONS_BYTES = 1024 * 1024
+# Decoding a 40 MP image holds ~120 MB: two at a time bounds memory and leaves a core free.
+_IMAGE_WORK = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-work")
+
+
+class _Budget:
+    """Bytes left for the whole request."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise TooLarge(
+                f"the upload is larger than {self.limit:,} bytes; send fewer files per request",
+                code="UPLOAD_TOO_LARGE",
+                max_bytes=self.limit,
+            )
+
+
+def check_declared_size(request: web.Request, settings: Settings) -> None:
+    """Refuse at once (nothing read) when Content-Length already says the upload is too big."""
+    if request.content_length is not None and request.content_length > settings.max_upload_bytes:
+        _Budget(settings.max_upload_bytes).take(request.content_length)
+
+
+async def read_upload(
+    request: web.Request, blobs: BlobStore, settings: Settings
+) -> tuple[UploadBatch, dict[str, str]]:
+    """Read every part: images into a batch (normalized and staged), plus the captions map.
+
+    On an error the staged files of the batch read so far are discarded before it propagates.
+    """
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInput("send the images as multipart/form-data parts named 'image'")
+    reader = await request.multipart()
+    budget = _Budget(settings.max_upload_bytes)
+    batch = UploadBatch()
+    names: set[str] = set()
+    captions: dict[str, str] | None = None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise InvalidInput("nested multipart bodies are not accepted")
+            if part.name == IMAGE_PART:
+                names.add(await _read_image(part, batch, blobs, settings, budget))
+            elif part.name == CAPTIONS_PART and captions is None:
+                captions = _parse_captions(await _read_captions(part, budget))
+            else:
+                raise InvalidInput(
+                    f"unexpected part {part.name!r}: send parts named 'image' and at most one "
+                    "part named 'captions'"
+                )
+        if not names:
+            raise InvalidInput("the upload has no part named 'image'")
+        unknown = sorted(set(captions or {}) - names)
+        if unknown:
+            raise InvalidInput(
+                f"captions name files that are not in this upload: {unknown}", files=unknown
+            )
+    except BaseException:
+        batch.discard(blobs)
+        raise
+    return batch, captions or {}
+
+
+async def _read_image(
+    part: BodyPartReader,
+    batch: UploadBatch,
+    blobs: BlobStore,
+    settings: Settings,
+    budget: _Budget,
+) -> str:
+    if not part.filename:
+        raise InvalidInput("every part named 'image' needs a filename")
+    raw_name, label = part.filename, display_filename(part.filename)
+    data = await _read_limited(part, settings.max_image_bytes, budget)
+    if data is None:
+        batch.refuse(
+            label,
+            RefusalCode.file_too_large,
+            f"the file is larger than {settings.max_image_bytes:,} bytes",
+        )
+        return raw_name
+    work = partial(prepare_image, data, blobs, max_pixels=settings.max_image_pixels)
+    try:
+        prepared = await asyncio.get_running_loop().run_in_executor(_IMAGE_WORK, work)
+    except ImageRefused as exc:
+        batch.refuse(label, exc.code, exc.message)
+    else:
+        batch.accept(label, prepared, caption_key=raw_name)
+    return raw_name
+
+
+async def _read_limited(part: BodyPartReader, limit: int, budget: _Budget) -> bytes | None:
+    """The part's bytes, or None when it passed `limit` (the rest is drained, not kept)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(CHUNK_BYTES):
+        budget.take(len(chunk))
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()
+    return b"".join(chunks) if size <= limit else None
+
+
+async def _read_captions(part: BodyPartReader, budget: _Budget) -> bytes:
+    data = await _read_limited(part, MAX_CAPTIONS_BYTES, budget)
+    if data is None:
+        raise InvalidInput(f"the captions part is larger than {MAX_CAPTIONS_BYTES:,} bytes")
+    return data
+
+
+def _parse_captions(data: bytes) -> dict[str, str]:
+    try:
+        captions = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"the captions part is not valid JSON: {exc}") from None
+    if not isinstance(captions, dict) or not all(isinstance(v, str) for v in captions.values()):
+        raise InvalidInput("captions must be a JSON object from file name to caption text")
+    return captions
