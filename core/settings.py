@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_caption_chars: int = Field(500, description="Longest image caption.")
 
     workers: int = Field(1, description="Local training slots (one per GPU).")
+    run_queue: bool = Field(
+        True,
+        description="Dispatch queued jobs to workers in this daemon; false serves the RPC only "
+        "(jobs wait in the queue for a daemon that runs it).",
+    )
     lease_seconds: float = Field(30.0, description="A worker's lease; renewed by heartbeats.")
     stall_seconds: float = Field(600.0, description="No progress for this long: kill and retry.")
     max_attempts: int = Field(3, description="Attempts of a job before it fails for good.")

@@ -1,0 +1,175 @@
+"""Preflight: what a training would cost and whether it can run, before any point moves."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.datasets import DatasetStats, dataset_stats, get_usable_dataset
+from core.errors import DomainError, NotFound
+from core.offerings import Offering, OfferingRegistry, merged_params
+from core.training.locations import base_model_available
+from core.training.spec import TrainingSpec
+
+
+@dataclass
+class Issue:
+    """One error or warning of a preflight, e.g. `TOO_FEW_IMAGES`."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass
+class Estimate:
+    """The answer of a preflight; `ok` is true when there are no errors."""
+
+    offering_id: str
+    preset: str
+    cost: int = 0
+    estimated_seconds: float = 0.0
+    vram_gb: float = 0.0
+    image_count: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    spec: TrainingSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `POST /v1/estimate`."""
+        return {
+            "ok": self.ok,
+            "offering_id": self.offering_id,
+            "preset": self.preset,
+            "cost": self.cost,
+            "estimated_seconds": self.estimated_seconds,
+            "vram_gb": self.vram_gb,
+            "image_count": self.image_count,
+            "params": self.params,
+            "errors": [issue.as_dict() for issue in self.errors],
+            "warnings": [issue.as_dict() for issue in self.warnings],
+        }
+
+
+async def estimate(
+    session: AsyncSession,
+    registry: OfferingRegistry,
+    *,
+    account_id: int,
+    dataset_id: int,
+    offering_id: str,
+    preset: str,
+    overrides: dict[str, Any],
+    data_dir: Path,
+) -> Estimate:
+    """Price a training and list every reason it could not run (nothing is changed)."""
+    result = Estimate(offering_id=offering_id, preset=preset)
+    try:
+        offering = registry.get(offering_id)
+        params = merged_params(offering, preset, overrides)
+    except DomainError as exc:
+        result.errors.append(Issue(exc.code, exc.message))
+        return result
+    result.params = params
+    result.estimated_seconds = offering.estimated_seconds(params)
+    result.cost = offering.cost(params)
+    result.vram_gb = offering.vram_gb(params)
+    _check_offering(offering, params, data_dir, result)
+    try:
+        dataset = await get_usable_dataset(session, dataset_id, account_id)
+    except NotFound:
+        result.errors.append(
+            Issue("DATASET_NOT_FOUND", f"dataset {dataset_id} does not exist or is not yours")
+        )
+        return result
+    stats = await dataset_stats(session, dataset.id)
+    result.image_count = stats.image_count
+    _check_images(offering, stats, int(params["resolution"]), result)
+    if result.ok:
+        result.spec = _build_spec(offering, params, dataset.trigger_word or "", result)
+    return result
+
+
+def _check_offering(
+    offering: Offering, params: dict[str, Any], data_dir: Path, result: Estimate
+) -> None:
+    if not offering.enabled:
+        result.errors.append(
+            Issue("OFFERING_DISABLED", f"{offering.id} is not available for training yet")
+        )
+    problems = offering.bounds.violations(params)
+    if problems:
+        result.errors.append(Issue("BOUNDS_EXCEEDED", "; ".join(problems)))
+    if not base_model_available(offering.base_model, data_dir):
+        result.errors.append(
+            Issue(
+                "BASE_MODEL_MISSING",
+                f"the base model of {offering.id} ({offering.base_model}) is not installed",
+            )
+        )
+
+
+def _check_images(
+    offering: Offering, stats: DatasetStats, resolution: int, result: Estimate
+) -> None:
+    count = stats.image_count
+    if count < offering.min_images:
+        result.errors.append(
+            Issue(
+                "TOO_FEW_IMAGES",
+                f"{offering.id} needs at least {offering.min_images} images; the dataset has "
+                f"{count}",
+            )
+        )
+    elif count > offering.max_images:
+        result.errors.append(
+            Issue(
+                "TOO_MANY_IMAGES",
+                f"{offering.id} takes at most {offering.max_images} images; the dataset has "
+                f"{count}",
+            )
+        )
+    elif count < 2 * offering.min_images:
+        result.warnings.append(
+            Issue("FEW_IMAGES", f"only {count} images; {2 * offering.min_images}+ train better")
+        )
+    if stats.uncaptioned:
+        result.warnings.append(
+            Issue(
+                "UNCAPTIONED_IMAGES",
+                f"{stats.uncaptioned} of {count} images have no caption; the trigger word alone "
+                "will be used",
+            )
+        )
+    if count and stats.min_side < resolution:
+        result.warnings.append(
+            Issue(
+                "SMALL_IMAGES",
+                f"the smallest image is {stats.min_side}px on its short side, below the "
+                f"training resolution {resolution}px; small images are upscaled and look soft",
+            )
+        )
+
+
+def _build_spec(
+    offering: Offering, params: dict[str, Any], trigger_word: str, result: Estimate
+) -> TrainingSpec | None:
+    try:
+        return TrainingSpec(
+            family=offering.spec_family,
+            base_model=offering.base_model,
+            base_model_config=offering.base_model_config,
+            trigger_word=trigger_word,
+            **params,
+        )
+    except (TypeError, ValueError) as exc:
+        result.errors.append(Issue("INVALID_PARAMS", str(exc)))
+        return None

@@ -1,0 +1,296 @@
+"""Job submission (preflight + debit + row in one transaction), queries, cancel, requeue.
+
+Money rules:
+- submit: the cost is debited with the key `job:<idempotency_key>` in the transaction that
+  creates the job; the same key and body returns the same job, another body is a conflict.
+- cancel while queued: the full cost comes back (`refund:job:<id>`, at most once per job);
+  cancel while running: the unused share, settled by `core.lifecycle.cancel_running`.
+- requeue (operators, failed/cancelled jobs): allowed only while nothing was refunded. A
+  refund is keyed once per job, so a refunded job that ran again could never be refunded
+  a second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user submits anew.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.db.models import Job, JobMetric
+from core.db.types import utcnow
+from core.enums import JobStatus, LedgerKind, NotificationKind
+from core.errors import Conflict, NotFound, PreflightRefused
+from core.estimate import estimate
+from core.ledger import lock_account, post_entry
+from core.lifecycle import cancel_running, refund
+from core.notifications import notify_job
+from core.offerings import OfferingRegistry
+
+
+@dataclass
+class JobRequest:
+    """What a user asks to train; `reply_to` is routing data and not part of the identity."""
+
+    dataset_id: int
+    offering_id: str
+    preset: str
+    idempotency_key: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    reply_to: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Hash of the fields that make two submissions the same request."""
+        body = {
+            "dataset_id": self.dataset_id,
+            "offering_id": self.offering_id,
+            "preset": self.preset,
+            "overrides": {k: v for k, v in sorted(self.overrides.items()) if v is not None},
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class CancelResult:
+    job: Job
+    refunded: int
+
+
+async def find_job_by_key(session: AsyncSession, account_id: int, key: str) -> Job | None:
+    """The job an idempotency key already created on an account, if any."""
+    return await session.scalar(
+        select(Job).where(Job.account_id == account_id, Job.idempotency_key == key)
+    )
+
+
+async def submit_job(
+    session: AsyncSession,
+    registry: OfferingRegistry,
+    *,
+    account_id: int,
+    platform: str | None,
+    platform_user_id: str | None,
+    request: JobRequest,
+    data_dir: Path,
+) -> tuple[Job, bool]:
+    """Preflight, debit and queue a job; a repeated key returns the first job (created=False)."""
+    fingerprint = request.fingerprint()
+    # The account lock serializes submissions of one account, so the key lookup below is
+    # decisive on PostgreSQL too (SQLite serializes all writers anyway).
+    await lock_account(session, account_id)
+    existing = await find_job_by_key(session, account_id, request.idempotency_key)
+    if existing is not None:
+        _same_request(existing, fingerprint)
+        return existing, False
+    preflight = await estimate(
+        session,
+        registry,
+        account_id=account_id,
+        dataset_id=request.dataset_id,
+        offering_id=request.offering_id,
+        preset=request.preset,
+        overrides=request.overrides,
+        data_dir=data_dir,
+    )
+    if not preflight.ok or preflight.spec is None:
+        raise PreflightRefused(
+            "; ".join(issue.message for issue in preflight.errors),
+            errors=[issue.as_dict() for issue in preflight.errors],
+            warnings=[issue.as_dict() for issue in preflight.warnings],
+        )
+    job = Job(
+        account_id=account_id,
+        dataset_id=request.dataset_id,
+        offering_id=request.offering_id,
+        preset=request.preset,
+        params=preflight.spec.to_dict(),
+        overrides=request.overrides,
+        cost=preflight.cost,
+        estimated_seconds=preflight.estimated_seconds,
+        idempotency_key=request.idempotency_key,
+        request_hash=fingerprint,
+        platform=platform,
+        platform_user_id=platform_user_id,
+        reply_to=request.reply_to,
+        status=JobStatus.queued,
+        stage="queued",
+        total_steps=int(preflight.params["steps"]),
+    )
+    await _debit_and_add(session, job)
+    return job, True
+
+
+async def _debit_and_add(session: AsyncSession, job: Job) -> None:
+    """Take the job's price and insert it; the debit's reference names the new job."""
+    entry = None
+    if job.cost > 0:
+        entry, _ = await post_entry(
+            session,
+            account_id=job.account_id,
+            delta=-job.cost,
+            kind=LedgerKind.training_debit,
+            idempotency_key=f"job:{job.idempotency_key}",
+            fingerprint=job.request_hash,
+        )
+    session.add(job)
+    await session.flush()
+    if entry is not None:
+        entry.reference = f"job:{job.id}"
+
+
+def _same_request(job: Job, fingerprint: str) -> None:
+    if job.request_hash != fingerprint:
+        raise Conflict(
+            f"idempotency key {job.idempotency_key!r} was already used for another job request",
+            code="IDEMPOTENCY_CONFLICT",
+            job_id=job.id,
+        )
+
+
+async def get_job(
+    session: AsyncSession, job_id: int, account_id: int | None = None, *, lock: bool = False
+) -> Job:
+    """A job; with `account_id`, only that account's (others look missing)."""
+    query = select(Job).where(Job.id == job_id).options(selectinload(Job.model))
+    if account_id is not None:
+        query = query.where(Job.account_id == account_id)
+    if lock:
+        query = query.with_for_update()
+    job = await session.scalar(query.execution_options(populate_existing=True))
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist or is not yours")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    account_id: int | None = None,
+    *,
+    status: JobStatus | None = None,
+    limit: int = 50,
+) -> list[Job]:
+    """Jobs, newest first; of one account when `account_id` is given."""
+    query = select(Job).options(selectinload(Job.model))
+    if account_id is not None:
+        query = query.where(Job.account_id == account_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return list(await session.scalars(query.order_by(Job.id.desc()).limit(limit)))
+
+
+async def queue_position(session: AsyncSession, job: Job) -> int | None:
+    """1 for the next job to start; None when the job is not waiting."""
+    if job.status != JobStatus.queued:
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.status == JobStatus.queued, Job.id < job.id)
+    )
+    return int(ahead or 0) + 1
+
+
+async def cancel_job(
+    session: AsyncSession, job_id: int, account_id: int | None = None
+) -> CancelResult:
+    """Cancel a job: queued → full refund; running → the unused share; final → conflict."""
+    job = await get_job(session, job_id, account_id, lock=True)
+    status = JobStatus(job.status)
+    if status.is_final:
+        raise Conflict(f"job {job.id} is already {status}", code="JOB_FINISHED", status=status)
+    if status.is_running:
+        refunded = await cancel_running(session, job, reason="cancelled")
+        return CancelResult(job, refunded)
+    job.status = JobStatus.cancelled
+    job.stage = str(JobStatus.cancelled)
+    job.finished_at = utcnow()
+    job.error = "cancelled"
+    refunded = await refund(session, job, job.cost)
+    await notify_job(session, job, NotificationKind.job_cancelled, {"refunded": refunded})
+    return CancelResult(job, refunded)
+
+
+async def requeue_job(session: AsyncSession, job_id: int) -> Job:
+    """Put a failed or cancelled job back in the queue (operators); see the module's rules."""
+    job = await get_job(session, job_id, lock=True)
+    if job.status not in (JobStatus.failed, JobStatus.cancelled):
+        raise Conflict(
+            f"only failed or cancelled jobs can be requeued; job {job.id} is {job.status}",
+            code="JOB_NOT_REQUEUABLE",
+        )
+    if job.refunded:
+        raise Conflict(
+            f"job {job.id} was refunded {job.refunded} points; a refunded job cannot run again "
+            "(its refund is settled once) — the user should submit a new job",
+            code="REQUEUE_REFUNDED",
+            refunded=job.refunded,
+        )
+    job.status = JobStatus.queued
+    job.stage = "requeued by an operator"
+    job.attempts = 0
+    job.error = None
+    job.cancel_requested = False
+    job.finished_at = None
+    job.fencing_token += 1
+    job.lease_owner = None
+    job.lease_expires_at = None
+    return job
+
+
+async def job_metrics(session: AsyncSession, job_id: int) -> list[dict[str, Any]]:
+    """The loss curve of a job, by step."""
+    rows = await session.scalars(
+        select(JobMetric).where(JobMetric.job_id == job_id).order_by(JobMetric.step)
+    )
+    return [{"step": row.step, "loss": row.loss, "lr": row.lr} for row in rows]
+
+
+async def jobs_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many jobs are in each status (every status present, zero when none)."""
+    counts = dict.fromkeys((str(s) for s in JobStatus), 0)
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    for status, count in rows:
+        counts[status] = int(count)
+    return counts
+
+
+def _model_id(job: Job) -> int | None:
+    # Only when the relationship was loaded: a lazy load would need I/O in async code.
+    if "model" in inspect(job).unloaded:
+        return None
+    return job.model.id if job.model is not None else None
+
+
+def job_view(job: Job, position: int | None = None) -> dict[str, Any]:
+    """The JSON shape of a job."""
+    return {
+        "id": job.id,
+        "account_id": job.account_id,
+        "dataset_id": job.dataset_id,
+        "offering_id": job.offering_id,
+        "preset": job.preset,
+        "status": job.status,
+        "stage": job.stage,
+        "cost": job.cost,
+        "refunded": job.refunded,
+        "estimated_seconds": job.estimated_seconds,
+        "queue_position": position,
+        "progress": {
+            "step": job.step,
+            "total_steps": job.total_steps,
+            "loss": job.loss,
+            "eta_seconds": job.eta_seconds,
+        },
+        "params": job.params,
+        "overrides": job.overrides,
+        "attempts": job.attempts,
+        "model_id": _model_id(job),
+        "error": job.error,
+        "reply_to": job.reply_to,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }

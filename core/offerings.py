@@ -1,0 +1,216 @@
+"""The offerings registry: trainable kinds, their presets, bounds and prices, from TOML."""
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.errors import InvalidInput, NotFound
+from core.training.locations import builtin_family, is_builtin
+
+Family = Literal["sd15", "sdxl", "flux", "tiny"]
+OVERRIDABLE = ("steps", "rank", "alpha", "learning_rate", "batch_size", "resolution")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Preset(_Strict):
+    """Training parameters of one preset (the fields a user may override, plus schedule)."""
+
+    steps: int = Field(gt=0)
+    rank: int = Field(gt=0)
+    alpha: float = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    batch_size: int = Field(1, gt=0)
+    resolution: int = Field(gt=0, multiple_of=8)
+    lr_scheduler: str = "constant"
+    lr_warmup_steps: int = Field(0, ge=0)
+    snr_gamma: float | None = None
+
+
+class IntRange(_Strict):
+    min: int
+    max: int
+
+
+class FloatRange(_Strict):
+    min: float
+    max: float
+
+
+class Bounds(_Strict):
+    """The inclusive range each overridable field must stay within."""
+
+    steps: IntRange
+    rank: IntRange
+    alpha: FloatRange
+    learning_rate: FloatRange
+    batch_size: IntRange
+    resolution: IntRange
+
+    def violations(self, params: dict[str, float | int]) -> list[str]:
+        """Messages for each field of `params` outside its range."""
+        found = []
+        for name in OVERRIDABLE:
+            limits: IntRange | FloatRange = getattr(self, name)
+            value = params[name]
+            if not limits.min <= value <= limits.max:
+                found.append(f"{name}={value} is outside {limits.min}..{limits.max}")
+        return found
+
+
+class Pricing(_Strict):
+    """How cost and duration follow from the parameters."""
+
+    points_per_gpu_second: float = Field(gt=0)
+    seconds_per_step: float = Field(gt=0, description="At the offering's resolution, batch 1.")
+    base_seconds: float = Field(0, ge=0, description="Fixed overhead: loading, caching, saving.")
+    vram_gb: float = Field(gt=0, description="Peak VRAM at the offering's resolution, batch 1.")
+
+
+class Offering(_Strict):
+    """A trainable kind, e.g. `sd15-lora`."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    title: str
+    description: str = ""
+    family: Family
+    enabled: bool = True
+    base_model: str = Field(min_length=1)
+    base_model_config: str = ""
+    resolution: int = Field(gt=0, multiple_of=8)
+    min_images: int = Field(ge=1)
+    max_images: int = Field(ge=1)
+    presets: dict[str, Preset] = Field(min_length=1)
+    bounds: Bounds
+    pricing: Pricing
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_images > self.max_images:
+            raise ValueError("min_images must not exceed max_images")
+        if self.family == "tiny" and not is_builtin(self.base_model):
+            raise ValueError("a tiny offering needs a builtin: base model")
+        if is_builtin(self.base_model):
+            builtin_family(self.base_model)  # unknown builtin names fail here, at load
+        for name, preset in self.presets.items():
+            problems = self.bounds.violations(preset.model_dump())
+            if problems:
+                raise ValueError(f"preset {name!r} breaks the bounds: {'; '.join(problems)}")
+        return self
+
+    @property
+    def spec_family(self) -> str:
+        """The trainer's family (`TrainingSpec.family`) of this offering's base model."""
+        if is_builtin(self.base_model):
+            return builtin_family(self.base_model)
+        return self.family
+
+    def preset(self, name: str) -> Preset:
+        """A preset by name; NotFound lists the known ones."""
+        if name not in self.presets:
+            raise NotFound(
+                f"offering {self.id!r} has no preset {name!r}; choose from {sorted(self.presets)}",
+                code="UNKNOWN_PRESET",
+            )
+        return self.presets[name]
+
+    def _gpu_seconds(self, params: dict[str, float | int]) -> float:
+        scale = (params["resolution"] / self.resolution) ** 2
+        per_step = self.pricing.seconds_per_step * params["batch_size"] * scale
+        return self.pricing.base_seconds + params["steps"] * per_step
+
+    def estimated_seconds(self, params: dict[str, float | int]) -> float:
+        """GPU-seconds a training with these parameters is expected to take (0.1 s steps)."""
+        return round(self._gpu_seconds(params), 1)
+
+    def cost(self, params: dict[str, float | int]) -> int:
+        """Points charged for a training: GPU-seconds times the price, rounded up."""
+        # round(…, 9) first so float noise (6.000000001) does not add a whole point.
+        return math.ceil(round(self._gpu_seconds(params) * self.pricing.points_per_gpu_second, 9))
+
+    def vram_gb(self, params: dict[str, float | int]) -> float:
+        """Peak VRAM estimate; activations grow with batch size and pixels."""
+        scale = (params["resolution"] / self.resolution) ** 2
+        return round(self.pricing.vram_gb * (0.6 + 0.4 * params["batch_size"] * scale), 1)
+
+
+class OfferingsFile(_Strict):
+    offerings: dict[str, Offering]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ids_from_keys(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("offerings"), dict):
+            for key, table in data["offerings"].items():
+                if isinstance(table, dict):
+                    table.setdefault("id", key)
+        return data
+
+    @model_validator(mode="after")
+    def _keys_match_ids(self) -> Self:
+        for key, offering in self.offerings.items():
+            if key != offering.id:
+                raise ValueError(f"offerings.{key} has id {offering.id!r}; they must match")
+        return self
+
+
+class OfferingsFileError(ValueError):
+    """The offerings file is missing or invalid (the daemon refuses to start)."""
+
+
+class OfferingRegistry:
+    """The offerings an operator configured, by id."""
+
+    def __init__(self, offerings: dict[str, Offering]) -> None:
+        self._offerings = dict(offerings)
+
+    @classmethod
+    def load(cls, path: Path) -> "OfferingRegistry":
+        """Read and validate a TOML file; OfferingsFileError says what and where is wrong."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise OfferingsFileError(f"cannot read offerings file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise OfferingsFileError(f"offerings file {path} is not valid TOML: {exc}") from exc
+        try:
+            parsed = OfferingsFile.model_validate(data)
+        except ValidationError as exc:
+            lines = [
+                f"  {'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+                for err in exc.errors()
+            ]
+            raise OfferingsFileError(
+                f"offerings file {path} is invalid:\n" + "\n".join(lines)
+            ) from None
+        return cls(parsed.offerings)
+
+    def get(self, offering_id: str) -> Offering:
+        """An offering by id; NotFound lists the known ones."""
+        if offering_id not in self._offerings:
+            raise NotFound(
+                f"unknown offering {offering_id!r}; choose from {sorted(self._offerings)}",
+                code="UNKNOWN_OFFERING",
+            )
+        return self._offerings[offering_id]
+
+    def all(self) -> list[Offering]:
+        """Every offering, in file order."""
+        return list(self._offerings.values())
+
+
+def merged_params(offering: Offering, preset: str, overrides: dict[str, object]) -> dict:
+    """The preset's parameters with the user's overrides (unknown fields refused)."""
+    unknown = sorted(set(overrides) - set(OVERRIDABLE))
+    if unknown:
+        raise InvalidInput(
+            f"cannot override {unknown}; overridable: {list(OVERRIDABLE)}", fields=unknown
+        )
+    params = offering.preset(preset).model_dump()
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    return params

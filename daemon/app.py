@@ -1,0 +1,72 @@
+"""The aiohttp application: resources as cleanup contexts, middlewares, every route table."""
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+import daemon.routes
+from core.blobs import BlobStore
+from core.db.migrate import upgrade_to_head
+from core.db.session import create_engine, make_sessionmaker
+from core.offerings import OfferingRegistry
+from core.settings import Settings
+from daemon.auth import auth_middleware
+from daemon.errors import error_middleware
+from daemon.events import Events
+from daemon.keys import BLOBS, ENGINE, EVENTS, OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.observability import install_metrics, observe_middleware
+from daemon.queue.setup import setup_queue
+
+log = structlog.get_logger("lorabot.daemon")
+
+# Multipart uploads are bounded by settings.max_upload_bytes; JSON bodies by the validator.
+MIN_CLIENT_MAX_SIZE = 1024 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the daemon; the offerings file is validated here so a bad one fails at once."""
+    app = web.Application(
+        middlewares=[observe_middleware, error_middleware, auth_middleware],
+        client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
+    )
+    app[SETTINGS] = settings
+    app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
+    app[EVENTS] = Events()
+    install_metrics(app)
+    app.cleanup_ctx.extend([database_ctx, blobs_ctx])
+    if settings.run_queue:
+        setup_queue(app)
+    for table in route_tables():
+        app.router.add_routes(table)
+    return app
+
+
+def route_tables() -> list[web.RouteTableDef]:
+    """The `routes` table of every module in `daemon/routes/`, in name order."""
+    tables = []
+    for info in sorted(pkgutil.iter_modules(daemon.routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"daemon.routes.{info.name}")
+        tables.append(module.routes)
+    return tables
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The engine, migrated to the latest schema before the first request."""
+    settings = app[SETTINGS]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    await upgrade_to_head(engine)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = make_sessionmaker(engine)
+    log.info("database_ready", url=engine.url.render_as_string(hide_password=True))
+    yield
+    await engine.dispose()
+
+
+async def blobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The blob store under DATA_DIR/blobs."""
+    app[BLOBS] = BlobStore(app[SETTINGS].blobs_dir)
+    yield

@@ -1,0 +1,94 @@
+"""One middleware maps domain errors, validation errors and HTTP errors to the JSON error body."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InsufficientPoints,
+    InvalidInput,
+    NotFound,
+    PreflightRefused,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
+
+log = structlog.get_logger("lorabot.daemon")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    InsufficientPoints: 402,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    PreflightRefused: 422,
+    RateLimited: 429,
+}
+
+HTTP_CODES = {
+    400: "INVALID_INPUT",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "TOO_LARGE",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> web.Response:
+    """The one error shape: `{"error": {"code", "message", "details"}}`."""
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return web.json_response(body, status=status)
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error (by the nearest mapped class)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def validation_details(error: ValidationError) -> dict[str, Any]:
+    """Pydantic's field errors, JSON-safe."""
+    return {
+        "fields": [
+            {"loc": [str(p) for p in err["loc"]], "message": err["msg"], "type": err["type"]}
+            for err in error.errors(include_url=False, include_context=False, include_input=False)
+        ]
+    }
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into the JSON error body with a fitting status."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+    except ValidationError as exc:
+        fields = validation_details(exc)
+        first = fields["fields"][0] if fields["fields"] else {"loc": [], "message": "invalid"}
+        where = ".".join(first["loc"]) or "body"
+        return error_response(400, "INVALID_INPUT", f"{where}: {first['message']}", fields)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
+        return error_response(exc.status, code, exc.reason or code.lower())
+    except Exception:
+        log.exception("unhandled_error", path=request.path, method=request.method)
+        return error_response(500, "INTERNAL", "internal error; the daemon log has the details")

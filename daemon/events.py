@@ -1,0 +1,63 @@
+"""In-process wake-ups: a submit wakes the dispatcher, a new notification wakes long polls."""
+
+import asyncio
+
+
+class _Signal:
+    """Wakes every current waiter once; a generation number lets a waiter notice a missed fire."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        self.generation += 1
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float, after: int | None = None) -> bool:
+        if after is not None and self.generation != after:
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Events:
+    """The daemon's wake-up signals (one process; the database stays the source of truth)."""
+
+    def __init__(self) -> None:
+        self._jobs = asyncio.Event()
+        self._notifications: dict[str, _Signal] = {}
+
+    def jobs_changed(self) -> None:
+        """Say the queue changed (submit, cancel, requeue) so the dispatcher looks at once."""
+        self._jobs.set()
+
+    async def wait_jobs_changed(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a queue change; consume it and say if it came."""
+        try:
+            await asyncio.wait_for(self._jobs.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._jobs.clear()
+        return True
+
+    def _signal(self, platform: str) -> _Signal:
+        return self._notifications.setdefault(str(platform), _Signal())
+
+    def notifications_added(self, platform: str) -> None:
+        """Wake the long polls of a platform's bot."""
+        self._signal(platform).fire()
+
+    def notifications_generation(self, platform: str) -> int:
+        """A counter to read before a database check and pass as `after` to the wait."""
+        return self._signal(platform).generation
+
+    async def wait_notifications(
+        self, platform: str, timeout: float, after: int | None = None
+    ) -> bool:
+        """Wait up to `timeout` seconds for new notifications of a platform."""
+        return await self._signal(platform).wait(timeout, after)

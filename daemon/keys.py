@@ -1,0 +1,33 @@
+"""Typed keys of the application's shared resources."""
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.offerings import OfferingRegistry
+from core.settings import Settings
+from daemon.events import Events
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from core.blobs import BlobStore
+    from daemon.executors.base import Executor
+    from daemon.queue.dispatcher import Dispatcher
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+OFFERINGS = web.AppKey("offerings", OfferingRegistry)
+BLOBS: web.AppKey["BlobStore"] = web.AppKey("blobs")
+EVENTS = web.AppKey("events", Events)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+# The training queue (H-queue): set by `daemon.queue.setup.setup_queue`.
+EXECUTOR: web.AppKey["Executor"] = web.AppKey("executor")
+DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")
+SCHEDULER: web.AppKey["AsyncIOScheduler"] = web.AppKey("scheduler")
+EXECUTOR: web.AppKey["Executor"] = web.AppKey("executor")
+SCHEDULER: web.AppKey["AsyncIOScheduler"] = web.AppKey("scheduler")
+DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")

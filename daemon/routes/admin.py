@@ -1,0 +1,130 @@
+"""Operator routes (admin token): grants, accounts, jobs, requeue, stats."""
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from core.accounts import count_accounts, get_account
+from core.db.models import Account, LedgerEntry
+from core.enums import JobStatus, LedgerKind
+from core.jobs import job_view, jobs_by_status, list_jobs, queue_position, requeue_job
+from core.ledger import post_entry
+from daemon.keys import EVENTS, SESSIONMAKER
+from daemon.openapi import describe
+from daemon.routes.jobs import cancel_and_answer
+from daemon.routes.ledger import entry_view
+from daemon.routes.me import account_view
+from daemon.schemas import (
+    AdminAccountsOut,
+    AdminAccountsQuery,
+    CancelOut,
+    GrantIn,
+    GrantOut,
+    JobOut,
+    JobsOut,
+    JobsQuery,
+    StatsOut,
+)
+from daemon.validation import parse_body, parse_query, path_int
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/admin/accounts/{id}/grant")
+@describe(
+    summary="Add (or take away) points, once per idempotency key",
+    body=GrantIn,
+    response=GrantOut,
+    errors=(400, 402, 404, 409),
+)
+async def post_grant(request: web.Request) -> web.Response:
+    account_id = path_int(request, "id")
+    body = await parse_body(request, GrantIn)
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await get_account(session, account_id)
+        entry, created = await post_entry(
+            session,
+            account_id=account.id,
+            delta=body.amount,
+            kind=LedgerKind.grant,
+            idempotency_key=f"grant:{body.idempotency_key}",
+            reference=body.reason,
+            fingerprint=body.reason,
+        )
+        answer = {
+            "entry": entry_view(entry),
+            "balance": (await get_account(session, account.id)).balance,
+            "created": created,
+        }
+    return web.json_response(answer, status=201 if created else 200)
+
+
+@routes.get("/admin/accounts")
+@describe(
+    summary="Accounts with balances and identities",
+    query=AdminAccountsQuery,
+    response=AdminAccountsOut,
+)
+async def get_accounts(request: web.Request) -> web.Response:
+    query = parse_query(request, AdminAccountsQuery)
+    async with request.app[SESSIONMAKER].begin() as session:
+        accounts = await session.scalars(
+            select(Account)
+            .where(Account.merged_into_id.is_(None), Account.id > query.after_id)
+            .options(selectinload(Account.identities))
+            .order_by(Account.id)
+            .limit(query.limit)
+        )
+        views = [account_view(account) for account in accounts]
+    return web.json_response({"accounts": views})
+
+
+@routes.get("/admin/jobs")
+@describe(summary="All jobs, newest first", query=JobsQuery, response=JobsOut)
+async def get_all_jobs(request: web.Request) -> web.Response:
+    query = parse_query(request, JobsQuery)
+    async with request.app[SESSIONMAKER].begin() as session:
+        jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
+        views = [job_view(job, await queue_position(session, job)) for job in jobs]
+    return web.json_response({"jobs": views})
+
+
+@routes.post("/admin/jobs/{id}/cancel")
+@describe(summary="Cancel any job (refund by the rules)", response=CancelOut, errors=(404, 409))
+async def post_admin_cancel(request: web.Request) -> web.Response:
+    return await cancel_and_answer(request, as_operator=True)
+
+
+@routes.post("/admin/jobs/{id}/requeue")
+@describe(
+    summary="Queue a failed or cancelled job again (refused with 409 once it was refunded)",
+    response=JobOut,
+    errors=(404, 409),
+)
+async def post_requeue(request: web.Request) -> web.Response:
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        job = await requeue_job(session, job_id)
+        await session.flush()
+        view = job_view(job, await queue_position(session, job))
+    request.app[EVENTS].jobs_changed()
+    return web.json_response(view)
+
+
+@routes.get("/admin/stats")
+@describe(summary="Accounts, jobs by status, points outstanding and by kind", response=StatsOut)
+async def get_stats(request: web.Request) -> web.Response:
+    async with request.app[SESSIONMAKER].begin() as session:
+        by_status = await jobs_by_status(session)
+        outstanding = await session.scalar(select(func.coalesce(func.sum(Account.balance), 0)))
+        rows = await session.execute(
+            select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)
+        )
+        stats = {
+            "accounts": await count_accounts(session),
+            "jobs_by_status": by_status,
+            "points_outstanding": int(outstanding or 0),
+            "ledger_by_kind": {kind: int(total or 0) for kind, total in rows},
+            "queued": by_status[str(JobStatus.queued)],
+        }
+    return web.json_response(stats)

@@ -1,0 +1,36 @@
+"""Preflight of a training: cost, duration, VRAM, errors and warnings."""
+
+from aiohttp import web
+
+from core.estimate import estimate
+from daemon.auth import acting_account
+from daemon.keys import OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.openapi import describe
+from daemon.schemas import EstimateIn, EstimateOut
+from daemon.validation import parse_body
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/estimate")
+@describe(
+    summary="Price a training and list what would stop it (changes nothing)",
+    body=EstimateIn,
+    response=EstimateOut,
+    errors=(400,),
+)
+async def post_estimate(request: web.Request) -> web.Response:
+    body = await parse_body(request, EstimateIn)
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        result = await estimate(
+            session,
+            request.app[OFFERINGS],
+            account_id=account.id,
+            dataset_id=body.dataset_id,
+            offering_id=body.offering_id,
+            preset=body.preset,
+            overrides=body.overrides.model_dump(exclude_none=True),
+            data_dir=request.app[SETTINGS].data_dir,
+        )
+    return web.json_response(result.as_dict())

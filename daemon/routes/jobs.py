@@ -1,0 +1,128 @@
+"""Training jobs of the acting account: submit (paid, idempotent), list, show, cancel, metrics."""
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from core.db.models import Job
+from core.jobs import (
+    JobRequest,
+    cancel_job,
+    get_job,
+    job_metrics,
+    job_view,
+    list_jobs,
+    queue_position,
+    submit_job,
+)
+from daemon.auth import acting_account, acting_identity
+from daemon.keys import EVENTS, OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.openapi import describe
+from daemon.schemas import CancelOut, JobIn, JobOut, JobsOut, JobsQuery, MetricsOut
+from daemon.validation import parse_body, parse_query, path_int
+
+routes = web.RouteTableDef()
+
+
+def _request_of(body: JobIn) -> JobRequest:
+    return JobRequest(
+        dataset_id=body.dataset_id,
+        offering_id=body.offering_id,
+        preset=body.preset,
+        idempotency_key=body.idempotency_key,
+        overrides=body.overrides.model_dump(exclude_none=True),
+        reply_to=body.reply_to,
+    )
+
+
+@routes.post("/v1/jobs")
+@describe(
+    summary="Submit a training: preflight, debit and queue in one transaction (idempotent)",
+    body=JobIn,
+    response=JobOut,
+    status=201,
+    errors=(400, 402, 404, 409, 422),
+)
+async def post_job(request: web.Request) -> web.Response:
+    body = await parse_body(request, JobIn)
+    job_request = _request_of(body)
+    try:
+        view, created = await _submit(request, job_request)
+    except IntegrityError:
+        # A concurrent submit with the same key won the unique constraint (our transaction
+        # was rolled back): a second pass finds its job and answers it.
+        view, created = await _submit(request, job_request)
+    if created:
+        request.app[EVENTS].jobs_changed()
+    return web.json_response(view, status=201 if created else 200)
+
+
+async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[str, Any], bool]:
+    platform, user_id = acting_identity(request)
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        job, created = await submit_job(
+            session,
+            request.app[OFFERINGS],
+            account_id=account.id,
+            platform=str(platform),
+            platform_user_id=user_id,
+            request=job_request,
+            data_dir=request.app[SETTINGS].data_dir,
+        )
+        return job_view(job, await queue_position(session, job)), created
+
+
+@routes.get("/v1/jobs")
+@describe(summary="Jobs of the acting account, newest first", query=JobsQuery, response=JobsOut)
+async def get_jobs(request: web.Request) -> web.Response:
+    query = parse_query(request, JobsQuery)
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
+        views = [job_view(job, await queue_position(session, job)) for job in jobs]
+    return web.json_response({"jobs": views})
+
+
+@routes.get("/v1/jobs/{id}")
+@describe(summary="A job: status, stage, progress, queue position", response=JobOut, errors=(404,))
+async def get_one_job(request: web.Request) -> web.Response:
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        job = await get_job(session, job_id, account.id)
+        view = job_view(job, await queue_position(session, job))
+    return web.json_response(view)
+
+
+async def cancel_and_answer(request: web.Request, *, as_operator: bool) -> web.Response:
+    """Cancel a job (the acting account's, or any for operators) and answer it with `refunded`."""
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        owner = None if as_operator else (await acting_account(request, session)).id
+        result = await cancel_job(session, job_id, owner)
+        job: Job = result.job
+    request.app[EVENTS].jobs_changed()
+    return web.json_response({**job_view(job), "refunded_now": result.refunded})
+
+
+@routes.post("/v1/jobs/{id}/cancel")
+@describe(
+    summary="Cancel a job: queued → full refund, running → unused share",
+    response=CancelOut,
+    errors=(404, 409),
+)
+async def post_cancel(request: web.Request) -> web.Response:
+    return await cancel_and_answer(request, as_operator=False)
+
+
+@routes.get("/v1/jobs/{id}/metrics")
+@describe(summary="The loss curve of a job", response=MetricsOut, errors=(404,))
+async def get_job_metrics(request: web.Request) -> web.Response:
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        job = await get_job(session, job_id, account.id)
+        points = await job_metrics(session, job.id)
+    return web.json_response({"job_id": job_id, "points": points})

@@ -1,0 +1,94 @@
+"""The offerings registry: the bundled file, cost arithmetic, and clear errors for bad files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.errors import InvalidInput, NotFound
+from core.offerings import OfferingRegistry, OfferingsFileError, merged_params
+from core.settings import BUNDLED_OFFERINGS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bundled_offerings() -> None:
+    registry = OfferingRegistry.load(BUNDLED_OFFERINGS)
+    assert [o.id for o in registry.all()] == ["tiny-lora", "sd15-lora", "sdxl-lora", "flux-lora"]
+    tiny = registry.get("tiny-lora")
+    assert tiny.enabled and tiny.base_model == "builtin:tiny-sd15" and tiny.spec_family == "sd15"
+    assert tiny.min_images == 4 and tiny.bounds.steps.max >= 1000
+    assert set(tiny.presets) == {"fast", "balanced", "quality"}
+    assert registry.get("flux-lora").enabled is False
+    with pytest.raises(NotFound, match="sd15-lora"):
+        registry.get("sd3")
+
+
+def test_cost_is_integer_and_rounds_up() -> None:
+    tiny = OfferingRegistry.load(BUNDLED_OFFERINGS).get("tiny-lora")
+    params = merged_params(tiny, "fast", {"steps": 41})
+    assert tiny.estimated_seconds(params) == pytest.approx(7.05, abs=0.051)
+    assert tiny.cost(params) == 8  # 7.05 GPU-seconds at 1 point each: rounded up
+    assert tiny.cost(merged_params(tiny, "fast", {"steps": 20})) == 6  # exactly 6.0
+    doubled = merged_params(tiny, "fast", {"steps": 31, "batch_size": 2, "resolution": 128})
+    assert tiny.estimated_seconds(doubled) == pytest.approx(5 + 31 * 0.05 * 2 * 4, abs=0.1)
+    with pytest.raises(InvalidInput, match="gamma"):
+        merged_params(tiny, "fast", {"gamma": 3})
+    with pytest.raises(NotFound, match="UNKNOWN|choose"):
+        merged_params(tiny, "ultra", {})
+
+
+BROKEN = {
+    "not toml": ("[offerings.x\n", "not valid TOML"),
+    "missing field": (
+        '[offerings.x]\ntitle = "X"\nfamily = "sd15"\n',
+        "offerings.x.base_model: Field required",
+    ),
+    "preset out of bounds": (
+        BUNDLED_OFFERINGS.read_text().replace("fast = { steps = 30,", "fast = { steps = 9000,", 1),
+        "preset 'fast' breaks the bounds: steps=9000",
+    ),
+    "unknown family": (
+        BUNDLED_OFFERINGS.read_text().replace('family = "sdxl"', 'family = "sd3"', 1),
+        "offerings.sdxl-lora.family",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_bad_file_names_the_problem(tmp_path: Path, case: str) -> None:
+    text, expected = BROKEN[case]
+    path = tmp_path / "offerings.toml"
+    path.write_text(text)
+    with pytest.raises(OfferingsFileError) as caught:
+        OfferingRegistry.load(path)
+    assert expected in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(OfferingsFileError, match="cannot read"):
+        OfferingRegistry.load(Path("/nonexistent/offerings.toml"))
+
+
+def test_daemon_refuses_to_start_with_a_bad_file(tmp_path: Path) -> None:
+    path = tmp_path / "offerings.toml"
+    path.write_text('[offerings.x]\ntitle = "X"\n')
+    env = {
+        **os.environ,
+        "LORABOT_DATA_DIR": str(tmp_path / "var"),
+        "LORABOT_OFFERINGS_FILE": str(path),
+        "LORABOT_PORT": "0",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "daemon"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "offerings.x.family: Field required" in out.stderr
