@@ -1,5 +1,6 @@
 """`lorabot demo`: start a daemon and walk through the product over its RPC, step by step."""
 
+import asyncio
 import io
 import json
 import tempfile
@@ -10,12 +11,15 @@ from typing import Any
 import aiohttp
 from PIL import Image, ImageDraw
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from daemon.process import DaemonProcess, running_daemon
 
 DEMO_USER = "telegram:demo-alice"
 DEMO_GRANT = 100
+FINAL_STATUSES = ("completed", "failed", "cancelled")
+POLL_SECONDS = 0.5
 
 
 class RpcError(RuntimeError):
@@ -83,15 +87,20 @@ class DemoState:
     refused: list[dict[str, Any]] = field(default_factory=list)
     estimate: dict[str, Any] = field(default_factory=dict)
     job: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 class ScriptedRun:
     """The demo's steps, one method each, so a later step (wait for the model) can be added."""
 
-    def __init__(self, rpc: Rpc, console: Console, user: str = DEMO_USER) -> None:
+    def __init__(
+        self, rpc: Rpc, console: Console, user: str = DEMO_USER, output: Path | None = None
+    ) -> None:
         self.rpc = rpc
         self.console = console
         self.user = user
+        self.output = output or Path("var") / "demo-output"
         self.state = DemoState()
 
     def step(self, title: str, detail: str) -> None:
@@ -99,13 +108,17 @@ class ScriptedRun:
         self.console.print(f"[bold green]✓[/] [bold]{title}[/] — {detail}")
 
     async def run(self) -> DemoState:
-        """Every step in order: account → grant → dataset → upload → estimate → job."""
+        """Every step: account → grant → dataset → upload → estimate → job → train → results."""
         await self.account()
         await self.grant()
         await self.dataset()
         await self.upload()
         await self.estimate()
         await self.submit()
+        await self.train()
+        await self.results()
+        await self.notifications()
+        await self.ledger()
         return self.state
 
     async def account(self) -> None:
@@ -176,6 +189,79 @@ class ScriptedRun:
             f"{job['cost']} points debited, balance {me['balance']}",
         )
 
+    async def train(self) -> None:
+        """Follow the job with a progress bar until it ends."""
+        job_id = self.state.job["id"]
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[note]}"),
+        )
+        with Progress(*columns, TimeElapsedColumn(), console=self.console) as bar:
+            task = bar.add_task("training", total=None, note="queued")
+            while True:
+                _, job = await self.rpc.call("GET", f"/v1/jobs/{job_id}", user=self.user)
+                progress = job["progress"]
+                loss = f"loss {progress['loss']:.4f}" if progress["loss"] is not None else ""
+                bar.update(
+                    task,
+                    description=f"job #{job_id} {job['status']}",
+                    completed=progress["step"],
+                    total=progress["total_steps"] or None,
+                    note=f"step {progress['step']}/{progress['total_steps']} {loss}",
+                )
+                if job["status"] in FINAL_STATUSES:
+                    break
+                await asyncio.sleep(POLL_SECONDS)
+        self.state.job = job
+        if job["status"] != "completed":
+            raise RuntimeError(f"job #{job_id} ended {job['status']}: {job['error']}")
+        self.step("Training", f"job #{job_id} completed in {job['attempts']} attempt(s)")
+
+    async def results(self) -> None:
+        """Download every file of the model and show where they are."""
+        path = f"/v1/models/{self.state.job['model_id']}"
+        _, model = await self.rpc.call("GET", path, user=self.user)
+        self.state.model = model
+        folder = self.output / f"model-{model['id']}"
+        folder.mkdir(parents=True, exist_ok=True)
+        table = Table("file", "role", "bytes", "saved to")
+        for item in model["files"]:
+            target = folder / item["name"]
+            async with self.rpc.session.get(
+                self.rpc.daemon.url + item["url"], headers=self.rpc.headers(self.user)
+            ) as response:
+                if response.status != 200:
+                    raise RpcError(response.status, await response.text())
+                target.write_bytes(await response.read())
+            self.state.files[item["role"]] = target.resolve()
+            table.add_row(item["name"], item["role"], str(item["size"]), str(target.resolve()))
+        self.step("Model", f"#{model['id']} trigger word {model['trigger_word']!r}")
+        self.console.print(table)
+        for role, saved in self.state.files.items():
+            self.console.print(f"  {role}: {saved}", soft_wrap=True)
+
+    async def notifications(self) -> None:
+        """Fetch and acknowledge what a bot would deliver to the user."""
+        path = "/v1/notifications?platform=telegram&wait=5"
+        _, answer = await self.rpc.call("GET", path)
+        ids = [n["id"] for n in answer["notifications"]]
+        await self.rpc.call("POST", "/v1/notifications/ack", json={"ids": ids})
+        kinds = ", ".join(n["kind"] for n in answer["notifications"]) or "none"
+        self.step("Notifications", f"{kinds} (acknowledged)")
+
+    async def ledger(self) -> None:
+        """The account's ledger; its sum is the balance."""
+        _, answer = await self.rpc.call("GET", "/v1/ledger", user=self.user)
+        _, me = await self.rpc.call("GET", "/v1/me", user=self.user)
+        table = Table("id", "kind", "delta", "reference")
+        for entry in answer["entries"]:
+            table.add_row(
+                str(entry["id"]), entry["kind"], f"{entry['delta']:+d}", entry["reference"] or ""
+            )
+        self.step("Ledger", f"balance {me['balance']} = sum of {len(answer['entries'])} entries")
+        self.console.print(table)
+
 
 async def main(data_dir: Path | None = None, port: int = 0) -> int:
     """Run the demo against a fresh daemon; 0 when every step worked."""
@@ -187,7 +273,8 @@ async def main(data_dir: Path | None = None, port: int = 0) -> int:
             with running_daemon(root, port=port) as daemon:
                 console.print(f"daemon at {daemon.url} (log: {daemon.log_path})")
                 async with aiohttp.ClientSession() as session:
-                    await ScriptedRun(Rpc(session, daemon), console).run()
+                    output = (Path(data_dir) if data_dir else Path("var")) / "demo-output"
+                    await ScriptedRun(Rpc(session, daemon), console, output=output).run()
         except (RpcError, RuntimeError, aiohttp.ClientError) as exc:
             console.print(f"[bold red]demo failed:[/] {exc}")
             return 1

@@ -1,0 +1,346 @@
+"""The job state machine: claims with a lease and fencing token, progress, the end states.
+
+    queued → preparing → training → finishing → completed
+       ↑          └──────────┴──────────┴────→ failed (after the last attempt) | cancelled
+
+Only the daemon calls these, inside one transaction each; a report names the attempt it
+belongs to (job id + fencing token) and is ignored when a newer attempt holds the job.
+
+Refund rules (one ledger entry keyed `refund:job:<id>`, so never twice):
+- failed after the last attempt, or cancelled while queued: the full cost;
+- cancelled while running: the unused share of steps, rounded down —
+  `refund = cost * (total_steps - steps_done) // total_steps` (the used share rounds up).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import Job, JobMetric, Model
+from core.db.types import utcnow
+from core.enums import RUNNING_STATUSES, JobStatus, LedgerKind, NotificationKind
+from core.ledger import post_entry
+from core.notifications import notify_job
+
+RUNNING = [str(status) for status in RUNNING_STATUSES]
+STAGES = {str(status): status for status in RUNNING_STATUSES}
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a job by one worker; `fencing_token` tells it from older runs."""
+
+    job_id: int
+    fencing_token: int
+
+
+def attempt_of(job: Job) -> Attempt:
+    """The attempt that currently holds the job."""
+    return Attempt(job.id, job.fencing_token)
+
+
+async def claim_next(
+    session: AsyncSession,
+    *,
+    owner: str,
+    lease_seconds: float,
+    exclude_job_ids: frozenset[int] = frozenset(),
+    now: datetime | None = None,
+) -> Job | None:
+    """Take the next queued job for a new attempt, fairly across accounts; None when idle.
+
+    FIFO, except that an account with a running job waits while other accounts' jobs are
+    queued: it gets a second slot only when nobody else is waiting.
+    """
+    now = now or utcnow()
+    busy = select(Job.account_id).where(Job.status.in_(RUNNING))
+    queued = select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
+    if exclude_job_ids:
+        queued = queued.where(Job.id.not_in(exclude_job_ids))
+    job_id = await session.scalar(queued.where(Job.account_id.not_in(busy)))
+    if job_id is None:
+        job_id = await session.scalar(queued)
+    if job_id is None:
+        return None
+    claimed = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(
+            status=JobStatus.preparing,
+            stage="preparing",
+            fencing_token=Job.fencing_token + 1,
+            attempts=Job.attempts + 1,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            last_progress_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    job = await _load(session, job_id)
+    if job.started_at is None:
+        job.started_at = now
+        await notify_job(session, job, NotificationKind.job_started, {"attempt": job.attempts})
+    if not job.total_steps:
+        job.total_steps = int(job.params.get("steps", 0))
+    return job
+
+
+async def current(session: AsyncSession, attempt: Attempt) -> Job | None:
+    """The job if this attempt still holds it (running, same fencing token), else None."""
+    job = await session.scalar(
+        select(Job)
+        .where(Job.id == attempt.job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if job is None or job.fencing_token != attempt.fencing_token or job.status not in RUNNING:
+        return None
+    return job
+
+
+async def renew_lease(
+    session: AsyncSession, attempt: Attempt, *, lease_seconds: float, now: datetime | None = None
+) -> Job | None:
+    """Extend the attempt's lease (a heartbeat); None when the attempt is stale."""
+    job = await current(session, attempt)
+    if job is not None:
+        job.lease_expires_at = (now or utcnow()) + timedelta(seconds=lease_seconds)
+    return job
+
+
+async def record_progress(
+    session: AsyncSession,
+    attempt: Attempt,
+    reports: list[dict[str, Any]],
+    *,
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> Job | None:
+    """Apply the worker's progress reports in order; store loss points; renew the lease."""
+    now = now or utcnow()
+    job = await renew_lease(session, attempt, lease_seconds=lease_seconds, now=now)
+    if job is None or not reports:
+        return job
+    points: dict[int, tuple[float, float | None]] = {}
+    for report in reports:
+        stage = str(report.get("stage") or job.stage or "preparing")
+        if stage in STAGES:
+            job.status = STAGES[stage]
+        job.stage = stage
+        job.step = int(report.get("step") or job.step)
+        job.total_steps = int(report.get("total_steps") or job.total_steps)
+        if report.get("loss") is not None:
+            job.loss = float(report["loss"])
+            if stage == "training" and job.step > 0:
+                points[job.step] = (job.loss, _float(report.get("lr")))
+        job.eta_seconds = _float(report.get("eta_seconds"))
+    job.last_progress_at = now
+    await _store_points(session, job.id, points)
+    return job
+
+
+async def _store_points(
+    session: AsyncSession, job_id: int, points: dict[int, tuple[float, float | None]]
+) -> None:
+    if not points:
+        return
+    # A resumed attempt reports steps again from its checkpoint: the newest value wins.
+    existing = {
+        metric.step: metric
+        for metric in await session.scalars(
+            select(JobMetric).where(JobMetric.job_id == job_id, JobMetric.step.in_(list(points)))
+        )
+    }
+    for step, (loss, lr) in sorted(points.items()):
+        if step in existing:
+            existing[step].loss, existing[step].lr = loss, lr
+        else:
+            session.add(JobMetric(job_id=job_id, step=step, loss=loss, lr=lr))
+    await session.flush()
+
+
+async def mark_completed(
+    session: AsyncSession, job: Job, model: Model, *, now: datetime | None = None
+) -> None:
+    """End a job with its registered model; the debit stands; tell the user."""
+    _finish(job, JobStatus.completed, now)
+    job.step = job.total_steps or job.step
+    job.eta_seconds = 0.0
+    files = [{"name": f["name"], "kind": f["kind"], "size": f["size"]} for f in model.files]
+    await notify_job(
+        session,
+        job,
+        NotificationKind.job_completed,
+        {"model_id": model.id, "trigger_word": model.trigger_word, "files": files},
+    )
+
+
+async def fail_attempt(
+    session: AsyncSession,
+    job: Job,
+    error: str,
+    *,
+    max_attempts: int,
+    retryable: bool = True,
+    now: datetime | None = None,
+) -> Job:
+    """End the current attempt: requeue (resuming from its checkpoint) or fail and refund."""
+    job.error = error[:MAX_ERROR_CHARS]
+    if retryable and job.attempts < max_attempts and not job.cancel_requested:
+        job.status = JobStatus.queued
+        job.stage = "waiting to retry"
+        job.lease_owner = None
+        job.lease_expires_at = None
+        job.eta_seconds = None
+        return job
+    _finish(job, JobStatus.failed, now)
+    refunded = await refund(session, job, job.cost)
+    await notify_job(
+        session,
+        job,
+        NotificationKind.job_failed,
+        {"error": job.error, "refunded": refunded, "attempts": job.attempts},
+    )
+    return job
+
+
+def unused_share(cost: int, steps_done: int, total_steps: int) -> int:
+    """Points for the steps not run, rounded down (so the used share rounds up)."""
+    if total_steps <= 0:
+        return cost
+    done = min(max(steps_done, 0), total_steps)
+    return cost * (total_steps - done) // total_steps
+
+
+async def cancel_running(
+    session: AsyncSession, job: Job, *, reason: str = "cancelled", now: datetime | None = None
+) -> int:
+    """Cancel a job a worker holds: settle the unused share now; the dispatcher stops it."""
+    total = job.total_steps or int(job.params.get("steps", 0))
+    amount = unused_share(job.cost, job.step, total)
+    job.cancel_requested = True
+    # A new token fences the running attempt: whatever it still reports is ignored.
+    job.fencing_token += 1
+    _finish(job, JobStatus.cancelled, now)
+    job.error = reason
+    refunded = await refund(session, job, amount)
+    await notify_job(
+        session,
+        job,
+        NotificationKind.job_cancelled,
+        {"refunded": refunded, "steps_done": job.step, "total_steps": total},
+    )
+    return refunded
+
+
+async def refund(session: AsyncSession, job: Job, amount: int) -> int:
+    """Give `amount` points of a job back, at most once per job whatever happens."""
+    if amount <= 0:
+        return 0
+    await post_entry(
+        session,
+        account_id=job.account_id,
+        delta=amount,
+        kind=LedgerKind.refund,
+        idempotency_key=f"refund:job:{job.id}",
+        reference=f"job:{job.id}",
+    )
+    job.refunded = amount
+    return amount
+
+
+async def reap_expired(
+    session: AsyncSession,
+    *,
+    stall_seconds: float,
+    max_attempts: int,
+    now: datetime | None = None,
+) -> list[Attempt]:
+    """End attempts whose lease expired or that made no progress for too long."""
+    now = now or utcnow()
+    stale = await session.scalars(
+        select(Job)
+        .where(Job.status.in_(RUNNING))
+        .where(
+            (Job.lease_expires_at <= now)
+            | (Job.last_progress_at <= now - timedelta(seconds=stall_seconds))
+        )
+        .order_by(Job.id)
+        .with_for_update()
+    )
+    ended: list[Attempt] = []
+    for job in list(stale):
+        ended.append(attempt_of(job))
+        expired = job.lease_expires_at is not None and job.lease_expires_at <= now
+        error = (
+            "the worker stopped answering (lease expired)"
+            if expired
+            else f"no training progress for {stall_seconds:.0f} seconds"
+        )
+        await fail_attempt(session, job, error, max_attempts=max_attempts, now=now)
+    return ended
+
+
+async def requeue_orphans(session: AsyncSession, *, owner: str) -> list[Attempt]:
+    """On daemon start: jobs held by workers of an earlier daemon go back to the queue.
+
+    The attempt is not counted against the job (a daemon restart is not its fault); the
+    next attempt resumes from the job's checkpoint.
+    """
+    orphans = await session.scalars(
+        select(Job)
+        .where(Job.status.in_(RUNNING), (Job.lease_owner != owner) | Job.lease_owner.is_(None))
+        .with_for_update()
+    )
+    requeued: list[Attempt] = []
+    for job in list(orphans):
+        requeued.append(attempt_of(job))
+        job.status = JobStatus.queued
+        job.stage = "requeued after a daemon restart"
+        job.attempts = max(job.attempts - 1, 0)
+        job.lease_owner = None
+        job.lease_expires_at = None
+    return requeued
+
+
+async def queue_eta(session: AsyncSession, job: Job, *, slots: int) -> float | None:
+    """Seconds until a queued job should start: the work ahead of it spread over the slots."""
+    if job.status != JobStatus.queued:
+        return None
+    running = await session.execute(
+        select(Job.eta_seconds, Job.estimated_seconds).where(Job.status.in_(RUNNING))
+    )
+    remaining = sum(eta if eta is not None else estimate for eta, estimate in running)
+    ahead = await session.scalar(
+        select(func.coalesce(func.sum(Job.estimated_seconds), 0.0)).where(
+            Job.status == JobStatus.queued, Job.id < job.id
+        )
+    )
+    return (remaining + float(ahead or 0.0)) / max(slots, 1)
+
+
+def _finish(job: Job, status: JobStatus, now: datetime | None) -> None:
+    job.status = status
+    job.stage = str(status)
+    job.finished_at = now or utcnow()
+    job.lease_owner = None
+    job.lease_expires_at = None
+    job.eta_seconds = None
+
+
+async def _load(session: AsyncSession, job_id: int) -> Job:
+    job = await session.scalar(
+        select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    )
+    assert job is not None, "a claimed job exists"
+    return job
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

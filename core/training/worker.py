@@ -1,0 +1,194 @@
+"""The training worker process: `python -m core.training.worker JOB_FILE`.
+
+It reads one attempt from a JSON file, runs `core.training.trainer.train` and reports to the
+daemon as JSON lines on its stdout (the only thing written there: stray prints of libraries
+go to stderr). It never opens the database. Messages (`type` field):
+
+- `hello` {pid}: the process is up, before torch is imported;
+- `heartbeat`: every `heartbeat_seconds`, whatever the trainer is doing;
+- `progress` {stage, step, total_steps, loss, lr, steps_per_second, eta_seconds, message};
+- `checkpoint` {step}: a resumable checkpoint was written;
+- `result` {files: {name: path}, final_loss, steps, seconds, stats};
+- `cancelled` {step} or `error` {message, error_type}; then the process exits.
+
+A line `cancel` on stdin asks it to stop at the next step. EOF on stdin means the daemon is
+gone: the worker exits at once so a restarted daemon can start a fresh attempt, resuming
+from the checkpoint (which is written atomically, so dying mid-write is harmless).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+EXIT_ERROR = 1
+EXIT_ORPHANED = 70
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """One attempt as the daemon describes it in the job file."""
+
+    job_id: int
+    fencing_token: int
+    spec: dict[str, Any]
+    images: list[dict[str, str]]  # [{"path", "caption"}]
+    out_dir: Path
+    checkpoint_dir: Path
+    data_dir: Path
+    heartbeat_seconds: float = 5.0
+
+    @classmethod
+    def load(cls, path: Path) -> WorkerJob:
+        """Read and check a job file."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(
+            job_id=int(data["job_id"]),
+            fencing_token=int(data["fencing_token"]),
+            spec=dict(data["spec"]),
+            images=[
+                {"path": str(i["path"]), "caption": str(i["caption"])} for i in data["images"]
+            ],
+            out_dir=Path(data["out_dir"]),
+            checkpoint_dir=Path(data["checkpoint_dir"]),
+            data_dir=Path(data["data_dir"]),
+            heartbeat_seconds=float(data.get("heartbeat_seconds", 5.0)),
+        )
+
+
+class Channel:
+    """Thread-safe JSON-lines writer on a private copy of the original stdout."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, kind: str, **fields: Any) -> None:
+        """Write one message and flush it."""
+        line = json.dumps({"type": kind, "time": time.time(), **fields}, default=str)
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+def _private_stdout() -> IO[str]:
+    # Keep fd 1 for our messages only: libraries that print would corrupt the protocol.
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+
+
+def _die_with_parent() -> None:
+    # Linux: the kernel kills us when the daemon dies, even if stdin is inherited elsewhere.
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def _watch_stdin(cancel: threading.Event) -> None:
+    for line in sys.stdin:
+        if line.strip() == "cancel":
+            cancel.set()
+    os._exit(EXIT_ORPHANED)  # EOF: the daemon is gone
+
+
+def _heartbeat(channel: Channel, every: float) -> None:
+    while True:
+        time.sleep(every)
+        channel.send("heartbeat")
+
+
+def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
+    from core.training.checkpoint import latest_checkpoint
+
+    seen: list[Path | None] = [latest_checkpoint(checkpoint_dir)]
+
+    def on_progress(progress: Any) -> None:
+        channel.send("progress", **progress.to_dict())
+        if progress.stage != "training":
+            return
+        found = latest_checkpoint(checkpoint_dir)
+        if found is not None and found != seen[0]:
+            seen[0] = found
+            step = json.loads((found / "meta.json").read_text(encoding="utf-8"))["step"]
+            channel.send("checkpoint", step=step, path=str(found))
+
+    return on_progress
+
+
+def run(job: WorkerJob, channel: Channel, cancel: threading.Event) -> int:
+    """Train one attempt and report its outcome; the exit code of the process."""
+    from core.training.data import TrainingImage
+    from core.training.progress import TrainingCancelled
+    from core.training.spec import TrainingSpec
+    from core.training.trainer import train
+
+    images = [TrainingImage(Path(i["path"]), i["caption"]) for i in job.images]
+    try:
+        result = train(
+            TrainingSpec.from_dict(job.spec),
+            images,
+            job.out_dir,
+            data_dir=job.data_dir,
+            checkpoint_dir=job.checkpoint_dir,
+            on_progress=_checkpoint_watcher(channel, job.checkpoint_dir),
+            should_cancel=cancel.is_set,
+        )
+    except TrainingCancelled as stop:
+        channel.send("cancelled", step=stop.step)
+        return 0
+    except Exception as exc:  # every failure is reported; the daemon decides about retries
+        channel.send(
+            "error", message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
+        )
+        return EXIT_ERROR
+    channel.send(
+        "result",
+        files={name: str(path) for name, path in result.files.items()},
+        final_loss=result.final_loss,
+        steps=result.steps,
+        seconds=result.seconds,
+        stats=result.stats,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the worker process."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m core.training.worker JOB_FILE", file=sys.stderr)
+        return 2
+    channel = Channel(_private_stdout())
+    _die_with_parent()
+    cancel = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(cancel,), daemon=True).start()
+    try:
+        job = WorkerJob.load(Path(args[0]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        channel.send("error", message=f"unreadable job file: {exc}", error_type="JobFileError")
+        return EXIT_ERROR
+    channel.send("hello", pid=os.getpid(), job_id=job.job_id, fencing_token=job.fencing_token)
+    beat = threading.Thread(target=_heartbeat, args=(channel, job.heartbeat_seconds), daemon=True)
+    beat.start()
+    code = run(job, channel, cancel)
+    # Outputs are written and every message flushed: skip the interpreter's teardown (seconds
+    # with torch loaded) so the slot frees at once.
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

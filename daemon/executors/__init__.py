@@ -1,0 +1,1 @@
+"""Executors run training attempts somewhere (local processes today, a Ray cluster later)."""

@@ -1,0 +1,1 @@
+"""The training queue: dispatcher, lease reaping, periodic upkeep, wired into the app."""

@@ -1,0 +1,272 @@
+"""The dispatcher: starts queued jobs in free slots and turns worker events into state."""
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import lifecycle
+from core.blobs import BlobStore
+from core.datasets import dataset_images_for_training
+from core.db.models import Job
+from core.enums import Platform
+from core.errors import DomainError
+from core.lifecycle import Attempt
+from core.models_registry import blob_prefix, register_model, store_files
+from core.settings import Settings
+from daemon.executors.base import AttemptPlan, Executor, WorkerEvent
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 5.0
+CANCEL_GRACE_SECONDS = 5.0
+MAX_BATCH = 500
+PROGRESS_EVENTS = {"hello", "heartbeat", "progress", "checkpoint"}
+
+
+def job_dir(data_dir: Path, job_id: int) -> Path:
+    """Where a job's attempts, outputs and checkpoints live (kept across attempts)."""
+    return data_dir / "jobs" / str(job_id)
+
+
+class Dispatcher:
+    """Owns the queue loop and the event loop; the executor only runs what it is given."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        executor: Executor,
+        blobs: BlobStore,
+        wake: Callable[[], None],
+        wait: Callable[[float], Awaitable[Any]],
+        notify: Callable[[str], None],
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.executor = executor
+        self.blobs = blobs
+        self._wake, self._wait, self._notify = wake, wait, notify
+        self.owner = owner
+        self._tasks: list[asyncio.Task[None]] = []
+        self.lease_seconds = settings.lease_seconds
+        self.heartbeat_seconds = max(min(5.0, settings.lease_seconds / 3), 0.2)
+
+    async def start(self) -> None:
+        """Requeue what an earlier daemon left running, then run both loops."""
+        async with self.sessionmaker.begin() as session:
+            orphans = await lifecycle.requeue_orphans(session, owner=self.owner)
+        if orphans:
+            log.warning("requeued jobs of an earlier daemon", jobs=[a.job_id for a in orphans])
+        self._tasks = [
+            asyncio.create_task(self._queue_loop(), name="dispatcher-queue"),
+            asyncio.create_task(self._event_loop(), name="dispatcher-events"),
+        ]
+
+    async def close(self) -> None:
+        """Stop both loops (the executor is closed by its own cleanup context)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _notify_all(self) -> None:
+        for platform in Platform:
+            self._notify(str(platform))
+
+    async def _queue_loop(self) -> None:
+        while True:
+            try:
+                await self.dispatch_once()
+            except Exception:
+                log.exception("dispatch failed")
+            await self._wait(POLL_SECONDS)
+
+    async def dispatch_once(self) -> int:
+        """Stop attempts that lost their job, then fill free slots; how many were started."""
+        await self.reconcile()
+        started = 0
+        while self.executor.free_slots() > 0:
+            plan = await self._claim()
+            if plan is None:
+                break
+            try:
+                await self.executor.start(plan)
+            except OSError as exc:
+                await self._end_attempt(plan.attempt, f"could not start a worker: {exc}")
+                continue
+            started += 1
+        if started:
+            self._notify_all()
+        return started
+
+    async def reconcile(self) -> None:
+        """Stop workers whose job was cancelled, requeued or re-claimed since they started."""
+        running = self.executor.running()
+        if not running:
+            return
+        async with self.sessionmaker() as session:
+            rows = await session.execute(
+                select(Job.id, Job.fencing_token, Job.status).where(
+                    Job.id.in_([attempt.job_id for attempt in running])
+                )
+            )
+            held = {
+                Attempt(job_id, token)
+                for job_id, token, status in rows
+                if status in lifecycle.RUNNING
+            }
+        for attempt in running - held:
+            await self.executor.stop(attempt, grace_seconds=CANCEL_GRACE_SECONDS)
+
+    async def _claim(self) -> AttemptPlan | None:
+        busy = frozenset(attempt.job_id for attempt in self.executor.running())
+        async with self.sessionmaker.begin() as session:
+            job = await lifecycle.claim_next(
+                session, owner=self.owner, lease_seconds=self.lease_seconds, exclude_job_ids=busy
+            )
+            if job is None:
+                return None
+            try:
+                images = await dataset_images_for_training(session, job.dataset_id, self.blobs)
+            except DomainError as exc:
+                # Permanent (dataset or image files gone): fail now rather than retry.
+                await lifecycle.fail_attempt(
+                    session, job, f"dataset unusable: {exc.message}", max_attempts=0
+                )
+                failed = True
+            else:
+                return self._plan(job, images)
+        if failed:
+            self._notify_all()
+            self._wake()  # the slot is still free: look at the next job
+        return None
+
+    def _plan(self, job: Job, images: list[tuple[Path, str]]) -> AttemptPlan:
+        spec = dict(job.params)
+        if not spec.get("checkpoint_interval"):
+            # Resumable after a crash: a checkpoint every tenth of the run at least.
+            spec["checkpoint_interval"] = max(int(spec.get("steps", 10)) // 10, 1)
+        root = job_dir(self.settings.data_dir, job.id).resolve()
+        return AttemptPlan(
+            attempt=lifecycle.attempt_of(job),
+            spec=spec,
+            images=[(Path(path).resolve(), caption) for path, caption in images],
+            out_dir=root / f"out-{job.fencing_token}",
+            checkpoint_dir=root / "checkpoints",
+            data_dir=self.settings.data_dir.resolve(),
+            heartbeat_seconds=self.heartbeat_seconds,
+        )
+
+    async def reap(self) -> list[Attempt]:
+        """End attempts with an expired lease or stalled progress and kill their workers."""
+        async with self.sessionmaker.begin() as session:
+            ended = await lifecycle.reap_expired(
+                session,
+                stall_seconds=self.settings.stall_seconds,
+                max_attempts=self.settings.max_attempts,
+            )
+        for attempt in ended:
+            log.warning("attempt reaped", job_id=attempt.job_id, token=attempt.fencing_token)
+            await self.executor.kill(attempt)
+        if ended:
+            self._notify_all()
+            self._wake()
+        return ended
+
+    async def _event_loop(self) -> None:
+        while True:
+            batch = [await self.executor.events.get()]
+            while len(batch) < MAX_BATCH and not self.executor.events.empty():
+                batch.append(self.executor.events.get_nowait())
+            try:
+                await self.apply_events(batch)
+            except Exception:
+                log.exception("applying worker events failed", events=len(batch))
+
+    async def apply_events(self, batch: list[WorkerEvent]) -> None:
+        """Apply worker events in order; runs of progress are one transaction per attempt."""
+        pending: dict[Attempt, list[dict[str, Any]]] = {}
+        for event in batch:
+            if event.type in PROGRESS_EVENTS:
+                reports = pending.setdefault(event.attempt, [])
+                if event.type == "progress":
+                    reports.append(event.data)
+                continue
+            await self._flush(pending)
+            await self._apply_final(event)
+        await self._flush(pending)
+
+    async def _flush(self, pending: dict[Attempt, list[dict[str, Any]]]) -> None:
+        for attempt, reports in pending.items():
+            async with self.sessionmaker.begin() as session:
+                await lifecycle.record_progress(
+                    session, attempt, reports, lease_seconds=self.lease_seconds
+                )
+        pending.clear()
+
+    async def _apply_final(self, event: WorkerEvent) -> None:
+        if event.type == "result":
+            await self._complete(event.attempt, event.data)
+        elif event.type == "error":
+            await self._end_attempt(event.attempt, str(event.data.get("message", "error")))
+        elif event.type == "cancelled":
+            await self._end_attempt(event.attempt, "the worker stopped before finishing")
+        elif event.type == "exit":
+            code = event.data.get("returncode")
+            tail = str(event.data.get("stderr_tail", "")).strip().splitlines()[-3:]
+            detail = f": {' | '.join(tail)}" if tail and code else ""
+            await self._end_attempt(event.attempt, f"the worker exited with code {code}{detail}")
+            self._wake()
+
+    async def _end_attempt(self, attempt: Attempt, error: str) -> None:
+        async with self.sessionmaker.begin() as session:
+            job = await lifecycle.current(session, attempt)
+            if job is None:
+                return  # already settled (result, cancel, reaping) or a newer attempt holds it
+            await lifecycle.fail_attempt(
+                session, job, error, max_attempts=self.settings.max_attempts
+            )
+            final = job.status == "failed"
+        log.warning("attempt failed", job_id=attempt.job_id, error=error[:300], final=final)
+        if final:
+            self._cleanup(attempt.job_id)
+        self._notify_all()
+        self._wake()
+
+    async def _complete(self, attempt: Attempt, data: dict[str, Any]) -> None:
+        async with self.sessionmaker() as session:
+            if await lifecycle.current(session, attempt) is None:
+                return
+        prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
+        try:
+            files = await asyncio.to_thread(store_files, self.blobs, prefix, data["files"])
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            await self._end_attempt(attempt, f"could not store the model files: {exc}")
+            return
+        summary = {k: data.get(k) for k in ("final_loss", "steps", "seconds", "stats")}
+        async with self.sessionmaker.begin() as session:
+            job = await lifecycle.current(session, attempt)
+            if job is None:
+                return  # cancelled while the files were copied; upkeep removes the orphans
+            model = await register_model(session, job, prefix=prefix, files=files, summary=summary)
+            await lifecycle.mark_completed(session, job, model)
+        log.info("job completed", job_id=attempt.job_id, model_id=model.id)
+        self._cleanup(attempt.job_id)
+        self._notify_all()
+        self._wake()
+
+    def _cleanup(self, job_id: int) -> None:
+        # Outputs are in blob storage now and checkpoints are of no further use; the attempt
+        # logs stay for operators.
+        root = job_dir(self.settings.data_dir, job_id)
+        for path in [*root.glob("out-*"), *root.glob(".out-*"), root / "checkpoints"]:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()

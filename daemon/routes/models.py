@@ -1,0 +1,82 @@
+"""Trained models of the acting account and their downloadable files."""
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from core import models_registry
+from daemon.auth import acting_account
+from daemon.keys import BLOBS, SESSIONMAKER
+from daemon.openapi import describe
+from daemon.validation import path_int
+
+routes = web.RouteTableDef()
+
+
+class ModelFileOut(BaseModel):
+    name: str
+    role: str | None
+    kind: str
+    size: int
+    sha256: str
+    url: str
+
+
+class ModelOut(BaseModel):
+    id: int
+    job_id: int
+    dataset_id: int | None
+    offering_id: str
+    name: str
+    trigger_word: str | None
+    format: str
+    files: list[ModelFileOut]
+    final_loss: float | None
+    steps: int | None
+    created_at: str
+
+
+class ModelsOut(BaseModel):
+    models: list[ModelOut]
+
+
+@routes.get("/v1/models")
+@describe(summary="The acting account's trained models, newest first", response=ModelsOut)
+async def list_models(request: web.Request) -> web.Response:
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        rows = await models_registry.list_models(session, account.id)
+        body: dict[str, Any] = {"models": [models_registry.model_view(m) for m in rows]}
+    return web.json_response(body)
+
+
+@routes.get("/v1/models/{id}")
+@describe(summary="One trained model of the acting account", response=ModelOut, errors=(404,))
+async def get_model(request: web.Request) -> web.Response:
+    model_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        model = await models_registry.get_model(session, model_id, account.id)
+    return web.json_response(models_registry.model_view(model))
+
+
+@routes.get("/v1/models/{id}/files/{name}")
+@describe(
+    summary="Download one file of a model (LoRA weights, loss curve, samples, summary)",
+    errors=(404,),
+)
+async def download_file(request: web.Request) -> web.FileResponse:
+    model_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        model = await models_registry.get_model(session, model_id, account.id)
+    name = request.match_info["name"]
+    path, media_type = models_registry.model_file(request.app[BLOBS], model, name)
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": media_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
