@@ -26,7 +26,7 @@ from core.enums import JobStatus, LedgerKind, NotificationKind
 from core.errors import Conflict, NotFound, PreflightRefused
 from core.estimate import estimate
 from core.ledger import lock_account, post_entry
-from core.lifecycle import cancel_running, refund
+from core.lifecycle import cancel_running, queue_eta, refund
 from core.notifications import notify_job
 from core.offerings import OfferingRegistry
 
@@ -262,6 +262,18 @@ def _model_id(job: Job) -> int | None:
     if "model" in inspect(job).unloaded:
         return None
     return job.model.id if job.model is not None else None
+
+
+async def job_status_view(session: AsyncSession, job: Job, *, slots: int) -> dict[str, Any]:
+    """The job's JSON shape with its place in the queue and, while it waits, its ETA."""
+    position = await queue_position(session, job)
+    view = job_view(job, position)
+    if position is not None:
+        starts_in = await queue_eta(session, job, slots=slots)
+        view["starts_in_seconds"] = starts_in
+        if starts_in is not None:
+            view["progress"]["eta_seconds"] = starts_in + job.estimated_seconds
+    return view
 
 
 def job_view(job: Job, position: int | None = None) -> dict[str, Any]:

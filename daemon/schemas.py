@@ -117,7 +117,7 @@ class ProgressOut(BaseModel):
 class JobOut(BaseModel):
     id: int
     account_id: int
-    dataset_id: int
+    dataset_id: int | None
     offering_id: str
     preset: str
     status: JobStatus
@@ -126,6 +126,9 @@ class JobOut(BaseModel):
     refunded: int
     estimated_seconds: float
     queue_position: int | None
+    starts_in_seconds: float | None = Field(
+        None, description="While queued: seconds until a slot should take it."
+    )
     progress: ProgressOut
     params: dict[str, Any]
     overrides: dict[str, Any]

@@ -7,9 +7,9 @@ from sqlalchemy.orm import selectinload
 from core.accounts import count_accounts, get_account
 from core.db.models import Account, LedgerEntry
 from core.enums import JobStatus, LedgerKind
-from core.jobs import job_view, jobs_by_status, list_jobs, queue_position, requeue_job
+from core.jobs import job_status_view, jobs_by_status, list_jobs, requeue_job
 from core.ledger import post_entry
-from daemon.keys import EVENTS, SESSIONMAKER
+from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.routes.jobs import cancel_and_answer
 from daemon.routes.ledger import entry_view
@@ -85,7 +85,10 @@ async def get_all_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
     async with request.app[SESSIONMAKER].begin() as session:
         jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
-        views = [job_view(job, await queue_position(session, job)) for job in jobs]
+        views = [
+            await job_status_view(session, job, slots=request.app[SETTINGS].workers)
+            for job in jobs
+        ]
     return web.json_response({"jobs": views})
 
 
@@ -106,7 +109,7 @@ async def post_requeue(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         job = await requeue_job(session, job_id)
         await session.flush()
-        view = job_view(job, await queue_position(session, job))
+        view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
     request.app[EVENTS].jobs_changed()
     return web.json_response(view)
 

@@ -11,9 +11,9 @@ from core.jobs import (
     cancel_job,
     get_job,
     job_metrics,
+    job_status_view,
     job_view,
     list_jobs,
-    queue_position,
     submit_job,
 )
 from daemon.auth import acting_account, acting_identity
@@ -71,7 +71,7 @@ async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[s
             request=job_request,
             data_dir=request.app[SETTINGS].data_dir,
         )
-        return job_view(job, await queue_position(session, job)), created
+        return await job_status_view(session, job, slots=request.app[SETTINGS].workers), created
 
 
 @routes.get("/v1/jobs")
@@ -81,7 +81,10 @@ async def get_jobs(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
-        views = [job_view(job, await queue_position(session, job)) for job in jobs]
+        views = [
+            await job_status_view(session, job, slots=request.app[SETTINGS].workers)
+            for job in jobs
+        ]
     return web.json_response({"jobs": views})
 
 
@@ -92,7 +95,7 @@ async def get_one_job(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
-        view = job_view(job, await queue_position(session, job))
+        view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
     return web.json_response(view)
 
 

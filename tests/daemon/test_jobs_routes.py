@@ -102,7 +102,10 @@ async def test_submit_is_paid_idempotent_and_private(
     assert first.status == 201, job
     assert (job["status"], job["cost"], job["queue_position"]) == ("queued", 7, 1)
     assert job["params"]["trigger_word"] == "zqx" and job["params"]["family"] == "sd15"
-    assert job["progress"] == {"step": 0, "total_steps": 30, "loss": None, "eta_seconds": None}
+    # Nothing ahead of it: it starts now and should take its estimate.
+    assert job["starts_in_seconds"] == 0
+    eta = job["estimated_seconds"]
+    assert job["progress"] == {"step": 0, "total_steps": 30, "loss": None, "eta_seconds": eta}
     again = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
     assert again.status == 200 and (await again.json())["id"] == job["id"]
     other = await client.post(

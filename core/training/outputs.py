@@ -1,0 +1,115 @@
+"""The files a training leaves behind, written into a temp folder then moved in one rename."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import torch
+from PIL import Image
+
+from core.training.base_models import pipeline_class
+from core.training.lora import adapter_metadata, lora_layers
+from core.training.spec import TrainingSpec
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+DIFFUSERS_WEIGHTS = "pytorch_lora_weights.safetensors"
+
+
+@contextmanager
+def staged_output(out_dir: Path) -> Iterator[Path]:
+    """A temp folder beside out_dir that replaces it on success and vanishes on failure."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_diffusers_lora(pipe: Any, spec: TrainingSpec, folder: Path) -> Path:
+    """Write `pytorch_lora_weights.safetensors` with the pipeline's own `save_lora_weights`."""
+    layers = lora_layers(pipe, spec)
+    kwargs: dict[str, Any] = {}
+    for name, state in layers.items():
+        kwargs[f"{name}_lora_layers"] = state
+        kwargs[f"{name}_lora_adapter_metadata"] = adapter_metadata(getattr(pipe, name))
+    pipeline_class(spec.family).save_lora_weights(folder, weight_name=DIFFUSERS_WEIGHTS, **kwargs)
+    return folder / DIFFUSERS_WEIGHTS
+
+
+def plot_loss(losses: list[float], smoothed: list[float], path: Path) -> Path:
+    """The loss curve: raw per-step losses and their moving average."""
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    steps = range(1, len(losses) + 1)
+    ax.plot(steps, losses, color="#9ab", linewidth=0.8, label="loss")
+    ax.plot(steps, smoothed, color="#c33", linewidth=1.6, label="moving average")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _set_adapters(pipe: Any, enabled: bool) -> None:
+    for name in ("unet", "text_encoder", "text_encoder_2"):
+        model = getattr(pipe, name, None)
+        if model is not None and getattr(model, "peft_config", None):
+            (model.enable_adapters if enabled else model.disable_adapters)()
+
+
+@torch.no_grad()
+def render_samples(pipe: Any, spec: TrainingSpec, path: Path) -> Path:
+    """A grid: one column per prompt, top row base model, bottom row with the LoRA."""
+    prompts = [spec.captioned(p) for p in spec.sample_prompts] or [spec.captioned("")]
+    pipe.set_progress_bar_config(disable=True)
+    pipe.unet.eval()
+    rows: list[list[Image.Image]] = []
+    for enabled in (False, True):
+        _set_adapters(pipe, enabled)
+        rows.append([_sample(pipe, spec, prompt) for prompt in prompts])
+    _set_adapters(pipe, True)
+    width, height = rows[0][0].size
+    grid = Image.new("RGB", (width * len(prompts), height * 2), "white")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            grid.paste(image, (c * width, r * height))
+    grid.save(path)
+    return path
+
+
+def _sample(pipe: Any, spec: TrainingSpec, prompt: str) -> Image.Image:
+    generator = torch.Generator().manual_seed(spec.seed)
+    return pipe(
+        prompt,
+        num_inference_steps=spec.sample_steps,
+        height=spec.resolution,
+        width=spec.resolution,
+        generator=generator,
+    ).images[0]
+
+
+def write_summary(summary: dict[str, Any], path: Path) -> Path:
+    """`training.json`: the spec, timings, losses and cache statistics."""
+    path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return path
