@@ -30,6 +30,7 @@ class Preset(_Strict):
     lr_scheduler: str = "constant"
     lr_warmup_steps: int = Field(0, ge=0)
     snr_gamma: float | None = None
+    sample_steps: int = Field(20, gt=0, description="Inference steps per sample image.")
 
 
 class IntRange(_Strict):

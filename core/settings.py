@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_caption_chars: int = Field(500, description="Longest image caption.")
 
     workers: int = Field(1, description="Local training slots (one per GPU).")
+    gpus: str | None = Field(
+        None,
+        description="Comma-separated GPU ids for the local worker slots; default: every GPU "
+        "`nvidia-smi -L` lists (none: CPU).",
+    )
     run_queue: bool = Field(
         True,
         description="Dispatch queued jobs to workers in this daemon; false serves the RPC only "
@@ -56,6 +61,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'lorabot.sqlite3').resolve()}"
+
+    @property
+    def gpu_ids(self) -> list[str] | None:
+        """The configured GPU ids, or None to detect them."""
+        if self.gpus is None:
+            return None
+        return [gpu.strip() for gpu in self.gpus.split(",") if gpu.strip()]
 
     @property
     def blobs_dir(self) -> Path:

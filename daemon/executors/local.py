@@ -24,10 +24,7 @@ STDERR_TAIL_BYTES = 2000
 
 
 def detect_gpus() -> list[str]:
-    """GPU ids without importing torch: `LORABOT_GPUS`, else `nvidia-smi -L`, else none."""
-    configured = os.environ.get("LORABOT_GPUS")
-    if configured is not None:
-        return [gpu.strip() for gpu in configured.split(",") if gpu.strip()]
+    """GPU ids from `nvidia-smi -L` (torch is not imported here), or none."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return []

@@ -31,7 +31,8 @@ def setup_queue(app: web.Application) -> None:
 
 
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[EXECUTOR] = LocalExecutor(app[SETTINGS].workers)
+    settings = app[SETTINGS]
+    app[EXECUTOR] = LocalExecutor(settings.workers, gpus=settings.gpu_ids)
     yield
     await app[EXECUTOR].close()
 

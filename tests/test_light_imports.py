@@ -1,0 +1,50 @@
+"""The daemon and the bots must start without loading torch or diffusers."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate")
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        ["core.cli", "daemon.app", "daemon.cli"],
+        ["bots.cli", "bots.telegram.main", "bots.discord.main"],
+        ["core.training", "core.training.spec", "core.training.cli"],
+    ],
+    ids=["daemon", "bots", "training-spec-and-cli"],
+)
+def test_no_heavy_imports(modules: list[str]) -> None:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_cli_help_lists_every_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    for command in (
+        "daemon",
+        "migrate",
+        "telegram",
+        "discord",
+        "demo",
+        "train",
+        "make-tiny-model",
+    ):
+        assert command in out
