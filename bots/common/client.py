@@ -1,0 +1,323 @@
+"""`DaemonClient`: one typed method per RPC route the bots use, over one aiohttp session."""
+
+import asyncio
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+import structlog
+from pydantic import BaseModel
+
+from bots.common.errors import DaemonUnavailable, error_from_response
+from bots.common.schemas import (
+    AccountOut,
+    Actor,
+    DatasetOut,
+    EstimateOut,
+    ImageOut,
+    JobOut,
+    LedgerEntryOut,
+    LinkCodeOut,
+    ModelOut,
+    NotificationOut,
+    OfferingOut,
+    Upload,
+    UploadOut,
+)
+
+log = structlog.get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+# A refused connection never reached the daemon, so any request may be sent again. A dropped
+# one may have been processed: only calls that are safe to repeat are retried then.
+_NOT_SENT = (aiohttp.ClientConnectorError, ConnectionRefusedError)
+_MAYBE_SENT = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, asyncio.TimeoutError)
+
+
+class DaemonClient:
+    """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
+
+    def __init__(
+        self,
+        base_url: str,
+        rpc_token: str | None,
+        *,
+        attempts: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 120.0,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = rpc_token
+        self._attempts = attempts
+        self._backoff = backoff
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _headers(self, actor: Actor | None) -> dict[str, str]:
+        headers = {}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        if actor is not None:
+            headers["X-User"] = actor.header
+        return headers
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        actor: Actor | None,
+        *,
+        json_body: Any = None,
+        form: Any = None,
+        params: dict[str, Any] | None = None,
+        repeatable: bool | None = None,
+        raw: bool = False,
+    ) -> tuple[int, Any]:
+        """Send one request, retrying connection failures; return (status, JSON or bytes)."""
+        if self._session is None:
+            raise RuntimeError("DaemonClient used outside `async with`")
+        repeatable = method == "GET" if repeatable is None else repeatable
+        for attempt in range(1, self._attempts + 1):
+            data = form() if callable(form) else form
+            try:
+                async with self._session.request(
+                    method,
+                    self._base + path,
+                    headers=self._headers(actor),
+                    json=json_body,
+                    data=data,
+                    params=params,
+                ) as resp:
+                    body: Any = await resp.read()
+                    if resp.status >= 400:
+                        raise error_from_response(resp.status, _json_or_none(body))
+                    return resp.status, body if raw else _json_or_none(body)
+            except _NOT_SENT + _MAYBE_SENT as exc:
+                if not (isinstance(exc, _NOT_SENT) or repeatable) or attempt == self._attempts:
+                    raise DaemonUnavailable(f"daemon unreachable: {exc}") from exc
+                log.warning("daemon_retry", path=path, attempt=attempt, error=str(exc))
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def _get(self, path: str, actor: Actor | None, model: type[M], **params: Any) -> M:
+        _, body = await self._call("GET", path, actor, params=_clean(params))
+        return model.model_validate(body)
+
+    # -- account --------------------------------------------------------------------------
+    async def me(self, actor: Actor) -> AccountOut:
+        """The acting account: id, balance and identities."""
+        return await self._get("/v1/me", actor, AccountOut)
+
+    async def link_code(self, actor: Actor) -> LinkCodeOut:
+        """A one-time code that another identity redeems to join this account."""
+        _, body = await self._call("POST", "/v1/me/link-code", actor, json_body={})
+        return LinkCodeOut.model_validate(body)
+
+    async def link(self, actor: Actor, code: str) -> AccountOut:
+        """Join the acting identity to the account that issued `code`."""
+        _, body = await self._call("POST", "/v1/me/link", actor, json_body={"code": code})
+        return AccountOut.model_validate(body.get("account", body))
+
+    async def ledger(self, actor: Actor, limit: int = 10) -> list[LedgerEntryOut]:
+        """The acting account's ledger entries, newest first."""
+        _, body = await self._call("GET", "/v1/ledger", actor, params={"limit": limit})
+        return [LedgerEntryOut.model_validate(e) for e in body["entries"]][:limit]
+
+    async def offerings(self, actor: Actor) -> list[OfferingOut]:
+        """Offerings with their presets."""
+        _, body = await self._call("GET", "/v1/offerings", actor)
+        items = body["offerings"] if isinstance(body, dict) else body
+        return [OfferingOut.model_validate(o) for o in items]
+
+    # -- datasets -------------------------------------------------------------------------
+    async def create_dataset(
+        self, actor: Actor, name: str, trigger_word: str | None = None
+    ) -> DatasetOut:
+        """Create a private dataset."""
+        payload = _clean({"name": name, "trigger_word": trigger_word})
+        _, body = await self._call("POST", "/v1/datasets", actor, json_body=payload)
+        return DatasetOut.model_validate(body)
+
+    async def datasets(self, actor: Actor) -> list[DatasetOut]:
+        """The acting account's datasets."""
+        _, body = await self._call("GET", "/v1/datasets", actor)
+        return [DatasetOut.model_validate(d) for d in _items(body, "datasets")]
+
+    async def dataset(self, actor: Actor, dataset_id: int) -> DatasetOut:
+        """One dataset."""
+        return await self._get(f"/v1/datasets/{dataset_id}", actor, DatasetOut)
+
+    async def update_dataset(self, actor: Actor, dataset_id: int, **fields: Any) -> DatasetOut:
+        """Change name, trigger word, description, tags or visibility."""
+        _, body = await self._call(
+            "PATCH", f"/v1/datasets/{dataset_id}", actor, json_body=fields, repeatable=True
+        )
+        return DatasetOut.model_validate(body)
+
+    async def delete_dataset(self, actor: Actor, dataset_id: int) -> None:
+        """Delete a dataset and its images."""
+        await self._call("DELETE", f"/v1/datasets/{dataset_id}", actor, repeatable=True)
+
+    async def upload_images(
+        self, actor: Actor, dataset_id: int, uploads: Sequence[Upload]
+    ) -> UploadOut:
+        """Upload images (multipart); the answer says which were added and which refused."""
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            for up in uploads:
+                data.add_field("image", up.data, filename=up.filename)
+            captions = {u.filename: u.caption for u in uploads if u.caption}
+            if captions:
+                data.add_field("captions", json.dumps(captions), content_type="application/json")
+            return data
+
+        # Duplicates are refused by content hash, so sending the same batch again is harmless.
+        _, body = await self._call(
+            "POST", f"/v1/datasets/{dataset_id}/images", actor, form=form, repeatable=True
+        )
+        return UploadOut.model_validate(body)
+
+    async def images(self, actor: Actor, dataset_id: int) -> list[ImageOut]:
+        """The images of a dataset."""
+        _, body = await self._call("GET", f"/v1/datasets/{dataset_id}/images", actor)
+        return [ImageOut.model_validate(i) for i in _items(body, "images")]
+
+    async def recaption(self, actor: Actor, dataset_id: int, image_id: int, caption: str) -> None:
+        """Set an image's caption."""
+        path = f"/v1/datasets/{dataset_id}/images/{image_id}"
+        await self._call("PATCH", path, actor, json_body={"caption": caption}, repeatable=True)
+
+    async def delete_image(self, actor: Actor, dataset_id: int, image_id: int) -> None:
+        """Remove an image from a dataset."""
+        path = f"/v1/datasets/{dataset_id}/images/{image_id}"
+        await self._call("DELETE", path, actor, repeatable=True)
+
+    # -- training -------------------------------------------------------------------------
+    async def estimate(
+        self,
+        actor: Actor,
+        dataset_id: int,
+        offering_id: str,
+        preset: str,
+        overrides: dict[str, Any] | None = None,
+    ) -> EstimateOut:
+        """Cost, duration, warnings and errors of a training, without paying."""
+        payload = {
+            "dataset_id": dataset_id,
+            "offering_id": offering_id,
+            "preset": preset,
+            "overrides": overrides or {},
+        }
+        _, body = await self._call(
+            "POST", "/v1/estimate", actor, json_body=payload, repeatable=True
+        )
+        return EstimateOut.model_validate(body)
+
+    async def submit_job(
+        self,
+        actor: Actor,
+        *,
+        dataset_id: int,
+        offering_id: str,
+        preset: str,
+        idempotency_key: str,
+        overrides: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> tuple[JobOut, bool]:
+        """Queue a paid job; returns (job, created). The same key again returns the same job."""
+        payload = {
+            "dataset_id": dataset_id,
+            "offering_id": offering_id,
+            "preset": preset,
+            "overrides": overrides or {},
+            "idempotency_key": idempotency_key,
+            "reply_to": reply_to or {},
+        }
+        status, body = await self._call(
+            "POST", "/v1/jobs", actor, json_body=payload, repeatable=True
+        )
+        return JobOut.model_validate(body), status == 201
+
+    async def jobs(self, actor: Actor) -> list[JobOut]:
+        """The acting account's jobs, newest first."""
+        _, body = await self._call("GET", "/v1/jobs", actor)
+        return [JobOut.model_validate(j) for j in _items(body, "jobs")]
+
+    async def job(self, actor: Actor, job_id: int) -> JobOut:
+        """One job with progress and queue position."""
+        return await self._get(f"/v1/jobs/{job_id}", actor, JobOut)
+
+    async def cancel_job(self, actor: Actor, job_id: int) -> JobOut:
+        """Cancel a job; the answer carries `refunded`."""
+        _, body = await self._call(
+            "POST", f"/v1/jobs/{job_id}/cancel", actor, json_body={}, repeatable=True
+        )
+        # `refunded_now` is what this cancel gave back; `refunded` the job's total so far.
+        refunded = body.get("refunded_now", body.get("refunded"))
+        return JobOut.model_validate(body | {"refunded": refunded})
+
+    # -- models ---------------------------------------------------------------------------
+    async def models(self, actor: Actor) -> list[ModelOut]:
+        """The acting account's trained models."""
+        _, body = await self._call("GET", "/v1/models", actor)
+        return [ModelOut.model_validate(m) for m in _items(body, "models")]
+
+    async def model(self, actor: Actor | None, model_id: int) -> ModelOut:
+        """One model with its files."""
+        return await self._get(f"/v1/models/{model_id}", actor, ModelOut)
+
+    async def model_file(self, actor: Actor | None, model_id: int, name: str) -> bytes:
+        """The bytes of one file of a model."""
+        path = f"/v1/models/{model_id}/files/{name}"
+        _, body = await self._call("GET", path, actor, raw=True)
+        return body
+
+    # -- notifications (the bot's own channel, no X-User) ---------------------------------
+    async def notifications(self, platform: str, wait: float = 25.0) -> list[NotificationOut]:
+        """Long-poll pending notifications of a platform."""
+        _, body = await self._call(
+            "GET", "/v1/notifications", None, params={"platform": platform, "wait": wait}
+        )
+        return [NotificationOut.model_validate(n) for n in body["notifications"]]
+
+    async def ack(self, ids: Sequence[int]) -> None:
+        """Acknowledge delivered notifications."""
+        body = {"ids": list(ids)}
+        await self._call("POST", "/v1/notifications/ack", None, json_body=body, repeatable=True)
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _items(body: Any, key: str) -> list[Any]:
+    return body[key] if isinstance(body, dict) else body

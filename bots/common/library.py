@@ -1,0 +1,143 @@
+"""The smaller screens: start, balance, link, and the lists of datasets, models and jobs."""
+
+from bots.common import texts
+from bots.common.client import DaemonClient
+from bots.common.delivery import Outgoing, model_messages
+from bots.common.errors import ConflictError
+from bots.common.schemas import Actor, JobOut
+from bots.common.screens import Button, Expect, Screen, chunk
+
+MAX_LISTED = 20
+
+
+async def start(client: DaemonClient, actor: Actor) -> Screen:
+    """Welcome, balance, what the bot does and the next step."""
+    return Screen(texts.welcome(await client.me(actor)))
+
+
+async def balance(client: DaemonClient, actor: Actor) -> Screen:
+    """Balance and recent ledger entries."""
+    account = await client.me(actor)
+    return Screen(texts.ledger(account.balance, await client.ledger(actor, limit=10)))
+
+
+async def link_code(client: DaemonClient, actor: Actor) -> Screen:
+    """A code to redeem on the other platform."""
+    code = await client.link_code(actor)
+    return Screen(texts.LINK_CODE.format(code=code.code))
+
+
+async def link(client: DaemonClient, actor: Actor, code: str) -> Screen:
+    """Redeem a link code from the other platform."""
+    account = await client.link(actor, code.strip())
+    return Screen(texts.LINKED.format(account_id=account.id, balance=account.balance))
+
+
+async def datasets(client: DaemonClient, actor: Actor) -> Screen:
+    """The person's datasets with an Open button each."""
+    items = await client.datasets(actor)
+    if not items:
+        return Screen(texts.NO_DATASETS + " Send /train.")
+    lines = [texts.DATASETS_HEADER, *(texts.dataset_line(d) for d in items[:MAX_LISTED])]
+    buttons = [Button(d.name, "dso", str(d.id)) for d in items[:MAX_LISTED]]
+    return Screen("\n".join(lines), chunk(buttons, 2))
+
+
+async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen:
+    """One dataset: its details, images, and what can be done with it."""
+    d = await client.dataset(actor, dataset_id)
+    images = await client.images(actor, dataset_id)
+    lines = [
+        texts.DATASET_DETAIL.format(
+            id=d.id,
+            name=d.name,
+            trigger=d.trigger_word or "—",
+            count=d.image_count,
+            visibility=d.visibility,
+        ),
+        *(
+            texts.IMAGE_LINE.format(
+                id=i.id,
+                filename=i.filename,
+                width=i.width,
+                height=i.height,
+                caption=i.caption or "—",
+            )
+            for i in images[:MAX_LISTED]
+        ),
+    ]
+    rows = [
+        [
+            Button(texts.BTN_ADD_IMAGES, "dsa", str(d.id)),
+            Button(texts.BTN_DELETE, "dsd", str(d.id)),
+        ],
+        *chunk([Button(f"✎ #{i.id}", "dsc", f"{d.id}.{i.id}") for i in images[:MAX_LISTED]], 4),
+    ]
+    return Screen("\n".join(lines), rows)
+
+
+def ask_caption(image_id: int) -> Screen:
+    """Ask for an image's new caption."""
+    return Screen(
+        texts.ASK_CAPTION.format(image_id=image_id), expects=Expect.text, prompt="Caption"
+    )
+
+
+async def recaption(
+    client: DaemonClient, actor: Actor, dataset_id: int, image_id: int, caption: str
+) -> Screen:
+    """Set an image's caption."""
+    await client.recaption(actor, dataset_id, image_id, caption.strip())
+    return Screen(texts.RECAPTIONED.format(image_id=image_id))
+
+
+async def delete_dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen:
+    """Delete a dataset (the daemon refuses while a job uses it)."""
+    d = await client.dataset(actor, dataset_id)
+    try:
+        await client.delete_dataset(actor, dataset_id)
+    except ConflictError as exc:
+        return Screen(texts.ERROR.format(message=exc.message))
+    return Screen(texts.DATASET_DELETED.format(name=d.name))
+
+
+async def models(client: DaemonClient, actor: Actor) -> Screen:
+    """The person's models with a Download button each."""
+    items = await client.models(actor)
+    if not items:
+        return Screen(texts.NO_MODELS)
+    lines = [texts.model_line(m) for m in items[:MAX_LISTED]]
+    buttons = [
+        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", "mdl", str(m.id)) for m in items[:MAX_LISTED]
+    ]
+    return Screen("\n".join(lines), chunk(buttons, 2))
+
+
+async def model_download(client: DaemonClient, actor: Actor, model_id: int) -> list[Outgoing]:
+    """A model's files as messages."""
+    model = await client.model(actor, model_id)
+    return await model_messages(client, actor, model, model.job_id)
+
+
+async def jobs(client: DaemonClient, actor: Actor) -> Screen:
+    """The person's jobs, with Cancel on those still running."""
+    items = await client.jobs(actor)
+    if not items:
+        return Screen(texts.NO_JOBS)
+    lines = [texts.job_line(j) for j in items[:MAX_LISTED]]
+    buttons = [
+        Button(f"{texts.CANCEL_JOB} #{j.id}", "jc", str(j.id))
+        for j in items[:MAX_LISTED]
+        if not j.is_final
+    ]
+    return Screen("\n".join(lines), chunk(buttons, 2))
+
+
+async def cancel_job(client: DaemonClient, actor: Actor, job_id: int) -> tuple[Screen, JobOut]:
+    """Cancel a job and say what was refunded."""
+    job = await client.job(actor, job_id)
+    if job.is_final:
+        return Screen(texts.JOB_NOT_CANCELLABLE.format(job_id=job.id, status=job.status)), job
+    job = await client.cancel_job(actor, job_id)
+    text = texts.JOB_CANCELLED.format(job_id=job.id, refunded=job.refunded or 0)
+    return Screen(text), job

@@ -1,0 +1,44 @@
+"""What a flow shows: text, buttons and the input it waits for; the front-ends render it."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Expect(StrEnum):
+    nothing = "nothing"  # only buttons move the conversation on
+    text = "text"  # a typed answer (a name, a trigger word, a caption)
+    images = "images"  # photos, albums or image files
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: `action` and `arg` come back when it is pressed (kept short for Telegram)."""
+
+    label: str
+    action: str
+    arg: str = ""
+
+
+@dataclass
+class Screen:
+    """One message of a conversation."""
+
+    text: str
+    rows: list[list[Button]] = field(default_factory=list)
+    expects: Expect = Expect.nothing
+    # The prompt of a typed answer, for front-ends that ask in a form (Discord modals).
+    prompt: str = ""
+    suggestion: str = ""
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [b for row in self.rows for b in row]
+
+
+class StaleAction(Exception):
+    """A button or answer that does not fit the conversation's current step."""
+
+
+def chunk(buttons: list[Button], per_row: int) -> list[list[Button]]:
+    """Lay buttons out in rows of `per_row`."""
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]

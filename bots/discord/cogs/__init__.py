@@ -1,0 +1,1 @@
+"""One GroupCog per feature: /train, /datasets, /models, /jobs, /account."""

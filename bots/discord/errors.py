@@ -1,0 +1,50 @@
+"""Telling the person what went wrong, the same way for commands, buttons and modals."""
+
+from typing import Any
+
+import discord
+import structlog
+from discord import app_commands
+
+from bots.common import texts
+from bots.common.errors import DaemonUnavailable, RpcError
+from bots.common.screens import StaleAction
+
+log = structlog.get_logger(__name__)
+
+
+def message_for(exc: BaseException, *, command: bool = False) -> str | None:
+    """The polite text for an expected failure, None for a bug."""
+    if isinstance(exc, RpcError):
+        return texts.ERROR.format(message=exc.message)
+    if isinstance(exc, DaemonUnavailable):
+        return texts.DAEMON_DOWN
+    if isinstance(exc, StaleAction):
+        return texts.NO_CONVERSATION if command else texts.STALE_BUTTON
+    return None
+
+
+async def report(interaction: discord.Interaction[Any], exc: BaseException) -> None:
+    """Answer ephemerally (as a response or a follow-up); log what was unexpected."""
+    command = interaction.type is discord.InteractionType.application_command
+    text = message_for(exc, command=command)
+    if text is None:
+        log.error("discord_handler_failed", error=repr(exc), exc_info=exc)
+        text = texts.ERROR.format(message="something went wrong on our side")
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException as send_error:
+        log.warning("discord_error_reply_failed", error=repr(send_error))
+
+
+class Tree(app_commands.CommandTree[Any]):
+    """A command tree whose errors reach the person, not just the log."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
+    ) -> None:
+        original = getattr(error, "original", error)
+        await report(interaction, original)

@@ -1,0 +1,97 @@
+"""Wiring of the Discord bot: a `commands.Bot` given its services, cogs added in setup_hook."""
+
+import asyncio
+from typing import Any
+
+import discord
+import structlog
+import yarl
+from discord.ext import commands
+
+from bots.common.client import DaemonClient
+from bots.common.delivery import Outgoing, run_notifier
+from bots.common.progress import ProgressBoard
+from bots.common.schemas import NotificationOut
+from bots.common.settings import BotSettings
+from bots.discord.cogs.account import AccountCog
+from bots.discord.cogs.library import DatasetsCog, JobsCog, ModelsCog, on_library_button
+from bots.discord.cogs.train import TrainCog
+from bots.discord.errors import Tree
+from bots.discord.render import send_outgoing
+from bots.discord.widgets import ButtonHandler, FlowButton
+
+log = structlog.get_logger(__name__)
+
+
+class LoraBot(commands.Bot):
+    """The Discord front-end; talks to the daemon through `client` only."""
+
+    def __init__(self, client: DaemonClient, settings: BotSettings) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # images posted as follow-up messages are content
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents, tree_cls=Tree)
+        self.client = client
+        self.settings = settings
+        self.progress = ProgressBoard(client, settings.progress_interval)
+        self.button_handlers: dict[str, ButtonHandler] = {}
+        self.train_cog = TrainCog(self)
+        self._notifier: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
+        for cog in (self.train_cog, DatasetsCog(self), ModelsCog(self), JobsCog(self)):
+            await self.add_cog(cog)
+        await self.add_cog(AccountCog(self))
+        self.button_handlers = {"t": self.train_cog.on_button, "l": on_library_button}
+        self.add_dynamic_items(FlowButton)
+        guild = self.settings.discord_guild_id
+        if guild is not None:
+            self.tree.copy_global_to(guild=discord.Object(guild))
+        await self.tree.sync(guild=discord.Object(guild) if guild is not None else None)
+        self._notifier = asyncio.create_task(
+            run_notifier(
+                self.client, "discord", self.deliver, wait=self.settings.notification_wait
+            )
+        )
+
+    async def deliver(self, n: NotificationOut, items: list[Outgoing]) -> None:
+        """By DM; if the person does not accept DMs, in the channel the job was started from."""
+        user = await self.fetch_user(int(n.platform_user_id))
+        try:
+            await send_outgoing(await user.create_dm(), items)
+        except discord.Forbidden:
+            channel_id = (n.payload.get("reply_to") or {}).get("channel_id")
+            if not channel_id:
+                raise
+            channel = self.get_partial_messageable(int(channel_id))
+            await channel.send(f"{user.mention} — I could not DM you, so here it is:")
+            await send_outgoing(channel, items)
+
+    async def close(self) -> None:
+        """Stop the notifier and the progress messages, then disconnect."""
+        if self._notifier is not None:
+            self._notifier.cancel()
+            await asyncio.gather(self._notifier, return_exceptions=True)
+        await self.progress.close()
+        await super().close()
+
+
+def point_at(settings: BotSettings) -> None:
+    """Use a REST proxy / gateway instead of discord.com when configured."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway)
+
+
+async def run(settings: BotSettings, **_: Any) -> None:
+    """Run the bot until cancelled."""
+    if settings.discord_token is None:
+        raise SystemExit("LORABOT_DISCORD_TOKEN is not set")
+    point_at(settings)
+    rpc_token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
+    async with (
+        DaemonClient(settings.daemon_url, rpc_token) as client,
+        LoraBot(client, settings) as bot,
+    ):
+        await bot.start(settings.discord_token.get_secret_value())

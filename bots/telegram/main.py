@@ -1,0 +1,88 @@
+"""Wiring of the Telegram bot: session, dispatcher, routers, and the notification deliverer."""
+
+import asyncio
+import contextlib
+
+import structlog
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+
+from bots.common.client import DaemonClient
+from bots.common.delivery import Deliver, Outgoing, run_notifier
+from bots.common.progress import ProgressBoard
+from bots.common.schemas import NotificationOut
+from bots.common.settings import BotSettings
+from bots.telegram.render import RetryAfterMiddleware, send_outgoing
+from bots.telegram.routers import build_routers
+from bots.telegram.uploads import AlbumBuffer
+
+log = structlog.get_logger(__name__)
+
+COMMANDS = {
+    "start": "Welcome and your balance",
+    "train": "Train a LoRA from your images",
+    "datasets": "Your datasets",
+    "models": "Your trained LoRAs",
+    "jobs": "Your trainings",
+    "balance": "Points and ledger",
+    "link": "Join your Telegram and Discord accounts",
+    "help": "What I can do",
+}
+
+
+def build_bot(settings: BotSettings) -> Bot:
+    """A Bot on an aiohttp session (pointed at a local Bot API server when configured)."""
+    if settings.telegram_token is None:
+        raise SystemExit("LORABOT_TELEGRAM_TOKEN is not set")
+    api = settings.telegram_api_base
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api)) if api else AiohttpSession()
+    session.middleware(RetryAfterMiddleware())
+    return Bot(settings.telegram_token.get_secret_value(), session=session)
+
+
+def build_dispatcher(client: DaemonClient, settings: BotSettings) -> Dispatcher:
+    """A Dispatcher with every router and the services handlers ask for by name."""
+    dp = Dispatcher(
+        storage=MemoryStorage(),
+        client=client,
+        progress=ProgressBoard(client, settings.progress_interval),
+        albums=AlbumBuffer(),
+    )
+    dp.include_routers(*build_routers())
+    return dp
+
+
+def deliverer(bot: Bot) -> Deliver:
+    """Send a notification's messages to the user's private chat (its id is the user id)."""
+
+    async def deliver(n: NotificationOut, items: list[Outgoing]) -> None:
+        await send_outgoing(bot, int(n.platform_user_id), items)
+
+    return deliver
+
+
+async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
+    """Run the bot until cancelled: long-poll updates and deliver notifications."""
+    rpc_token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
+    async with DaemonClient(settings.daemon_url, rpc_token) as client:
+        bot = build_bot(settings)
+        dp = build_dispatcher(client, settings)
+        with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
+            await bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in COMMANDS.items()]
+            )
+        notifier = asyncio.create_task(
+            run_notifier(client, "telegram", deliverer(bot), wait=settings.notification_wait)
+        )
+        try:
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+        finally:
+            notifier.cancel()
+            await asyncio.gather(notifier, return_exceptions=True)
+            await dp["progress"].close()
+            await bot.session.close()

@@ -1,0 +1,10 @@
+"""The Telegram routers, one per feature, built fresh by `build_routers` (a Router joins once)."""
+
+from aiogram import Router
+
+from bots.telegram.routers import account, errors, library, train
+
+
+def build_routers() -> list[Router]:
+    """New router instances for one Dispatcher."""
+    return [errors.build(), account.build(), train.build(), library.build()]

@@ -1,0 +1,46 @@
+"""One place that turns daemon errors and stale buttons into a polite answer."""
+
+import structlog
+from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+
+from bots.common import texts
+from bots.common.errors import DaemonUnavailable, RpcError
+from bots.common.screens import StaleAction
+
+log = structlog.get_logger(__name__)
+
+
+async def _reply(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(text)
+
+
+async def on_rpc_error(event: ErrorEvent) -> None:
+    """The daemon refused: show its message."""
+    assert isinstance(event.exception, RpcError)
+    await _reply(event, texts.ERROR.format(message=event.exception.message))
+
+
+async def on_daemon_down(event: ErrorEvent) -> None:
+    """The daemon is unreachable."""
+    log.warning("daemon_unavailable", error=str(event.exception))
+    await _reply(event, texts.DAEMON_DOWN)
+
+
+async def on_stale(event: ErrorEvent) -> None:
+    """A button or answer that no longer fits the conversation."""
+    await _reply(event, texts.STALE_BUTTON)
+
+
+def build() -> Router:
+    """The error router."""
+    router = Router(name="errors")
+    router.errors.register(on_rpc_error, ExceptionTypeFilter(RpcError))
+    router.errors.register(on_daemon_down, ExceptionTypeFilter(DaemonUnavailable))
+    router.errors.register(on_stale, ExceptionTypeFilter(StaleAction))
+    return router

@@ -1,0 +1,156 @@
+"""Fixtures of the bot tests: a real daemon on 127.0.0.1, fake chat platforms, running bots."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bots.common.client import DaemonClient
+from bots.common.schemas import Actor
+from bots.common.settings import BotSettings
+from daemon.app import create_app
+from tests.bots.fakes.discord import FakeDiscord
+from tests.bots.fakes.telegram import FakeTelegram
+from tests.conftest import ADMIN_HEADERS, RPC_TOKEN, user_headers
+from tests.imagefactory import encode, shapes_image
+
+
+def png(seed: int, size: int = 64) -> bytes:
+    """A distinct small PNG picture."""
+    return encode(shapes_image(size, size, seed=seed), "PNG")
+
+
+@dataclass
+class Daemon:
+    """A running daemon and what tests need to act as an operator on it."""
+
+    url: str
+    app: Any
+
+    async def grant(self, who: str, amount: int) -> int:
+        """Give the person `<platform>:<id>` points; return their account id."""
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{self.url}/v1/me", headers=user_headers(who)) as resp:
+                account_id = (await resp.json())["id"]
+            body = {"amount": amount, "reason": "test", "idempotency_key": uuid.uuid4().hex}
+            grant_url = f"{self.url}/admin/accounts/{account_id}/grant"
+            async with http.post(grant_url, json=body, headers=ADMIN_HEADERS) as resp:
+                assert resp.status in (200, 201), await resp.text()
+        return account_id
+
+    async def post(self, path: str, who: str, body: Any) -> Any:
+        """POST a route as a person."""
+        url, headers = self.url + path, user_headers(who)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=body, headers=headers) as resp,
+        ):
+            assert resp.status in (200, 201), await resp.text()
+            return await resp.json()
+
+    async def get(self, path: str, who: str | None = None) -> Any:
+        """GET a route as a person (or with the admin token when `who` is None)."""
+        headers = user_headers(who) if who else ADMIN_HEADERS
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.url + path, headers=headers) as r,
+        ):
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+
+async def _serve(aiohttp_server: Any, settings: Any) -> Daemon:
+    app = create_app(settings)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    return Daemon(str(server.make_url("")).rstrip("/"), app)
+
+
+@pytest.fixture
+async def daemon(make_settings: Callable[..., Any], aiohttp_server: Any) -> Daemon:
+    """A daemon that only serves the RPC (jobs stay queued)."""
+    return await _serve(aiohttp_server, make_settings(run_queue=False))
+
+
+@pytest.fixture
+async def training_daemon(make_settings: Callable[..., Any], aiohttp_server: Any) -> Daemon:
+    """A daemon that runs its queue: real worker processes train the tiny model."""
+    settings = make_settings(run_queue=True, notification_lease_seconds=3.0)
+    return await _serve(aiohttp_server, settings)
+
+
+@pytest.fixture
+async def rpc(daemon: Daemon) -> AsyncIterator[DaemonClient]:
+    """A client of the RPC-only daemon."""
+    async with DaemonClient(daemon.url, RPC_TOKEN, attempts=2, backoff=0.05) as client:
+        yield client
+
+
+@pytest.fixture
+def alice() -> Actor:
+    return Actor(platform="telegram", user_id="501")
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.base_url = await fake.start()  # type: ignore[attr-defined]
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    fake.api_base, fake.gateway_url = await fake.start()  # type: ignore[attr-defined]
+    yield fake
+    await fake.close()
+
+
+class BotProcess:
+    """A bot's `run(settings)` as a task in this event loop, restartable."""
+
+    def __init__(self, run: Callable[[BotSettings], Awaitable[None]], settings: BotSettings):
+        self._run, self.settings = run, settings
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(self.settings))
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+
+def bot_settings(daemon: Daemon, **fields: Any) -> BotSettings:
+    """Settings of a bot talking to `daemon`, with fast progress edits for tests."""
+    return BotSettings(
+        daemon_url=daemon.url,
+        rpc_token=RPC_TOKEN,
+        progress_interval=0.5,
+        notification_wait=2.0,
+        **fields,
+    )
+
+
+@pytest.fixture
+async def run_bot() -> AsyncIterator[Callable[[Any, BotSettings], BotProcess]]:
+    """Start bots (telegram.main.run / discord.main.run); all are stopped at the end."""
+    started: list[BotProcess] = []
+
+    def start(run: Any, settings: BotSettings) -> BotProcess:
+        bot = BotProcess(run, settings)
+        bot.start()
+        started.append(bot)
+        return bot
+
+    yield start
+    for bot in started:
+        await bot.stop()

@@ -1,0 +1,248 @@
+"""The real Discord bot (discord.py) against a fake REST + gateway server and the real daemon."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bots.discord.main import run
+from tests.bots.conftest import Daemon, bot_settings, png
+from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
+
+USER = 123456789012345678
+OTHER = 223456789012345678
+WHO = f"discord:{USER}"
+
+
+async def _start(fake: FakeDiscord, daemon: Daemon, run_bot: Any) -> Any:
+    settings = bot_settings(
+        daemon,
+        discord_token=fake.token,
+        discord_api_base=fake.api_base,  # type: ignore[attr-defined]
+        discord_gateway=fake.gateway_url,  # type: ignore[attr-defined]
+    )
+    bot = run_bot(run, settings)
+    await asyncio.wait_for(fake.identified.wait(), 30)
+    for _ in range(200):  # commands are synced in setup_hook, before the gateway connects
+        if fake.commands:
+            return bot
+        await asyncio.sleep(0.05)
+    raise AssertionError("commands were never synced")
+
+
+async def _slash(fake: FakeDiscord, group: str, sub: str, expect: str, **kw: Any) -> Sent:
+    mark = len(fake.log)
+    await fake.slash(USER, group, sub, **kw)
+    return await fake.wait_text(expect, after=mark)
+
+
+async def _press(fake: FakeDiscord, sent: Sent, label: str, expect: str) -> Sent:
+    mark = len(fake.log)
+    await fake.press(USER, sent, label)
+    return await fake.wait_text(expect, after=mark)
+
+
+async def _modal(fake: FakeDiscord, sent: Sent, label: str, value: str, expect: str) -> Sent:
+    count = len(fake.modals)
+    await fake.press(USER, sent, label)
+    await fake.wait_modal(count + 1)
+    mark = len(fake.log)
+    await fake.submit_modal(USER, value)
+    return await fake.wait_text(expect, after=mark)
+
+
+async def _to_summary(fake: FakeDiscord) -> Sent:
+    """From /train start to the price summary: attachments, a follow-up post, a bad file."""
+    first = await _slash(fake, "train", "start", "Let's make one")
+    asked = await _press(fake, first, "New dataset", "Send me a name")
+    await _modal(fake, asked, "Dataset name", "My Cat", "Send images now")
+    attachments = {"image1": ("a.png", png(1)), "image2": ("b.png", png(2))}
+    ack = await _slash(
+        fake,
+        "train",
+        "upload",
+        "now has 2",
+        attachments=attachments,
+        options={"caption": "a cat"},
+    )
+    assert "Added 2 image(s)" in ack.content
+    mark = len(fake.log)
+    await fake.post(USER, "a cat asleep", [("c.png", png(3)), ("d.png", png(4))])
+    await fake.wait_text("now has 4", after=mark)
+    mark = len(fake.log)
+    await fake.post(USER, "", [("notes.txt", b"not a picture")])
+    refused = await fake.wait_text("✗ notes.txt:", after=mark)
+    trigger = await _press(fake, refused, "Done", "Suggested: mycat")
+    offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
+    presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
+    return await _press(fake, presets, "fast", "Price:")
+
+
+async def test_start_is_private_and_shows_the_balance(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    await daemon.grant(WHO, 250)
+    await _start(fake_discord, daemon, run_bot)
+    names = {c["name"] for c in fake_discord.commands}
+    assert names == {"train", "datasets", "models", "jobs", "account"}
+    welcome = await _slash(fake_discord, "account", "start", "Welcome to lorabot")
+    assert welcome.ephemeral and "Your balance: 250 points" in welcome.content
+
+
+async def test_foreign_click_is_refused_and_changes_nothing(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    fake = fake_discord
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    summary = await _to_summary(fake)
+    mark = len(fake.log)
+    await fake.press(OTHER, summary, "Confirm")  # anyone can click in a channel
+    refusal = await fake.wait_text("someone else's conversation", after=mark)
+    assert refusal.ephemeral
+    assert [s for s in fake.log[mark:] if s is not refusal] == []
+    assert (await daemon.get("/v1/jobs", WHO))["jobs"] == []
+    assert (await daemon.get("/v1/me", WHO))["balance"] == 1000
+
+
+async def test_double_click_confirm_makes_one_job(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    fake = fake_discord
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    summary = await _to_summary(fake)
+    mark = len(fake.log)
+    await fake.press(USER, summary, "Confirm", times=3)
+    await fake.wait_text("is queued", after=mark)
+    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    assert progress.how == "channel" and progress.channel_id == CHANNEL_ID
+    await asyncio.sleep(0.5)
+    jobs = (await daemon.get("/v1/jobs", WHO))["jobs"]
+    debits = [
+        e
+        for e in (await daemon.get("/v1/ledger", WHO))["entries"]
+        if e["kind"] == "training_debit"
+    ]
+    assert len(jobs) == 1 and len(debits) == 1
+    assert jobs[0]["reply_to"]["channel_id"] == CHANNEL_ID
+    assert sum(s.content.startswith("Job #") and s.how == "channel" for s in fake.log) == 1
+
+    # Its Cancel button refunds, and the progress message ends in the final state.
+    mark = len(fake.log)
+    await fake.press(USER, progress, "Cancel job")
+    cancelled = await fake.wait_text("cancelled;", after=mark)
+    assert cancelled.ephemeral and f"{jobs[0]['cost']} points refunded" in cancelled.content
+    await fake.wait_for(
+        lambda s: s.message_id == progress.message_id and "cancelled" in s.content, after=mark
+    )
+    assert (await daemon.get("/v1/me", WHO))["balance"] == 1000
+
+
+async def test_rate_limited_message_still_arrives(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    fake = fake_discord
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    summary = await _to_summary(fake)
+    fake.rate_limits["POST /channels/{id}/messages"] = [1.0]
+    mark = len(fake.log)
+    await fake.press(USER, summary, "Confirm")
+    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    assert len(fake.limited) == 1
+    assert progress.at - fake.limited[0][1] >= 0.95
+
+
+async def test_lists_and_dm_fallback_to_the_channel(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    fake = fake_discord
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    summary = await _to_summary(fake)
+    await _press(fake, summary, "Confirm", "is queued")
+    datasets = await _slash(fake, "datasets", "list", "My Cat — 4 images")
+    assert datasets.ephemeral
+    detail = await _press(fake, datasets, "My Cat", "Dataset #")
+    assert "a cat asleep" in detail.content
+    recaptioned = await _modal(fake, detail, "✎", "a new caption", "updated")
+    assert recaptioned.ephemeral
+    jobs = await _slash(fake, "jobs", "list", "queued")
+    fake.dm_forbidden.add(USER)  # this person does not accept DMs
+    mark = len(fake.log)
+    await fake.press(USER, jobs, "Cancel job")
+    await fake.wait_text("points refunded", after=mark)
+    # The cancel notification goes to the channel the job was started from.
+    fallback = await fake.wait_text("were refunded", after=mark)
+    assert fallback.channel_id == CHANNEL_ID and fallback.how == "channel"
+    balance = await _slash(fake, "account", "balance", "Balance: 1000 points.")
+    assert balance.ephemeral and "refund" in balance.content
+
+
+@pytest.mark.slow
+async def test_journey_with_a_restart_before_delivery(
+    training_daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    fake = fake_discord
+    await training_daemon.grant(WHO, 1000)
+    bot = await _start(fake, training_daemon, run_bot)
+    welcome = await _slash(fake, "account", "start", "Welcome to lorabot")
+    assert "Your balance: 1000 points" in welcome.content
+    summary = await _to_summary(fake)
+    assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.content
+    mark = len(fake.log)
+    await fake.press(USER, summary, "Confirm")
+    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    # Live progress: the message is edited in place with a bar, steps and loss.
+    await fake.wait_for(
+        lambda s: (
+            s.message_id == progress.message_id
+            and "training" in s.content
+            and "loss" in s.content
+            and "█" in s.content
+        ),
+        timeout=180,
+        after=mark,
+    )
+    await bot.stop()  # down while the job completes
+    jobs: list[dict[str, Any]] = []
+    for _ in range(1500):
+        jobs = (await training_daemon.get("/v1/jobs", WHO))["jobs"]
+        if jobs[0]["status"] == "completed":
+            break
+        await asyncio.sleep(0.2)
+    assert jobs[0]["status"] == "completed"
+    assert not any("Your LoRA is ready" in s.content for s in fake.log)
+
+    dm_channel = USER + 1  # the fake's DM channel of USER
+    mark = len(fake.log)
+    bot = await _start(fake, training_daemon, run_bot)  # restarted: the result still arrives
+    done = await fake.wait_text("Your LoRA is ready", timeout=60, after=mark)
+    assert done.channel_id == dm_channel and "Trigger word: mycat" in done.content
+    await fake.wait_text("Samples of model", after=mark)
+    sent = [s for s in fake.log[mark:] if s.channel_id == dm_channel and s.files]
+    assert [s.files[0][0].endswith(".safetensors") for s in sent] == [True, True, False, False]
+    assert sent[2].content.startswith("Loss curve") and sent[3].content.startswith("Samples")
+    assert all(s.files[0][1].startswith(b"\x89PNG") for s in sent[2:])
+
+    await bot.stop()  # and once more: it was acknowledged, so nothing comes twice
+    await _start(fake, training_daemon, run_bot)
+    await _slash(fake, "account", "help", "What I can do")
+    await asyncio.sleep(4.0)  # longer than the daemon's notification lease in these tests
+    assert sum("Your LoRA is ready" in s.content for s in fake.log) == 1
+
+
+async def test_upload_without_a_conversation_says_how_to_start(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    await _start(fake_discord, daemon, run_bot)
+    reply = await _slash(
+        fake_discord,
+        "train",
+        "upload",
+        "start one with /train",
+        attachments={"image1": ("a.png", png(1))},
+    )
+    assert reply.ephemeral
+    assert (await daemon.get("/v1/datasets", WHO))["datasets"] == []

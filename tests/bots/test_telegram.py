@@ -1,0 +1,235 @@
+"""The real Telegram bot (aiogram) against a fake Bot API server and the real daemon."""
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from bots.telegram.main import run
+from tests.bots.conftest import Daemon, bot_settings, png
+from tests.bots.fakes.telegram import FakeTelegram, Sent
+
+USER = 777
+WHO = f"telegram:{USER}"
+
+
+def _settings(daemon: Daemon, fake: FakeTelegram) -> Any:
+    return bot_settings(
+        daemon,
+        telegram_token=fake.token,
+        telegram_api_base=fake.base_url,  # type: ignore[attr-defined]
+    )
+
+
+async def _say(fake: FakeTelegram, text: str, expect: str, timeout: float = 30.0) -> Sent:
+    mark = len(fake.log)
+    fake.send_text(USER, text)
+    return await fake.wait_text(expect, timeout, after=mark)
+
+
+async def _press(fake: FakeTelegram, sent: Sent, label: str, expect: str, **kw: Any) -> Sent:
+    mark = len(fake.log)
+    fake.press(USER, sent, label, **kw)
+    return await fake.wait_text(expect, after=mark)
+
+
+async def _to_summary(fake: FakeTelegram) -> Sent:
+    """From /train to the price summary, uploading 4 good images and one bad file."""
+    first = await _say(fake, "/train", "Let's make one")
+    await _press(fake, first, "New dataset", "Send me a name")
+    await _say(fake, "My Cat", "Send images now")
+    mark = len(fake.log)
+    fake.send_photo(USER, png(1), caption="a cat on a sofa", album="alb1")
+    fake.send_photo(USER, png(2), album="alb1")
+    album_ack = await fake.wait_text("Added 2 image(s)", after=mark)
+    assert "now has 2" in album_ack.text  # one acknowledgement for the whole album
+    mark = len(fake.log)
+    fake.send_photo(USER, png(3), caption="a cat asleep")
+    await fake.wait_text("now has 3", after=mark)
+    mark = len(fake.log)
+    fake.send_document(USER, png(4, size=96), "full-quality.png", "image/png")
+    await fake.wait_text("now has 4", after=mark)
+    mark = len(fake.log)
+    fake.send_document(USER, b"just some notes", "notes.txt", "text/plain")
+    refused = await fake.wait_text("✗ notes.txt:", after=mark)
+    assert "Added 0 image(s)" in refused.text and "now has 4" in refused.text
+    trigger = await _press(fake, refused, "Done", "Suggested: mycat")
+    offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
+    presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
+    return await _press(fake, presets, "fast", "Price:")
+
+
+@pytest.mark.slow
+async def test_journey_from_start_to_lora(
+    training_daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    await training_daemon.grant(WHO, 1000)
+    run_bot(run, _settings(training_daemon, fake))
+    welcome = await _say(fake, "/start", "Welcome to lorabot")
+    assert "Your balance: 1000 points" in welcome.text
+    summary = await _to_summary(fake)
+    assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.text
+    assert "Training: Tiny LoRA" in summary.text and "preset fast" in summary.text
+
+    # Flood control hits the first LoRA file: it is sent again after `retry_after`.
+    fake.rate_limits["sendDocument"] = [1]
+    # A double tap, and an update Telegram delivers twice: one job, one debit.
+    mark = len(fake.log)
+    fake.press(USER, summary, "Confirm", times=2)
+    fake.press(USER, summary, "Confirm")
+    paid = await fake.wait_text("is queued", after=mark)
+    progress = await fake.wait_for(lambda s: re.match(r"Job #\d+ — ", s.text), after=mark)
+
+    done = await fake.wait_text("Your LoRA is ready", timeout=240, after=mark)
+    assert "Trigger word: mycat" in done.text
+    documents = await _files(fake, "sendDocument", done, 2)
+    photos = await _files(fake, "sendPhoto", done, 2)
+    assert all(d.filename.endswith(".safetensors") and d.data for d in documents)
+    assert [method for method, _ in fake.limited] == ["sendDocument"]
+    assert documents[0].at - fake.limited[0][1] >= 0.95
+    assert photos[0].text.startswith("Loss curve") and photos[1].text.startswith("Samples")
+    assert all(p.data.startswith(b"\x89PNG") for p in photos)
+    models = await _say(fake, "/models", "trigger mycat")
+    later = len(fake.log)
+    fake.press(USER, models, "Download")
+    await fake.wait_for(lambda s: s.method == "sendPhoto" and "Samples" in s.text, after=later)
+    downloaded = [s.data for s in fake.log[later:] if s.method == "sendDocument"]
+    assert downloaded == [d.data for d in documents]
+
+    jobs = (await training_daemon.get("/v1/jobs", WHO))["jobs"]
+    debits = [
+        e
+        for e in (await training_daemon.get("/v1/ledger", WHO))["entries"]
+        if e["kind"] == "training_debit"
+    ]
+    assert len(jobs) == 1 and len(debits) == 1 and jobs[0]["status"] == "completed"
+    assert f"Job #{jobs[0]['id']}" in paid.text
+    progress_messages = [
+        s for s in fake.log if s.method == "sendMessage" and re.match(r"Job #\d+ — ", s.text)
+    ]
+    assert progress_messages == [progress]  # the repeats started no second tracker
+
+    # The progress message was edited in place, never faster than the interval, and ends final.
+    final = await fake.wait_for(
+        lambda s: s.message_id == progress.message_id and "completed" in s.text, after=mark
+    )
+    edits = [s for s in fake.log if s.message_id == progress.message_id]
+    assert len(edits) >= 3 and edits[-1] is final and "[████████████] 30/30" in final.text
+    assert any("training" in e.text and "loss" in e.text and "ETA" in e.text for e in edits)
+    gaps = [b.at - a.at for a, b in zip(edits[1:], edits[2:], strict=False)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+    assert fake.current(progress).get("reply_markup") is None  # no Cancel once final
+
+
+async def _files(fake: FakeTelegram, method: str, after: Sent, count: int) -> list[Sent]:
+    index = fake.log.index(after)
+    for _ in range(200):
+        found = [s for s in fake.log[index:] if s.method == method]
+        if len(found) >= count:
+            return found[:count]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"expected {count} {method}, got {len(found)}")
+
+
+async def test_foreign_button_press_is_refused(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    await daemon.grant(WHO, 1000)
+    run_bot(run, _settings(daemon, fake))
+    summary = await _to_summary(fake)
+    mark = len(fake.log)
+    fake.press(4242, summary, "Confirm")  # someone else presses it
+    for _ in range(100):
+        if any("someone else" in (a.get("text") or "") for a in fake.answers):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no refusal answered: {fake.answers}")
+    assert fake.log[mark:] == []  # nothing was sent or edited
+    assert (await daemon.get("/v1/jobs", WHO))["jobs"] == []
+    # The owner can still confirm: the conversation was not disturbed.
+    await _press(fake, summary, "Confirm", "is queued")
+    assert len((await daemon.get("/v1/jobs", WHO))["jobs"]) == 1
+
+
+async def test_stale_button_is_answered_politely(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    run_bot(run, _settings(daemon, fake))
+    old = await _say(fake, "/train", "Let's make one")
+    await _say(fake, "/train", "Let's make one")  # a new conversation replaces the old one
+    mark = len(fake.log)
+    fake.press(USER, old, "New dataset")
+    for _ in range(100):
+        if any("older conversation" in (a.get("text") or "") for a in fake.answers):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no stale answer: {fake.answers}")
+    assert fake.log[mark:] == []
+
+
+async def test_429_is_waited_out(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    fake.rate_limits["sendMessage"] = [1]
+    run_bot(run, _settings(daemon, fake))
+    mark = len(fake.log)
+    fake.send_text(USER, "/help")
+    sent = await fake.wait_text("What I can do", after=mark)
+    assert len(fake.limited) == 1 and fake.limited[0][0] == "sendMessage"
+    assert sent.at - fake.limited[0][1] >= 0.95  # sent again only after retry_after
+
+
+async def test_images_outside_the_journey_are_not_uploaded(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    run_bot(run, _settings(daemon, fake))
+    mark = len(fake.log)
+    fake.send_photo(USER, png(9))
+    await fake.wait_text("start one with /train", after=mark)
+    assert (await daemon.get("/v1/datasets", WHO))["datasets"] == []
+
+
+async def test_lists_captions_cancel_balance_and_link(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    await daemon.grant(WHO, 1000)
+    run_bot(run, _settings(daemon, fake))
+    summary = await _to_summary(fake)
+    await _press(fake, summary, "Confirm", "is queued")
+
+    datasets = await _say(fake, "/datasets", "Your datasets:")
+    assert "My Cat — 4 images, trigger mycat" in datasets.text
+    detail = await _press(fake, datasets, "My Cat", "Dataset #")
+    assert "a cat on a sofa" in detail.text
+    image_id = detail.text.split("\n#")[1].split(" ")[0]
+    await _press(fake, detail, f"✎ #{image_id}", "Send the new caption")
+    await _say(fake, "a cat, recaptioned", f"Caption of image #{image_id} updated")
+    images = await daemon.get(
+        f"/v1/datasets/{detail.text.split('#')[1].split(' ')[0]}/images", WHO
+    )
+    assert "a cat, recaptioned" in [i["caption"] for i in images["images"]]
+    refused = await _press(fake, detail, "Delete", "That did not work")  # a queued job uses it
+    assert "My Cat" in (await _say(fake, "/datasets", "Your datasets:")).text
+    assert refused.text
+
+    jobs = await _say(fake, "/jobs", "queued")
+    cancelled = await _press(fake, jobs, "Cancel job", "points refunded")
+    assert "cancelled" in cancelled.text
+    balance = await _say(fake, "/balance", "Balance: 1000 points.")
+    assert "training_debit" in balance.text and "refund" in balance.text
+    assert "No trained models yet" in (await _say(fake, "/models", "No trained")).text
+
+    assert "Your link code:" in (await _say(fake, "/link", "/link ")).text
+    # The same person on Discord issues a code; redeeming it here joins both accounts.
+    code = (await daemon.post("/v1/me/link-code", "discord:31337", {}))["code"]
+    linked = await _say(fake, f"/link {code}", "Linked!")
+    assert "balance 1000 points" in linked.text
