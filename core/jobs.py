@@ -26,7 +26,7 @@ from core.enums import JobStatus, LedgerKind, NotificationKind
 from core.errors import Conflict, NotFound, PreflightRefused
 from core.estimate import estimate
 from core.ledger import lock_account, post_entry
-from core.lifecycle import cancel_running, queue_eta, refund
+from core.lifecycle import cancel_running, queue_eta, refund, seconds_until_slot
 from core.notifications import notify_job
 from core.offerings import OfferingRegistry
 
@@ -191,6 +191,17 @@ async def queue_position(session: AsyncSession, job: Job) -> int | None:
         .where(Job.status == JobStatus.queued, Job.id < job.id)
     )
     return int(ahead or 0) + 1
+
+
+async def queue_outlook(session: AsyncSession, *, slots: int) -> dict[str, Any]:
+    """For a job submitted now: how many wait ahead of it and when a slot should take it."""
+    waiting = await session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.queued)
+    )
+    return {
+        "queue_ahead": int(waiting or 0),
+        "starts_in_seconds": await seconds_until_slot(session, slots=slots),
+    }
 
 
 async def cancel_job(

@@ -313,15 +313,23 @@ async def queue_eta(session: AsyncSession, job: Job, *, slots: int) -> float | N
     """Seconds until a queued job should start: the work ahead of it spread over the slots."""
     if job.status != JobStatus.queued:
         return None
+    return await seconds_until_slot(session, slots=slots, before_id=job.id)
+
+
+async def seconds_until_slot(
+    session: AsyncSession, *, slots: int, before_id: int | None = None
+) -> float:
+    """Running work left plus the queued work (ahead of `before_id`), over the slots."""
     running = await session.execute(
         select(Job.eta_seconds, Job.estimated_seconds).where(Job.status.in_(RUNNING))
     )
     remaining = sum(eta if eta is not None else estimate for eta, estimate in running)
-    ahead = await session.scalar(
-        select(func.coalesce(func.sum(Job.estimated_seconds), 0.0)).where(
-            Job.status == JobStatus.queued, Job.id < job.id
-        )
+    queued = select(func.coalesce(func.sum(Job.estimated_seconds), 0.0)).where(
+        Job.status == JobStatus.queued
     )
+    if before_id is not None:
+        queued = queued.where(Job.id < before_id)
+    ahead = await session.scalar(queued)
     return (remaining + float(ahead or 0.0)) / max(slots, 1)
 
 

@@ -98,6 +98,8 @@ class EstimateOut(BaseModel):
     params: dict[str, Any]
     errors: list[IssueOut]
     warnings: list[IssueOut]
+    queue_ahead: int = Field(description="Jobs waiting now that a new job would queue behind.")
+    starts_in_seconds: float = Field(description="Seconds until a slot should take a new job.")
 
 
 class JobIn(EstimateIn):

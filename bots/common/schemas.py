@@ -111,6 +111,8 @@ class EstimateOut(_Answer):
     vram_gb: float | None = None
     warnings: list[Problem] = Field(default_factory=list)
     errors: list[Problem] = Field(default_factory=list)
+    queue_ahead: int = 0
+    starts_in_seconds: float = 0.0
 
 
 class ProgressOut(_Answer):

@@ -177,13 +177,12 @@ def summary(
     preset: str,
     estimate: EstimateOut,
     balance: int,
-    queue_ahead: int | None,
 ) -> str:
     """The price summary shown before Confirm."""
-    if queue_ahead is None:
-        queue = "your place is shown as soon as you confirm"
-    else:
-        queue = "you are next" if queue_ahead == 0 else f"{queue_ahead} job(s) ahead of you"
+    ahead = estimate.queue_ahead
+    queue = "you are next" if ahead == 0 else f"{ahead} job(s) ahead of you"
+    if estimate.starts_in_seconds >= 1:
+        queue += f", starting in about {duration(estimate.starts_in_seconds)}"
     text = SUMMARY.format(
         dataset=dataset.name,
         count=dataset.image_count,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError
-from bots.common.schemas import Actor, EstimateOut, JobOut, OfferingOut, Upload
+from bots.common.schemas import Actor, JobOut, OfferingOut, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 
 MAX_NAME = 100
@@ -241,9 +241,7 @@ class TrainFlow:
         self.state.preset, self.state.cost = preset, estimate.cost
         self.state.summary_id = new_token()
         self.state.step = TrainStep.summary
-        text = texts.summary(
-            dataset, offering, preset, estimate, account.balance, estimate_ahead(estimate)
-        )
+        text = texts.summary(dataset, offering, preset, estimate, account.balance)
         if estimate.cost > account.balance:
             text += "\n" + texts.SHORTFALL.format(
                 shortfall=estimate.cost - account.balance,
@@ -293,12 +291,3 @@ class TrainFlow:
         self._require(*(step for step in TrainStep if step != TrainStep.submitted))
         self.state.step = TrainStep.cancelled
         return Screen(texts.CANCELLED_FLOW)
-
-
-def estimate_ahead(estimate: EstimateOut) -> int | None:
-    """Jobs ahead in the queue, if the estimate reports it (`queue_ahead`)."""
-    extra = estimate.model_extra or {}
-    for key in ("queue_ahead", "queue_length"):
-        if isinstance(extra.get(key), int):
-            return int(extra[key])
-    return None

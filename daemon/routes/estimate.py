@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from core.estimate import estimate
+from core.jobs import queue_outlook
 from daemon.auth import acting_account
 from daemon.keys import OFFERINGS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -33,4 +34,5 @@ async def post_estimate(request: web.Request) -> web.Response:
             overrides=body.overrides.model_dump(exclude_none=True),
             data_dir=request.app[SETTINGS].data_dir,
         )
-    return web.json_response(result.as_dict())
+        outlook = await queue_outlook(session, slots=request.app[SETTINGS].workers)
+    return web.json_response({**result.as_dict(), **outlook})

@@ -45,6 +45,7 @@ async def test_journey_pays_once_for_a_repeated_confirm(
     flow, summary = await _to_summary(rpc, alice)
     cost = flow.state.cost
     assert cost and f"balance after: {1000 - cost} points" in summary.text
+    assert "you are next" in summary.text  # the daemon's queue outlook, nothing waiting
 
     first = await flow.confirm(flow.state.summary_id or "", {"chat_id": 501})
     second = await flow.confirm(flow.state.summary_id or "", {"chat_id": 501})
@@ -190,16 +191,15 @@ def test_trigger_suggestions() -> None:
     assert suggest_trigger("x" * 200) == "x" * 60
 
 
-def test_queue_in_the_summary_is_only_claimed_when_the_daemon_says() -> None:
+def test_summary_shows_the_daemons_queue_outlook() -> None:
     from bots.common.schemas import DatasetOut, EstimateOut, OfferingOut
-    from bots.common.train import estimate_ahead
 
     dataset = DatasetOut(id=1, name="cats", image_count=4, trigger_word="cats")
     offering = OfferingOut(id="tiny-lora", title="Tiny")
-    silent = EstimateOut(ok=True, cost=10, estimated_seconds=65)
-    told = EstimateOut.model_validate({"ok": True, "cost": 10, "queue_ahead": 2})
-    assert estimate_ahead(silent) is None and estimate_ahead(told) == 2
-    text = texts.summary(dataset, offering, "fast", silent, 100, estimate_ahead(silent))
-    assert "as soon as you confirm" in text and "Estimated time: 1 min 5 s" in text
+    idle = EstimateOut(ok=True, cost=10, estimated_seconds=65)
+    busy = EstimateOut(ok=True, cost=10, queue_ahead=2, starts_in_seconds=130)
+    text = texts.summary(dataset, offering, "fast", idle, 100)
+    assert "you are next" in text and "Estimated time: 1 min 5 s" in text
     assert "balance after: 90 points" in text
-    assert "2 job(s) ahead" in texts.summary(dataset, offering, "fast", told, 100, 2)
+    busy_text = texts.summary(dataset, offering, "fast", busy, 100)
+    assert "2 job(s) ahead of you, starting in about 2 min 10 s" in busy_text

@@ -191,6 +191,12 @@ async def test_queue_positions_and_admin_views(client: TestClient, sessionmaker:
     await client.post(f"/admin/jobs/{ids[0]}/cancel", headers=ADMIN_HEADERS)
     third = await (await client.get(f"/v1/jobs/{ids[2]}", headers=user_headers(ALICE))).json()
     assert third["queue_position"] == 2
+    # Each waiting tiny job is estimated at 6.5 s; one slot works through them in turn.
+    assert third["starts_in_seconds"] == 6.5
+    body = {"dataset_id": dataset_id, "offering_id": "tiny-lora", "preset": "fast"}
+    estimate = await client.post("/v1/estimate", json=body, headers=user_headers(ALICE))
+    outlook = await estimate.json()
+    assert (outlook["queue_ahead"], outlook["starts_in_seconds"]) == (2, 13.0)
     listed = await (await client.get("/admin/jobs?status=queued", headers=ADMIN_HEADERS)).json()
     assert [j["id"] for j in listed["jobs"]] == [ids[2], ids[1]]
     stats = await (await client.get("/admin/stats", headers=ADMIN_HEADERS)).json()
