@@ -12,6 +12,8 @@ from core.db.types import utcnow
 from core.enums import NotificationKind, Platform
 
 MAX_FETCH = 100
+# Failed deliveries after which a row is served no more (the daemon passes its setting).
+DEFAULT_MAX_DELIVERIES = 30
 
 
 async def enqueue(
@@ -73,10 +75,15 @@ async def fetch_pending(
     platform: Platform | str,
     *,
     lease_seconds: float,
+    max_deliveries: int = DEFAULT_MAX_DELIVERIES,
     limit: int = MAX_FETCH,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Lease and return unacknowledged rows of a platform whose lease is free or expired."""
+    """Lease and return unacknowledged rows of a platform whose lease is free or expired.
+
+    A row a live bot has failed to deliver `max_deliveries` times (the user blocked the bot,
+    say) is served no more; it stays unacknowledged for operators to see.
+    """
     now = now or utcnow()
     rows = list(
         await session.scalars(
@@ -84,6 +91,7 @@ async def fetch_pending(
             .where(
                 Notification.platform == str(platform),
                 Notification.acked_at.is_(None),
+                Notification.deliveries < max_deliveries,
                 or_(Notification.leased_until.is_(None), Notification.leased_until <= now),
             )
             .order_by(Notification.id)
@@ -122,7 +130,10 @@ async def acknowledge(
 
 
 async def platforms_with_expired_leases(
-    session: AsyncSession, *, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+    now: datetime | None = None,
 ) -> set[str]:
     """Platforms holding rows whose delivery lease ran out unacknowledged (to wake pollers)."""
     now = now or utcnow()
@@ -130,6 +141,7 @@ async def platforms_with_expired_leases(
         select(Notification.platform)
         .where(
             Notification.acked_at.is_(None),
+            Notification.deliveries < max_deliveries,
             Notification.leased_until.is_not(None),
             Notification.leased_until <= now,
         )

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     notification_lease_seconds: float = Field(
         60.0, description="A fetched, unacknowledged notification is served again after this."
     )
+    notification_max_deliveries: int = Field(
+        30, description="Failed deliveries after which a notification is served no more."
+    )
     latent_cache_budget_bytes: int = Field(5_000 * MB, description="Size budget of latent caches.")
     log_level: str = Field("INFO", description="Log level of the structlog JSON logs.")
 

@@ -88,7 +88,9 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _wake_expired_notifications(app: web.Application) -> None:
     # Expired delivery leases make rows pending again; waiting long polls should hear of it.
     async with app[SESSIONMAKER]() as session:
-        platforms = await notifications.platforms_with_expired_leases(session)
+        platforms = await notifications.platforms_with_expired_leases(
+            session, max_deliveries=app[SETTINGS].notification_max_deliveries
+        )
     for platform in platforms:
         app[EVENTS].notifications_added(platform)
 

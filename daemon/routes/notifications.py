@@ -63,14 +63,18 @@ class AckOut(BaseModel):
 )
 async def fetch_notifications(request: web.Request) -> web.Response:
     query = parse_query(request, NotificationsQuery)
-    events, lease = request.app[EVENTS], request.app[SETTINGS].notification_lease_seconds
+    events, settings = request.app[EVENTS], request.app[SETTINGS]
     deadline = asyncio.get_running_loop().time() + query.wait
     while True:
         # Read the generation before the database so a notification added in between wakes us.
         generation = events.notifications_generation(query.platform)
         async with request.app[SESSIONMAKER].begin() as session:
             rows = await notifications.fetch_pending(
-                session, query.platform, lease_seconds=lease, limit=query.limit
+                session,
+                query.platform,
+                lease_seconds=settings.notification_lease_seconds,
+                max_deliveries=settings.notification_max_deliveries,
+                limit=query.limit,
             )
             body = {"notifications": [notifications.notification_view(row) for row in rows]}
         remaining = deadline - asyncio.get_running_loop().time()

@@ -132,6 +132,33 @@ async def test_expired_leases_are_reaped_and_orphans_requeued(db: Maker) -> None
     assert statuses == {stale.id: ("queued", 1), orphan.id: ("queued", 0)}
 
 
+async def test_undeliverable_notification_is_served_no_more(db: Maker) -> None:
+    async with db.begin() as session:
+        account = await make_account(session)
+        job = await queued_job(session, account.id)
+        await notifications.notify_job(session, job, NotificationKind.job_started, {})
+    now = utcnow()
+    for attempt in range(3):
+        async with db.begin() as session:
+            at = now + timedelta(seconds=61 * attempt)
+            rows = await notifications.fetch_pending(
+                session, "telegram", lease_seconds=60, max_deliveries=3, now=at
+            )
+            assert len(rows) == 1  # the bot fails each time and never acknowledges
+    async with db.begin() as session:
+        at = now + timedelta(seconds=61 * 3)
+        assert (
+            await notifications.fetch_pending(
+                session, "telegram", lease_seconds=60, max_deliveries=3, now=at
+            )
+            == []
+        )
+        expired = await notifications.platforms_with_expired_leases(
+            session, max_deliveries=3, now=at
+        )
+        assert expired == set()
+
+
 async def test_notifications_dedupe_lease_and_acknowledge(db: Maker) -> None:
     async with db.begin() as session:
         account = await make_account(session)
