@@ -1,6 +1,7 @@
 """Turning notifications and models into outgoing messages, and the long-poll delivery loop."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -13,6 +14,8 @@ from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.schemas import Actor, ModelOut, NotificationOut
 
 log = structlog.get_logger(__name__)
+# How long a stopping bot lets a delivery under way finish and be acknowledged.
+STOP_GRACE_SECONDS = 30.0
 
 
 class OutKind(StrEnum):
@@ -127,6 +130,20 @@ async def run_notifier(
             continue
         for n in batch:
             try:
-                await deliver_once(client, n, deliver)
+                await _deliver_to_the_end(client, n, deliver)
             except (DaemonUnavailable, RpcError) as exc:
                 log.warning("ack_failed", notification_id=n.id, error=str(exc))
+
+
+async def _deliver_to_the_end(client: DaemonClient, n: NotificationOut, deliver: Deliver) -> None:
+    """Deliver and acknowledge; a stop arriving meanwhile waits (a while) for the ack.
+
+    Stopping between the last message and its ack would make the next run send it all again.
+    """
+    delivery = asyncio.ensure_future(deliver_once(client, n, deliver))
+    try:
+        await asyncio.shield(delivery)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(delivery, STOP_GRACE_SECONDS)
+        raise

@@ -7,11 +7,9 @@ post messages with attachments.
 """
 
 import asyncio
-import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +35,7 @@ from tests.bots.fakes.discord_payloads import (
     text_inputs,
     user_payload,
 )
+from tests.bots.fakes.sent_log import SentLog
 
 
 @dataclass
@@ -67,7 +66,7 @@ class Sent:
 
 
 @dataclass
-class FakeDiscord:
+class FakeDiscord(SentLog[Sent]):
     """State of the fake; `start()` returns (api_base, gateway_url)."""
 
     token: str = "discord-test-token"
@@ -108,10 +107,6 @@ class FakeDiscord:
             await ws.close()
         if self.server is not None:
             await self.server.close()
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # -- gateway -----------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -424,22 +419,8 @@ class FakeDiscord:
         await self._broadcast("MESSAGE_CREATE", msg)
 
     # -- waiting for the bot -----------------------------------------------------------
-    async def wait_for(
-        self, predicate: Callable[[Sent], bool], timeout: float = 30.0, *, after: int = 0
-    ) -> Sent:
-        """The first logged message or edit (from index `after`) matching `predicate`."""
-        deadline = time.monotonic() + timeout
-        async with self._changed:
-            while True:
-                for sent in self.log[after:]:
-                    if predicate(sent):
-                        return sent
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [f"{s.how}: {s.content[:80]!r}" for s in self.log[after:]]
-                    raise AssertionError(f"timed out; the bot sent: {seen}")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), left)
+    def describe(self, sent: Sent) -> str:
+        return f"{sent.how}: {sent.content[:80]!r}"
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose content contains `part`."""

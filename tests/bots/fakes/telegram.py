@@ -10,13 +10,14 @@ import io
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
+
+from tests.bots.fakes.sent_log import SentLog
 
 BOT_ID = 999000
 
@@ -36,7 +37,7 @@ class Sent:
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(SentLog[Sent]):
     """State of the fake server; create with `start()`, stop with `close()`."""
 
     token: str = "123:TEST"
@@ -69,10 +70,6 @@ class FakeTelegram:
         """Stop serving."""
         if self.server is not None:
             await self.server.close()
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # -- the Bot API -------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
@@ -283,22 +280,8 @@ class FakeTelegram:
         return data
 
     # -- waiting for the bot -----------------------------------------------------------
-    async def wait_for(
-        self, predicate: Callable[[Sent], bool], timeout: float = 30.0, *, after: int = 0
-    ) -> Sent:
-        """The first logged call (from index `after`) matching `predicate`."""
-        deadline = time.monotonic() + timeout
-        async with self._changed:
-            while True:
-                for sent in self.log[after:]:
-                    if predicate(sent):
-                        return sent
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    texts = [f"{s.method}: {s.text[:80]!r}" for s in self.log[after:]]
-                    raise AssertionError(f"timed out; the bot sent: {texts}")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), left)
+    def describe(self, sent: Sent) -> str:
+        return f"{sent.method}: {sent.text[:80]!r}"
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose text contains `part`."""
