@@ -18,6 +18,7 @@ from the checkpoint (which is written atomically, so dying mid-write is harmless
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -90,11 +91,9 @@ def _private_stdout() -> IO[str]:
 def _die_with_parent() -> None:
     # Linux: the kernel kills us when the daemon dies, even if stdin is inherited elsewhere.
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def _watch_stdin(cancel: threading.Event) -> None:
