@@ -213,3 +213,32 @@ async def test_a_job_that_always_fails_is_retried_then_refunded_once(
     failed = [n for n in (await polled.json())["notifications"] if n["kind"] == "job_failed"]
     assert [n["payload"]["refunded"] for n in failed] == [view["cost"]]
     assert os.path.exists(Path(make_settings().data_dir) / "jobs" / str(job["id"]))
+
+
+@pytest.mark.postgres
+async def test_end_to_end_on_postgres(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    shared_base_models: Path,
+    postgres_url: str,
+) -> None:
+    """The same lifecycle on PostgreSQL (row locks and SKIP LOCKED instead of SQLite's lock)."""
+    user = "discord:777"
+    client = await start(
+        aiohttp_client, make_settings, shared_base_models, database_url=postgres_url
+    )
+    job_id = (await submit(client, user))["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        view = await job_of(client, user, job_id)
+        return view if view["status"] in TERMINAL else None
+
+    view = await wait_for(finished, timeout=240, every=0.5, what="the job to finish")
+    assert (view["status"], view["attempts"]) == ("completed", 1), view
+    polled = await client.get("/v1/notifications?platform=discord&wait=5", headers=RPC_HEADERS)
+    kinds = [n["kind"] for n in (await polled.json())["notifications"]]
+    assert kinds == ["job_started", "job_completed"]
+    entries = await ledger_of(client, user)
+    assert sorted(e["kind"] for e in entries) == ["grant", "training_debit"]
+    me = await (await client.get("/v1/me", headers=user_headers(user))).json()
+    assert me["balance"] == sum(e["delta"] for e in entries) == 1000 - view["cost"]
