@@ -161,7 +161,8 @@ async def get_job(
         query = query.with_for_update()
     job = await session.scalar(query.execution_options(populate_existing=True))
     if job is None:
-        raise NotFound(f"job {job_id} does not exist or is not yours")
+        mine = "" if account_id is None else " or is not yours"
+        raise NotFound(f"job {job_id} does not exist{mine}")
     return job
 
 
