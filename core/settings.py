@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     account_quota_bytes: int = Field(2_000 * MB, description="Stored image bytes per account.")
     max_caption_chars: int = Field(500, description="Longest image caption.")
 
+    rate_limit_per_minute: int = Field(
+        240, description="RPC calls one person may make per minute, sustained (0: no limit)."
+    )
+    rate_limit_burst: int = Field(60, description="RPC calls one person may make at once.")
     workers: int = Field(1, description="Local training slots (one per GPU).")
     gpus: str | None = Field(
         None,

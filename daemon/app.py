@@ -16,9 +16,10 @@ from core.settings import Settings
 from daemon.auth import auth_middleware
 from daemon.errors import error_middleware
 from daemon.events import Events
-from daemon.keys import BLOBS, ENGINE, EVENTS, OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.keys import BLOBS, ENGINE, EVENTS, OFFERINGS, RATE_LIMITER, SESSIONMAKER, SETTINGS
 from daemon.observability import install_metrics, observe_middleware
 from daemon.queue.setup import setup_queue
+from daemon.ratelimit import RateLimiter, rate_limit_middleware
 
 log = structlog.get_logger("lorabot.daemon")
 
@@ -29,12 +30,17 @@ MIN_CLIENT_MAX_SIZE = 1024 * 1024
 def create_app(settings: Settings) -> web.Application:
     """Build the daemon; the offerings file is validated here so a bad one fails at once."""
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware, auth_middleware],
+        middlewares=[observe_middleware, error_middleware, auth_middleware, rate_limit_middleware],
         client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
     )
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
     app[EVENTS] = Events()
+    app[RATE_LIMITER] = (
+        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
     install_metrics(app)
     app.cleanup_ctx.extend([database_ctx, blobs_ctx])
     if settings.run_queue:

@@ -4,6 +4,7 @@ import asyncio
 import io
 import json
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,8 @@ class ScriptedRun:
         self.user = user
         self.output = output or Path("var") / "demo-output"
         self.state = DemoState()
+        # Names and keys of this run, so the demo can run again on the same DATA_DIR.
+        self.run_id = uuid.uuid4().hex[:6]
 
     def step(self, title: str, detail: str) -> None:
         """Print one finished step."""
@@ -127,7 +130,7 @@ class ScriptedRun:
         self.step("Account", f"{self.user} is account #{me['id']} with {me['balance']} points")
 
     async def grant(self) -> None:
-        body = {"amount": DEMO_GRANT, "reason": "demo", "idempotency_key": "demo-welcome"}
+        body = {"amount": DEMO_GRANT, "reason": "demo", "idempotency_key": f"demo-{self.run_id}"}
         path = f"/admin/accounts/{self.state.account_id}/grant"
         for _ in range(2):  # the repeat shows the idempotency key at work
             _, answer = await self.rpc.call("POST", path, admin=True, json=body)
@@ -135,7 +138,8 @@ class ScriptedRun:
         self.step("Admin grant", f"+{DEMO_GRANT} sent twice, applied once: {answer['balance']}")
 
     async def dataset(self) -> None:
-        body = {"name": "demo circles", "trigger_word": "zqxcircle", "description": "demo"}
+        name = f"demo circles {self.run_id}"
+        body = {"name": name, "trigger_word": "zqxcircle", "description": "demo"}
         _, dataset = await self.rpc.call("POST", "/v1/datasets", user=self.user, json=body)
         self.state.dataset_id = dataset["id"]
         self.step("Dataset", f"#{dataset['id']} {dataset['name']!r}")
@@ -177,7 +181,7 @@ class ScriptedRun:
             "dataset_id": self.state.dataset_id,
             "offering_id": "tiny-lora",
             "preset": "fast",
-            "idempotency_key": "demo-job-1",
+            "idempotency_key": f"demo-job-{self.run_id}",
         }
         _, job = await self.rpc.call("POST", "/v1/jobs", user=self.user, json=body)
         self.state.job = job

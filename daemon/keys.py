@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from core.blobs import BlobStore
     from daemon.executors.base import Executor
     from daemon.queue.dispatcher import Dispatcher
+    from daemon.ratelimit import RateLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -24,10 +25,8 @@ OFFERINGS = web.AppKey("offerings", OfferingRegistry)
 BLOBS: web.AppKey["BlobStore"] = web.AppKey("blobs")
 EVENTS = web.AppKey("events", Events)
 METRICS = web.AppKey("metrics", CollectorRegistry)
-# The training queue (H-queue): set by `daemon.queue.setup.setup_queue`.
+RATE_LIMITER: web.AppKey["RateLimiter | None"] = web.AppKey("rate_limiter")
+# The training queue: set by `daemon.queue.setup.setup_queue`.
 EXECUTOR: web.AppKey["Executor"] = web.AppKey("executor")
 DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")
 SCHEDULER: web.AppKey["AsyncIOScheduler"] = web.AppKey("scheduler")
-EXECUTOR: web.AppKey["Executor"] = web.AppKey("executor")
-SCHEDULER: web.AppKey["AsyncIOScheduler"] = web.AppKey("scheduler")
-DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")

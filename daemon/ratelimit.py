@@ -1,0 +1,82 @@
+"""Per-person request limits on the bots' RPC: a token bucket for each `X-User`."""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from daemon.errors import Handler, error_response
+from daemon.keys import RATE_LIMITER
+
+# The bots' own delivery channel is not a person's request.
+EXEMPT_PREFIXES = ("/v1/notifications",)
+# Past this many buckets, full (idle) ones are dropped so memory stays bounded.
+MAX_BUCKETS = 10_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Allows `burst` requests at once and `per_minute` sustained, per key."""
+
+    def __init__(
+        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if per_minute <= 0 or burst <= 0:
+            raise ValueError("a rate limit needs a positive rate and burst")
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, key: str) -> float:
+        """Spend one request of `key`: 0.0 when allowed, else seconds until one is."""
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._drop_idle(now)
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
+    def _drop_idle(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if now - bucket.updated < full_after
+        }
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """429 with `Retry-After` for a person who sends more than their share of RPC calls."""
+    limiter = request.app.get(RATE_LIMITER)
+    user = request.headers.get("X-User")
+    if limiter is None or not user or not request.path.startswith("/v1/"):
+        return await handler(request)
+    if request.path.startswith(EXEMPT_PREFIXES):
+        return await handler(request)
+    wait = limiter.take(user)
+    if wait <= 0:
+        return await handler(request)
+    seconds = math.ceil(wait)
+    response = error_response(
+        429,
+        "RATE_LIMITED",
+        f"too many requests; try again in {seconds} s",
+        {"retry_after": round(wait, 2)},
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
