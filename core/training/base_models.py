@@ -15,6 +15,8 @@ from core.training.locations import builtin_dir, builtin_family, is_builtin
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# transformers warns about optional image backends (torchvision) the trainer never uses.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def ensure_base_model(location: str, data_dir: Path) -> Path:
@@ -50,6 +52,12 @@ def pipeline_class(family: str) -> Any:
 
 def load_pipeline(path: Path, family: str, config: str = "") -> Any:
     """Load a pipeline from a diffusers folder or a single-file checkpoint, offline, in fp32."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    # Their per-component bars would interleave with our own progress (CLI) and worker logs.
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
     cls = pipeline_class(family)
     extra: dict[str, Any] = {}
     if family == "sd15":
