@@ -24,7 +24,8 @@ async def balance(client: DaemonClient, actor: Actor) -> Screen:
 async def link_code(client: DaemonClient, actor: Actor) -> Screen:
     """A code to redeem on the other platform."""
     code = await client.link_code(actor)
-    return Screen(texts.LINK_CODE.format(code=code.code))
+    minutes = max(1, code.expires_in_seconds // 60)
+    return Screen(texts.LINK_CODE.format(code=code.code, minutes=minutes))
 
 
 async def link(client: DaemonClient, actor: Actor, code: str) -> Screen:

@@ -38,6 +38,7 @@ class AccountOut(_Answer):
 class LinkCodeOut(_Answer):
     code: str
     expires_at: datetime | None = None
+    expires_in_seconds: int = 600
 
 
 class LedgerEntryOut(_Answer):

@@ -15,7 +15,7 @@ WELCOME = (
     "Welcome to lorabot!\n"
     "I train a LoRA — a small add-on for an image model — from your own pictures.\n"
     "Your balance: {balance} points.\n\n"
-    "Next step: send /train (or /lora train on Discord) to build a dataset from your images, "
+    "Next step: send /train (on Discord: /train start) to build a dataset from your images, "
     "pick what to train, see the price and confirm. I will send you the LoRA when it is done."
 )
 HELP = (
@@ -113,8 +113,8 @@ LEDGER_LINE = "{sign}{delta} {kind}{reference} — {when}"
 NO_LEDGER = "No ledger entries yet."
 LINK_CODE = (
     "Your link code: {code}\n"
-    "On the other platform send /link {code} (Discord: /account link) within 10 minutes to join "
-    "both into one account."
+    "On the other platform send /link {code} (Discord: /account link) within {minutes} minutes "
+    "to join both into one account."
 )
 LINKED = "Linked! This chat now uses account #{account_id}, balance {balance} points."
 

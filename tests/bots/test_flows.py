@@ -144,7 +144,8 @@ async def test_lists_balance_and_cancel_with_refund(
 
 async def test_link_joins_two_identities(daemon: Daemon, rpc: DaemonClient, alice: Actor) -> None:
     await daemon.grant(alice.header, 70)
-    assert "/link " in (await library.link_code(rpc, alice)).text
+    code_text = (await library.link_code(rpc, alice)).text
+    assert "/link " in code_text and "within 10 minutes" in code_text  # the daemon's TTL
     bob = Actor(platform="discord", user_id="42")
     fresh = (await rpc.link_code(alice)).code
     linked = await library.link(rpc, bob, fresh)
