@@ -233,3 +233,33 @@ async def test_lists_captions_cancel_balance_and_link(
     code = (await daemon.post("/v1/me/link-code", "discord:31337", {}))["code"]
     linked = await _say(fake, f"/link {code}", "Linked!")
     assert "balance 1000 points" in linked.text
+
+
+async def test_result_arrives_once_after_a_restart_before_delivery(
+    training_daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    fake = fake_telegram
+    await training_daemon.grant(WHO, 1000)
+    bot = run_bot(run, _settings(training_daemon, fake))
+    summary = await _to_summary(fake)
+    await _press(fake, summary, "Confirm", "is queued")
+    await bot.stop()  # down while the job trains and completes
+    for _ in range(1500):
+        jobs = (await training_daemon.get("/v1/jobs", WHO))["jobs"]
+        if jobs[0]["status"] == "completed":
+            break
+        await asyncio.sleep(0.2)
+    assert jobs[0]["status"] == "completed"
+    assert not any("Your LoRA is ready" in s.text for s in fake.log)
+
+    mark = len(fake.log)
+    bot = run_bot(run, _settings(training_daemon, fake))  # back: the result still arrives
+    done = await fake.wait_text("Your LoRA is ready", timeout=60, after=mark)
+    assert done.chat_id == USER and "Trigger word: mycat" in done.text
+    assert len(await _files(fake, "sendDocument", done, 2)) == 2
+    assert len(await _files(fake, "sendPhoto", done, 2)) == 2
+    await bot.stop()  # acknowledged, so a further restart sends nothing again
+    run_bot(run, _settings(training_daemon, fake))
+    await _say(fake, "/help", "What I can do")
+    await asyncio.sleep(4.0)  # longer than the daemon's notification lease in these tests
+    assert sum("Your LoRA is ready" in s.text for s in fake.log) == 1

@@ -112,6 +112,8 @@ class FakeTelegram(SentLog[Sent]):
     async def _m_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + float(p.get("timeout") or 0)
+        # As Telegram does: asking from `offset` confirms (forgets) every update before it.
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
         async with self._changed:
             while True:
                 pending = [u for u in self.updates if u["update_id"] >= offset]
