@@ -233,10 +233,6 @@ async def get_usable_dataset(
     return dataset
 
 
-# The name agreed in the shared interface list.
-assert_dataset_usable = get_usable_dataset
-
-
 async def get_owned_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, *, lock: bool = False
 ) -> Dataset:
@@ -340,13 +336,6 @@ async def training_images(
             files=missing[:10],
         )
     return images
-
-
-async def dataset_images_for_training(
-    session: AsyncSession, dataset_id: int | None, blobs: BlobStore
-) -> list[tuple[Path, str]]:
-    """`training_images` under the name of the shared interface list (blobs locate the files)."""
-    return await training_images(session, blobs, dataset_id)
 
 
 async def assert_no_active_jobs(session: AsyncSession, dataset_id: int) -> None:

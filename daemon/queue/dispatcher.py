@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import lifecycle
 from core.blobs import BlobStore
-from core.datasets import dataset_images_for_training
+from core.datasets import training_images
 from core.db.models import Job
 from core.enums import Platform
 from core.errors import DomainError
@@ -135,7 +135,7 @@ class Dispatcher:
             if job is None:
                 return None
             try:
-                images = await dataset_images_for_training(session, job.dataset_id, self.blobs)
+                images = await training_images(session, self.blobs, job.dataset_id)
             except DomainError as exc:
                 # Permanent (dataset or image files gone): fail now rather than retry.
                 await lifecycle.fail_attempt(

@@ -13,6 +13,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import notifications
+from core.dataset_images import reclaim_orphan_blobs
 from core.db.types import utcnow
 from daemon.executors.local import LocalExecutor
 from daemon.keys import BLOBS, DISPATCHER, EVENTS, EXECUTOR, SCHEDULER, SESSIONMAKER, SETTINGS
@@ -101,12 +102,15 @@ async def run_upkeep(app: web.Application) -> upkeep.UpkeepReport:
     async with app[SESSIONMAKER].begin() as session:
         report.link_codes = await upkeep.expire_link_codes(session)
     async with app[SESSIONMAKER]() as session:
-        referenced = await upkeep.referenced_blob_keys(session)
+        referenced = await upkeep.referenced_model_keys(session)
         dirs = upkeep.job_dir_ids(settings.data_dir)
         finished = await upkeep.finished_job_ids(session, dirs)
     live = {attempt.job_id for attempt in app[EXECUTOR].running()}
-    report.orphan_blobs = await asyncio.to_thread(
-        upkeep.sweep_orphan_blobs, app[BLOBS], referenced
+    report.orphan_blobs = await reclaim_orphan_blobs(
+        app[SESSIONMAKER], app[BLOBS], temp_older_than_seconds=upkeep.ORPHAN_MIN_AGE_SECONDS
+    )
+    report.orphan_blobs += await asyncio.to_thread(
+        upkeep.sweep_orphan_model_files, app[BLOBS], referenced
     )
     report.job_dirs = await asyncio.to_thread(
         upkeep.clear_job_outputs, settings.data_dir, finished - live

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.blobs import BlobStore
-from core.db.models import Image, Job, LinkCode, Model
+from core.db.models import Job, LinkCode, Model
 from core.db.types import utcnow
 from core.enums import FINAL_STATUSES
 
@@ -43,32 +43,33 @@ async def expire_link_codes(session: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def referenced_blob_keys(session: AsyncSession) -> set[str]:
-    """Every blob key a row points at (images and model files)."""
-    keys = set(await session.scalars(select(Image.blob_key)))
+async def referenced_model_keys(session: AsyncSession) -> set[str]:
+    """Every blob key a model row points at."""
+    keys: set[str] = set()
     for files in await session.scalars(select(Model.files)):
         keys.update(str(entry["key"]) for entry in files if "key" in entry)
     return keys
 
 
-def sweep_orphan_blobs(
+def sweep_orphan_model_files(
     blobs: BlobStore, referenced: set[str], *, min_age_seconds: float = ORPHAN_MIN_AGE_SECONDS
 ) -> int:
-    """Delete old blobs no row points at, in the namespaces this database knows about."""
-    namespaces = {key.split("/", 1)[0] for key in referenced} | {MODELS_NAMESPACE}
+    """Delete old model files no model row points at (a crash between copy and commit).
+
+    Image blobs are reclaimed by `core.dataset_images.reclaim_orphan_blobs`, under the same
+    locks uploads take.
+    """
     cutoff = time.time() - min_age_seconds
     removed = 0
-    for namespace in sorted(namespaces):
-        for key in blobs.keys(namespace):
-            if key in referenced:
+    for key in blobs.keys(MODELS_NAMESPACE):
+        if key in referenced:
+            continue
+        try:
+            if blobs.path(key).stat().st_mtime >= cutoff:
                 continue
-            try:
-                if blobs.path(key).stat().st_mtime >= cutoff:
-                    continue
-            except FileNotFoundError:
-                continue
-            removed += int(blobs.delete(key))
-    blobs.reclaim_temp(min_age_seconds)
+        except FileNotFoundError:
+            continue
+        removed += int(blobs.delete(key))
     return removed
 
 

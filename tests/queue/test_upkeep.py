@@ -2,10 +2,20 @@
 
 import os
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from core.blobs import BlobStore
-from daemon.queue.upkeep import enforce_cache_budget, sweep_orphan_blobs
+from core.db.models import Image, LinkCode
+from core.db.types import utcnow
+from core.settings import Settings
+from daemon.app import create_app
+from daemon.keys import BLOBS, SESSIONMAKER, SETTINGS
+from daemon.queue.setup import run_upkeep
+from daemon.queue.upkeep import enforce_cache_budget, sweep_orphan_model_files
+from tests.conftest import make_account, make_dataset
 
 
 def test_cache_budget_deletes_least_recently_used_files_first(tmp_path: Path) -> None:
@@ -22,17 +32,55 @@ def test_cache_budget_deletes_least_recently_used_files_first(tmp_path: Path) ->
     assert enforce_cache_budget(tmp_path / "cache", budget_bytes=250) == (0, 0)
 
 
-def test_only_old_unreferenced_blobs_are_swept(tmp_path: Path) -> None:
+def test_only_old_unreferenced_model_files_are_swept(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "blobs")
-    kept = blobs.put_bytes(b"referenced")
-    orphan = blobs.put_bytes(b"orphan")
-    young = blobs.put_bytes(b"young orphan")
     source = tmp_path / "lora.safetensors"
     source.write_bytes(b"weights")
-    model_orphan = blobs.put_file("models/job-1/attempt-1", "lora.safetensors", source)
+    kept = blobs.put_file("models/job-1/attempt-1", "lora.safetensors", source)
+    orphan = blobs.put_file("models/job-2/attempt-1", "lora.safetensors", source)
+    young = blobs.put_file("models/job-3/attempt-1", "lora.safetensors", source)
+    image = blobs.put_bytes(b"an image blob", namespace="images")
     old = time.time() - 7200
-    for key in (kept, orphan, model_orphan):
+    for key in (kept, orphan, image):
         os.utime(blobs.path(key), (old, old))
-    assert sweep_orphan_blobs(blobs, {kept}) == 2
+    assert sweep_orphan_model_files(blobs, {kept}) == 1
     assert blobs.exists(kept) and blobs.exists(young)
+    assert blobs.exists(image)  # images are reclaimed under the upload locks, not here
+    assert not blobs.exists(orphan)
+
+
+async def test_upkeep_pass_on_a_running_daemon(
+    aiohttp_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    """Expired link codes go; unreferenced image and model blobs go; referenced ones stay."""
+    client = await aiohttp_client(create_app(make_settings(run_queue=True)))
+    app = client.app
+    blobs = app[BLOBS]
+    kept = blobs.put_bytes(b"an image a row points at", namespace="images")
+    orphan = blobs.put_bytes(b"an image nobody points at", namespace="images")
+    source = app[SETTINGS].data_dir / "lora.safetensors"
+    source.write_bytes(b"weights")
+    model_orphan = blobs.put_file("models/job-9/attempt-1", "lora.safetensors", source)
+    old = time.time() - 7200
+    os.utime(blobs.path(model_orphan), (old, old))
+    async with app[SESSIONMAKER].begin() as session:
+        account = await make_account(session)
+        dataset = await make_dataset(session, account.id)
+        session.add(
+            Image(
+                dataset_id=dataset.id,
+                account_id=account.id,
+                content_hash="0" * 64,
+                blob_key=kept,
+                byte_size=10,
+                width=8,
+                height=8,
+            )
+        )
+        session.add(
+            LinkCode(code="OLDCODE1", account_id=account.id, expires_at=utcnow() - timedelta(1))
+        )
+    report = await run_upkeep(app)
+    assert (report.link_codes, report.orphan_blobs) == (1, 2)
+    assert blobs.exists(kept)
     assert not blobs.exists(orphan) and not blobs.exists(model_orphan)

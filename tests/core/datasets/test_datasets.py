@@ -17,7 +17,6 @@ from core.dataset_images import (
 from core.datasets import (
     DatasetCreate,
     DatasetPatch,
-    dataset_images_for_training,
     delete_dataset,
     get_dataset,
     list_datasets,
@@ -183,12 +182,12 @@ async def test_training_images_refuses_what_cannot_train(
         assert caught.value.code == "DATASET_EMPTY"
         for missing in (None, 999_999):
             with pytest.raises(NotFound):
-                await dataset_images_for_training(session, missing, blobs)
+                await training_images(session, blobs, missing)
     await upload(
         sessionmaker, blobs, ds, owner, {"a.png": f.png_bytes(), "b.png": f.png_bytes(seed=1)}
     )
     async with sessionmaker.begin() as session:
-        pairs = await dataset_images_for_training(session, ds, blobs)
+        pairs = await training_images(session, blobs, ds)
     assert len(pairs) == 2
     pairs[0][0].unlink()
     async with sessionmaker.begin() as session:
