@@ -160,10 +160,6 @@ class TrainingSpec:
             raise ValueError(f"unknown TrainingSpec fields: {unknown}")
         return cls(**data)
 
-    def with_overrides(self, **changes: Any) -> TrainingSpec:
-        """A copy with the given fields replaced (None values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
     def captioned(self, caption: str) -> str:
         """The caption with the trigger word put first (once)."""
         caption = caption.strip()
