@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/lorabot demo
+	$(BIN)/lorabot demo --data-dir var
 
 postgres:
 	@scripts/postgres.sh start >/dev/null

@@ -229,7 +229,7 @@ class ScriptedRun:
         self.state.model = model
         folder = self.output / f"model-{model['id']}"
         folder.mkdir(parents=True, exist_ok=True)
-        table = Table("file", "role", "bytes", "saved to")
+        table = Table("role", "file", "bytes")
         for item in model["files"]:
             target = folder / item["name"]
             async with self.rpc.session.get(
@@ -239,7 +239,7 @@ class ScriptedRun:
                     raise RpcError(response.status, await response.text())
                 target.write_bytes(await response.read())
             self.state.files[item["role"]] = target.resolve()
-            table.add_row(item["name"], item["role"], str(item["size"]), str(target.resolve()))
+            table.add_row(item["role"], item["name"], f"{item['size']:,}")
         self.step("Model", f"#{model['id']} trigger word {model['trigger_word']!r}")
         self.console.print(table)
         for role, saved in self.state.files.items():
