@@ -63,6 +63,17 @@ class Daemon:
             assert r.status == 200, await r.text()
             return await r.json()
 
+    async def wait_completed(self, who: str, timeout: float = 300.0) -> dict[str, Any]:
+        """The person's newest job once it completed (fails on timeout or another end)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            job = (await self.get("/v1/jobs", who))["jobs"][0]
+            if job["status"] in ("completed", "failed", "cancelled"):
+                assert job["status"] == "completed", job
+                return dict(job)
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"the job of {who} did not finish in {timeout:.0f} s")
+
 
 async def _serve(aiohttp_server: Any, settings: Any) -> Daemon:
     app = create_app(settings)

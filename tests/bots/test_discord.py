@@ -206,13 +206,7 @@ async def test_journey_with_a_restart_before_delivery(
         after=mark,
     )
     await bot.stop()  # down while the job completes
-    jobs: list[dict[str, Any]] = []
-    for _ in range(1500):
-        jobs = (await training_daemon.get("/v1/jobs", WHO))["jobs"]
-        if jobs[0]["status"] == "completed":
-            break
-        await asyncio.sleep(0.2)
-    assert jobs[0]["status"] == "completed"
+    await training_daemon.wait_completed(WHO)
     assert not any("Your LoRA is ready" in s.content for s in fake.log)
 
     dm_channel = USER + 1  # the fake's DM channel of USER

@@ -244,12 +244,7 @@ async def test_result_arrives_once_after_a_restart_before_delivery(
     summary = await _to_summary(fake)
     await _press(fake, summary, "Confirm", "is queued")
     await bot.stop()  # down while the job trains and completes
-    for _ in range(1500):
-        jobs = (await training_daemon.get("/v1/jobs", WHO))["jobs"]
-        if jobs[0]["status"] == "completed":
-            break
-        await asyncio.sleep(0.2)
-    assert jobs[0]["status"] == "completed"
+    await training_daemon.wait_completed(WHO)
     assert not any("Your LoRA is ready" in s.text for s in fake.log)
 
     mark = len(fake.log)
