@@ -3,22 +3,25 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TORCH := torch==2.13.0
 
-.PHONY: install demo test test-fast lint format postgres bench clean
+.PHONY: install lock lock-check demo test test-fast lint format postgres bench clean
 
 install: $(STAMP)
 
-# torch goes in first, then everything else under a constraint that keeps that exact build.
-$(STAMP): pyproject.toml
+# Everything comes from requirements.lock at exact versions, without resolving anything anew;
+# the project itself goes in last, editable, with no dependencies of its own to fetch.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(TORCH)
-	echo "$(TORCH)" > $(VENV)/constraints.txt
-	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e '.[train,telegram,discord,dev]'
-	# The CLIP BPE vocabulary of the tiny model's tokenizer ships inside this wheel.
-	$(BIN)/pip install -q -c $(VENV)/constraints.txt --no-deps open-clip-torch
+	$(BIN)/pip install -q --no-deps -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Refresh the lock on purpose (keeps every pin that still fits pyproject.toml).
+lock: install
+	scripts/lock.sh compile
+
+lock-check: install
+	scripts/lock.sh check
 
 demo: install
 	$(BIN)/lorabot demo --data-dir var
@@ -26,7 +29,7 @@ demo: install
 postgres:
 	@scripts/postgres.sh start >/dev/null
 
-test: install postgres
+test: install postgres lock-check
 	LORABOT_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) $(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
