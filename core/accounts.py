@@ -63,18 +63,26 @@ async def get_account(session: AsyncSession, account_id: int) -> Account:
         account_id = account.merged_into_id
 
 
+async def find_account_for_identity(
+    session: AsyncSession, platform: Platform, platform_user_id: str
+) -> Account | None:
+    """The account of an identity, or None when the identity was never seen (reads only)."""
+    account_id = await session.scalar(
+        select(Identity.account_id).where(
+            Identity.platform == platform, Identity.platform_user_id == platform_user_id
+        )
+    )
+    return None if account_id is None else await get_account(session, account_id)
+
+
 async def account_for_identity(
     session: AsyncSession, platform: Platform, platform_user_id: str
 ) -> Account:
     """The account of an identity, created with the identity on first sight (race-safe)."""
     for _ in range(3):
-        account_id = await session.scalar(
-            select(Identity.account_id).where(
-                Identity.platform == platform, Identity.platform_user_id == platform_user_id
-            )
-        )
-        if account_id is not None:
-            return await get_account(session, account_id)
+        found = await find_account_for_identity(session, platform, platform_user_id)
+        if found is not None:
+            return found
         try:
             # A savepoint: losing the race to a concurrent first call leaves our transaction
             # usable, and the retry finds the winner's identity.

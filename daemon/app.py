@@ -10,13 +10,22 @@ from aiohttp import web
 import daemon.routes
 from core.blobs import BlobStore
 from core.db.migrate import upgrade_to_head
-from core.db.session import create_engine, make_sessionmaker
+from core.db.session import create_engine, make_read_sessionmaker, make_sessionmaker
 from core.offerings import OfferingRegistry
 from core.settings import Settings
 from daemon.auth import auth_middleware
 from daemon.errors import error_middleware
 from daemon.events import Events
-from daemon.keys import BLOBS, ENGINE, EVENTS, OFFERINGS, RATE_LIMITER, SESSIONMAKER, SETTINGS
+from daemon.keys import (
+    BLOBS,
+    ENGINE,
+    EVENTS,
+    OFFERINGS,
+    RATE_LIMITER,
+    READ_SESSIONMAKER,
+    SESSIONMAKER,
+    SETTINGS,
+)
 from daemon.observability import install_metrics, observe_middleware
 from daemon.queue.setup import setup_queue
 from daemon.ratelimit import RateLimiter, rate_limit_middleware
@@ -67,6 +76,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await upgrade_to_head(engine)
     app[ENGINE] = engine
     app[SESSIONMAKER] = make_sessionmaker(engine)
+    app[READ_SESSIONMAKER] = make_read_sessionmaker(engine)
     log.info("database_ready", url=engine.url.render_as_string(hide_password=True))
     yield
     await engine.dispose()

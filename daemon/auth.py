@@ -6,12 +6,13 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts import account_for_identity, parse_identity
+from core.accounts import account_for_identity, find_account_for_identity, parse_identity
 from core.db.models import Account
+from core.db.session import is_read_only
 from core.enums import Platform
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from daemon.errors import Handler, error_response, status_of
-from daemon.keys import SETTINGS
+from daemon.keys import SESSIONMAKER, SETTINGS
 
 PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json"})
 
@@ -63,6 +64,17 @@ def acting_identity(request: web.Request) -> tuple[Platform, str]:
 
 
 async def acting_account(request: web.Request, session: AsyncSession) -> Account:
-    """The account of the acting person, created with its identity on first sight."""
+    """The account of the acting person, created with its identity on first sight.
+
+    In a read session the account is looked up; only a first-sight person costs a write
+    transaction of its own (the read session's snapshot then predates the new account, which
+    owns nothing yet, so the rest of the read is unaffected).
+    """
     platform, user_id = acting_identity(request)
-    return await account_for_identity(session, platform, user_id)
+    if not is_read_only(session):
+        return await account_for_identity(session, platform, user_id)
+    found = await find_account_for_identity(session, platform, user_id)
+    if found is not None:
+        return found
+    async with request.app[SESSIONMAKER].begin() as writer:
+        return await account_for_identity(writer, platform, user_id)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+# Sessions of transactions that only read (no write lock on SQLite): GET routes, estimates.
+READ_SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("read_sessionmaker")
 OFFERINGS = web.AppKey("offerings", OfferingRegistry)
 BLOBS: web.AppKey["BlobStore"] = web.AppKey("blobs")
 EVENTS = web.AppKey("events", Events)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core.db.models import LedgerEntry
 from core.jobs import jobs_by_status
 from daemon.errors import Handler
-from daemon.keys import METRICS, SESSIONMAKER
+from daemon.keys import METRICS, READ_SESSIONMAKER
 
 access_log = structlog.get_logger("lorabot.access")
 
@@ -42,7 +42,7 @@ class Metrics:
 
     async def refresh_from_db(self, app: web.Application) -> None:
         """Read the job and ledger gauges from the database (the source of truth)."""
-        async with app[SESSIONMAKER]() as session:
+        async with app[READ_SESSIONMAKER]() as session:
             for status, count in (await jobs_by_status(session)).items():
                 self.jobs.labels(status=status).set(count)
             rows = await session.execute(

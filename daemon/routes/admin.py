@@ -9,7 +9,7 @@ from core.db.models import Account, LedgerEntry
 from core.enums import JobStatus, LedgerKind
 from core.jobs import job_status_view, jobs_by_status, list_jobs, requeue_job
 from core.ledger import post_entry
-from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
+from daemon.keys import EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.routes.jobs import cancel_and_answer
 from daemon.routes.ledger import entry_view
@@ -67,7 +67,7 @@ async def post_grant(request: web.Request) -> web.Response:
 )
 async def get_accounts(request: web.Request) -> web.Response:
     query = parse_query(request, AdminAccountsQuery)
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         accounts = await session.scalars(
             select(Account)
             .where(Account.merged_into_id.is_(None), Account.id > query.after_id)
@@ -83,7 +83,7 @@ async def get_accounts(request: web.Request) -> web.Response:
 @describe(summary="All jobs, newest first", query=JobsQuery, response=JobsOut)
 async def get_all_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
         views = [
             await job_status_view(session, job, slots=request.app[SETTINGS].workers)
@@ -117,7 +117,7 @@ async def post_requeue(request: web.Request) -> web.Response:
 @routes.get("/admin/stats")
 @describe(summary="Accounts, jobs by status, points outstanding and by kind", response=StatsOut)
 async def get_stats(request: web.Request) -> web.Response:
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         by_status = await jobs_by_status(session)
         outstanding = await session.scalar(select(func.coalesce(func.sum(Account.balance), 0)))
         rows = await session.execute(

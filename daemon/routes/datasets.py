@@ -32,7 +32,7 @@ from core.datasets import (
 )
 from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
 from daemon.auth import acting_account
-from daemon.keys import BLOBS, SESSIONMAKER, SETTINGS
+from daemon.keys import BLOBS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.uploads import check_declared_size, read_upload
 from daemon.validation import parse_body, parse_query, path_int
@@ -71,6 +71,10 @@ def _sessionmaker(request: web.Request) -> async_sessionmaker[AsyncSession]:
     return request.app[SESSIONMAKER]
 
 
+def _reader(request: web.Request) -> async_sessionmaker[AsyncSession]:
+    return request.app[READ_SESSIONMAKER]
+
+
 @routes.post("/v1/datasets")
 @describe(
     summary="Create a dataset",
@@ -96,7 +100,7 @@ async def post_dataset(request: web.Request) -> web.Response:
 )
 async def get_datasets(request: web.Request) -> web.Response:
     query = parse_query(request, DatasetsQuery)
-    async with _sessionmaker(request).begin() as session:
+    async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         datasets = await list_datasets(session, account.id, include_public=query.include_public)
     return _json(DatasetList(datasets=datasets))
@@ -106,7 +110,7 @@ async def get_datasets(request: web.Request) -> web.Response:
 @describe(summary="One dataset (own or public)", response=DatasetOut, errors=(400, 404))
 async def get_one_dataset(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
-    async with _sessionmaker(request).begin() as session:
+    async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         dataset = await get_dataset(session, dataset_id, account.id)
     return _json(dataset)
@@ -160,7 +164,7 @@ async def post_images(request: web.Request) -> web.Response:
         _sessionmaker(request),
     )
     # Who and where first: an unknown dataset or a stranger's costs no reading and no storing.
-    async with sessionmaker.begin() as session:
+    async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         await get_owned_dataset(session, dataset_id, account.id)
     check_declared_size(request, settings)
@@ -197,7 +201,7 @@ async def _store(
 @describe(summary="The images of a dataset (own or public)", response=ImageList, errors=(400, 404))
 async def get_images(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
-    async with _sessionmaker(request).begin() as session:
+    async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         images = await list_images(session, dataset_id, account.id)
     return _json(ImageList(images=images))
@@ -238,7 +242,7 @@ async def delete_one_image(request: web.Request) -> web.Response:
 )
 async def get_image_file(request: web.Request) -> web.StreamResponse:
     dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
-    async with _sessionmaker(request).begin() as session:
+    async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         path = await image_file(session, request.app[BLOBS], dataset_id, image_id, account.id)
     return web.FileResponse(

@@ -5,7 +5,7 @@ from aiohttp import web
 from core.estimate import estimate
 from core.jobs import queue_outlook
 from daemon.auth import acting_account
-from daemon.keys import OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.keys import OFFERINGS, READ_SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import EstimateIn, EstimateOut
 from daemon.validation import parse_body
@@ -22,7 +22,7 @@ routes = web.RouteTableDef()
 )
 async def post_estimate(request: web.Request) -> web.Response:
     body = await parse_body(request, EstimateIn)
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         result = await estimate(
             session,

@@ -17,7 +17,7 @@ from core.jobs import (
     submit_job,
 )
 from daemon.auth import acting_account, acting_identity
-from daemon.keys import EVENTS, OFFERINGS, SESSIONMAKER, SETTINGS
+from daemon.keys import EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import CancelOut, JobIn, JobOut, JobsOut, JobsQuery, MetricsOut
 from daemon.validation import parse_body, parse_query, path_int
@@ -78,7 +78,7 @@ async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[s
 @describe(summary="Jobs of the acting account, newest first", query=JobsQuery, response=JobsOut)
 async def get_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
         views = [
@@ -92,7 +92,7 @@ async def get_jobs(request: web.Request) -> web.Response:
 @describe(summary="A job: status, stage, progress, queue position", response=JobOut, errors=(404,))
 async def get_one_job(request: web.Request) -> web.Response:
     job_id = path_int(request, "id")
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
         view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
@@ -124,7 +124,7 @@ async def post_cancel(request: web.Request) -> web.Response:
 @describe(summary="The loss curve of a job", response=MetricsOut, errors=(404,))
 async def get_job_metrics(request: web.Request) -> web.Response:
     job_id = path_int(request, "id")
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
         points = await job_metrics(session, job.id)

@@ -5,7 +5,7 @@ from aiohttp import web
 from core.db.models import LedgerEntry
 from core.ledger import list_entries
 from daemon.auth import acting_account
-from daemon.keys import SESSIONMAKER
+from daemon.keys import READ_SESSIONMAKER
 from daemon.openapi import describe
 from daemon.schemas import LedgerOut, LedgerQuery
 from daemon.validation import parse_query
@@ -33,7 +33,7 @@ def entry_view(entry: LedgerEntry) -> dict:
 )
 async def get_ledger(request: web.Request) -> web.Response:
     query = parse_query(request, LedgerQuery)
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         entries = await list_entries(
             session, account.id, limit=query.limit, before_id=query.before_id

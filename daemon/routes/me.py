@@ -5,7 +5,7 @@ from aiohttp import web
 from core.accounts import create_link_code, redeem_link_code
 from core.db.models import Account
 from daemon.auth import acting_account
-from daemon.keys import SESSIONMAKER, SETTINGS
+from daemon.keys import READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import AccountOut, LinkCodeOut, LinkIn, LinkOut
 from daemon.validation import parse_body
@@ -29,7 +29,7 @@ def account_view(account: Account) -> dict:
 @routes.get("/v1/me")
 @describe(summary="The acting account: id, balance, identities", response=AccountOut)
 async def get_me(request: web.Request) -> web.Response:
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         return web.json_response(account_view(account))
 

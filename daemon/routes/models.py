@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from core import models_registry
 from daemon.auth import acting_account
-from daemon.keys import BLOBS, SESSIONMAKER
+from daemon.keys import BLOBS, READ_SESSIONMAKER
 from daemon.openapi import describe
 from daemon.validation import path_int
 
@@ -44,7 +44,7 @@ class ModelsOut(BaseModel):
 @routes.get("/v1/models")
 @describe(summary="The acting account's trained models, newest first", response=ModelsOut)
 async def list_models(request: web.Request) -> web.Response:
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         rows = await models_registry.list_models(session, account.id)
         body: dict[str, Any] = {"models": [models_registry.model_view(m) for m in rows]}
@@ -55,7 +55,7 @@ async def list_models(request: web.Request) -> web.Response:
 @describe(summary="One trained model of the acting account", response=ModelOut, errors=(404,))
 async def get_model(request: web.Request) -> web.Response:
     model_id = path_int(request, "id")
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         model = await models_registry.get_model(session, model_id, account.id)
     return web.json_response(models_registry.model_view(model))
@@ -68,7 +68,7 @@ async def get_model(request: web.Request) -> web.Response:
 )
 async def download_file(request: web.Request) -> web.FileResponse:
     model_id = path_int(request, "id")
-    async with request.app[SESSIONMAKER].begin() as session:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         model = await models_registry.get_model(session, model_id, account.id)
     name = request.match_info["name"]
