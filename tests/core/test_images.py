@@ -164,3 +164,97 @@ def test_display_filename() -> None:
     assert display_filename(None) == "image"
     long = display_filename("n" * 500 + ".jpeg")
     assert len(long) <= 120 and long.endswith(".jpeg")
+
+
+def forged_jpeg(width: int, height: int) -> bytes:
+    """A real 16×16 JPEG whose frame header claims width × height: a few hundred bytes that
+    libjpeg would decode at full size, inventing grey for every missing block."""
+    data = bytearray(f.jpeg_bytes(16, 16, seed=1))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def forged_png(width: int, height: int) -> bytes:
+    return f.bomb_png_bytes(width, height)  # one compressed row behind a width × height header
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> type[BaseException]:
+    class Decoded(BaseException):  # not an Exception: the refusal handlers must not catch it
+        pass
+
+    def trap(self: ImageFile.ImageFile) -> None:
+        raise Decoded("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", trap)
+    return Decoded
+
+
+@pytest.mark.parametrize(
+    "data",
+    [forged_jpeg(6000, 6000), forged_jpeg(4000, 3000), forged_png(6000, 6000)],
+    ids=["jpeg-36MP", "jpeg-12MP", "png-36MP"],
+)
+def test_headers_claiming_more_pixels_than_the_data_holds_are_refused_undecoded(
+    data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert len(data) < 1000
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.width * image.height >= 12_000_000  # within the pixel limit
+    decoded = _no_decoding(monkeypatch)
+    with pytest.raises(ImageRefused) as caught:
+        normalize_image(data, max_pixels=MAX_PIXELS)
+    assert not isinstance(caught.value, decoded)
+    assert caught.value.code == RefusalCode.corrupt_image
+    assert "cannot hold" in caught.value.message
+
+
+def test_arithmetic_coded_jpeg_is_unsupported() -> None:
+    data = bytearray(f.jpeg_bytes(32, 32))
+    data[data.index(b"\xff\xc0") + 1] = 0xC9
+    with pytest.raises(ImageRefused) as caught:
+        normalize_image(bytes(data), max_pixels=MAX_PIXELS)
+    assert caught.value.code == RefusalCode.unsupported_format
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_a_flat_but_complete_large_image_is_not_mistaken_for_a_forgery(progressive: bool) -> None:
+    # The most compressible honest JPEG: one colour, optimized Huffman tables.
+    flat = Image.new("RGB", (3000, 2000), (0, 0, 0))
+    data = f.encode(flat, "JPEG", quality=50, optimize=True, progressive=progressive)
+    result = normalize_image(data, max_pixels=MAX_PIXELS)
+    assert (result.width, result.height) == (3000, 2000)
+    assert normalize_image(f.encode(flat, "PNG"), max_pixels=MAX_PIXELS).width == 3000
+
+
+def test_an_upright_jpeg_keeps_its_compressed_data() -> None:
+    source = f.jpeg_with_metadata_bytes(200, 120, seed=3)
+    result = normalize_image(source, max_pixels=MAX_PIXELS)
+    # Same pixels as the upload decodes to (no second lossy pass), metadata gone.
+    assert _reopen(result.data).tobytes() == _reopen(source).tobytes()
+    assert len(result.data) < len(source) and b"LeakyCam" not in result.data
+    assert (result.width, result.height, result.source_format) == (200, 120, "JPEG")
+    # Quantization tables are the upload's own (quality 95 here, not re-encoded).
+    assert _reopen(result.data).quantization == _reopen(source).quantization
+    again = normalize_image(f.encode(_reopen(source), "JPEG", quality=60), max_pixels=MAX_PIXELS)
+    assert again.content_hash != result.content_hash
+
+
+def test_a_jpeg_tagged_srgb_keeps_its_data_but_not_the_profile() -> None:
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = f.encode(f.shapes_image(64, 64, seed=2), "JPEG", quality=90, icc_profile=srgb)
+    result = normalize_image(source, max_pixels=MAX_PIXELS)
+    stored = _reopen(result.data)
+    assert "icc_profile" not in stored.info
+    assert stored.tobytes() == _reopen(source).tobytes()
+
+
+def test_a_damaged_scan_in_a_kept_jpeg_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytearray(f.jpeg_bytes(256, 256, seed=7))
+    sos = data.index(b"\xff\xda")
+    data[sos + 2 : sos + 4] = (0xFFFF).to_bytes(2, "big")  # a scan header past the end
+    with pytest.raises(ImageRefused) as caught:
+        normalize_image(bytes(data), max_pixels=MAX_PIXELS)
+    assert caught.value.code == RefusalCode.corrupt_image
