@@ -67,12 +67,17 @@ async def find_account_for_identity(
     session: AsyncSession, platform: Platform, platform_user_id: str
 ) -> Account | None:
     """The account of an identity, or None when the identity was never seen (reads only)."""
-    account_id = await session.scalar(
-        select(Identity.account_id).where(
-            Identity.platform == platform, Identity.platform_user_id == platform_user_id
-        )
+    # One query for the identity and its account (every request makes it).
+    account = await session.scalar(
+        select(Account)
+        .join(Identity, Identity.account_id == Account.id)
+        .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
+        .options(selectinload(Account.identities))
+        .execution_options(populate_existing=True)
     )
-    return None if account_id is None else await get_account(session, account_id)
+    if account is None or account.merged_into_id is None:
+        return account
+    return await get_account(session, account.merged_into_id)
 
 
 async def account_for_identity(

@@ -67,3 +67,19 @@ async def test_a_read_session_refuses_to_write(engine: AsyncEngine, tmp_path: Pa
             await session.flush()
     async with make_sessionmaker(engine)() as session:
         assert not is_read_only(session)
+
+
+async def test_writers_of_one_process_take_turns_in_arrival_order(engine: AsyncEngine) -> None:
+    writer = make_sessionmaker(engine)
+    order: list[int] = []
+
+    async def write(n: int) -> None:
+        async with writer.begin() as session:
+            order.append(n)
+            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            await asyncio.sleep(0.01)  # hold the lock across an await
+
+    await asyncio.gather(*(write(n) for n in range(8)))
+    assert order == list(range(8))
+    async with make_read_sessionmaker(engine).begin() as read:
+        assert await read.scalar(text("SELECT count(*) FROM t")) == 8
