@@ -1,5 +1,7 @@
 """The one-hop aiosqlite cursor behaves as a DBAPI cursor: rows, counts, ids, errors."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -8,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db.session import create_engine
+from core.db.session import READ_ONLY_OPTION, create_engine
 from core.db.sqlite_driver import OneHopCursor
 
 
@@ -55,3 +57,23 @@ async def test_errors_keep_their_dbapi_types(engine: AsyncEngine) -> None:
             await connection.execute(text("SELECT * FROM missing"))
     async with engine.connect() as connection:  # the failed transactions changed nothing
         assert await connection.scalar(text("SELECT count(*) FROM t")) == 1
+
+
+async def test_a_statement_that_may_wait_for_the_lock_leaves_the_loop_free(
+    engine: AsyncEngine,
+) -> None:
+    # Reads and the statements of a lock-holding transaction run on the event loop; a write
+    # in a transaction without the lock may wait for it, so it must wait on the thread.
+    async with engine.begin() as holder:
+        await holder.execute(text("INSERT INTO t (x) VALUES (1)"))  # holds the write lock
+        deferred = engine.execution_options(**{READ_ONLY_OPTION: True})
+        async with deferred.connect() as other:
+            await other.exec_driver_sql("SELECT 1")  # BEGIN DEFERRED: no lock yet
+            waiting = asyncio.create_task(other.exec_driver_sql("INSERT INTO t (x) VALUES (2)"))
+            started = time.monotonic()
+            await asyncio.sleep(0.2)
+            assert time.monotonic() - started < 1.0  # the loop kept running meanwhile
+            assert not waiting.done()
+            await holder.commit()
+            await asyncio.wait_for(waiting, 10)
+            await other.exec_driver_sql("COMMIT")
