@@ -11,8 +11,9 @@ submission made 56. Here a statement is run whole (cursor, execute, fetch all ro
   which in WAL mode never wait for writers. These are in-memory B-tree operations of well under
   a millisecond for this schema's indexed queries, cheaper than the hop they replace;
 - on the connection's thread, in one hop, when it may wait: `BEGIN IMMEDIATE` (for another
-  process's write lock, up to the busy timeout) and writes outside such a transaction.
-  COMMIT and ROLLBACK (which may checkpoint the WAL, with an fsync) stay on the thread too.
+  process's write lock, up to the busy timeout) and writes outside such a transaction. The
+  end of a transaction that wrote (COMMIT may checkpoint the WAL, with an fsync) stays on the
+  thread too; a read's end runs on the loop, and ending no transaction costs nothing.
 
 A connection is used by one task at a time (SQLAlchemy awaits each call), so the loop and the
 thread never touch it at once; it is opened with `check_same_thread=False` for that reason.
@@ -109,8 +110,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
                 self._outcome = await self._connection._execute(
                     _run, self._connection, operation, parameters, many=many
                 )
-        if takes_lock:
-            adapted.holds_write_lock = True
+        if takes_lock or not (head.startswith(_READS) or adapted.holds_write_lock):
+            adapted.holds_write_lock = True  # a write that succeeded holds the lock now
         self._rows = collections.deque(self._outcome[3])
 
 
@@ -125,12 +126,25 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self.holds_write_lock = False
 
     def commit(self) -> None:
-        self.holds_write_lock = False
-        super().commit()
+        self._end(commit=True)
 
     def rollback(self) -> None:
-        self.holds_write_lock = False
-        super().rollback()
+        self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
+        """End the transaction: nothing to do without one (the pool's rollback on return after
+        a commit), on the loop for a read (it cannot wait), on the thread after writes."""
+        holds_lock, self.holds_write_lock = self.holds_write_lock, False
+        connection = self._connection._connection  # None once closed
+        if connection is not None and not connection.in_transaction:
+            return
+        if holds_lock or connection is None:
+            super().commit() if commit else super().rollback()
+            return
+        try:
+            connection.commit() if commit else connection.rollback()
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -77,3 +78,26 @@ async def test_a_statement_that_may_wait_for_the_lock_leaves_the_loop_free(
             await holder.commit()
             await asyncio.wait_for(waiting, 10)
             await other.exec_driver_sql("COMMIT")
+
+
+async def test_a_read_transaction_costs_no_thread_hop(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiosqlite
+
+    hops: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", "call"))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    reader = engine.execution_options(**{READ_ONLY_OPTION: True})
+    async with reader.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM t")) == 0
+        await connection.commit()
+    assert hops == []  # BEGIN DEFERRED, the SELECT, COMMIT and the pool's reset: all on the loop
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (x) VALUES (5)"))
+    assert hops == ["_run", "commit"]  # BEGIN IMMEDIATE may wait; so may a writer's COMMIT
