@@ -118,7 +118,7 @@ class _Header:
     width: int
     height: int
     mode: str
-    orientation: int | None
+    orientation: int | None  # the EXIF tag; None when absent, -1 when the EXIF is unreadable
     icc_profile: bytes | None
     layout: JpegLayout | None  # JPEG only
 
@@ -169,7 +169,7 @@ def _identify(data: bytes, max_pixels: int) -> _Header:
 def _orientation(image: Image.Image) -> int | None:
     try:
         value = image.getexif().get(ExifTags.Base.Orientation)
-    except Exception:  # a damaged EXIF block: the full path decides what to do with it
+    except Exception:  # a damaged EXIF block: the full path (exif_transpose) deals with it
         return -1
     return value if isinstance(value, int) else None
 
