@@ -6,8 +6,8 @@ Then `add_images`, in one transaction, checks duplicates, the dataset's size and
 quota, moves the staged files into place and inserts the rows: all accepted files or none.
 
 Blobs are shared by content, so an image blob is deleted only when no image row references it.
-Writers and deleters of a blob key serialize on a lock (SQLite: every transaction takes the
-write lock on BEGIN; PostgreSQL: a transaction-scoped advisory lock per key), which makes
+Writers and deleters of a blob key serialize on a lock (SQLite: every write transaction takes
+the write lock on BEGIN; PostgreSQL: a transaction-scoped advisory lock per key), which makes
 "check the references, then delete the file" safe against an upload that reuses the key.
 When a transaction fails after files were moved into place, `release_blobs` removes the ones
 left unreferenced; after a crash at that point, `reclaim_orphan_blobs` finds them later.
@@ -386,7 +386,7 @@ async def reclaim_orphan_blobs(
 
 
 async def _lock_blob_keys(session: AsyncSession, keys: list[str]) -> None:
-    # SQLite: our engine opens every transaction with BEGIN IMMEDIATE, which already
+    # SQLite: a write session opens its transaction with BEGIN IMMEDIATE, which already
     # serializes writers. PostgreSQL: one advisory lock per key, in sorted order (no deadlock).
     if session.get_bind().dialect.name != "postgresql":
         await session.execute(select(1))  # make sure the transaction (and its lock) has begun

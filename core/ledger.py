@@ -22,7 +22,7 @@ def request_hash(delta: int, kind: LedgerKind | str, fingerprint: str | None) ->
 async def lock_account(session: AsyncSession, account_id: int) -> Account:
     """Load an account holding its row lock (PostgreSQL), so money changes on it serialize.
 
-    SQLite needs no row lock: every transaction begins IMMEDIATE and holds the write lock.
+    SQLite needs no row lock: every write transaction begins IMMEDIATE and holds the write lock.
     """
     account = await session.scalar(
         select(Account)
