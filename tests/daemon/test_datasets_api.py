@@ -403,7 +403,14 @@ async def test_openapi_describes_the_dataset_routes(client: TestClient) -> None:
 
 async def test_the_daemon_answers_while_images_are_decoded(client: TestClient) -> None:
     dataset = await new_dataset(client)
-    files = {f"{i}.jpg": f.jpeg_bytes(4000, 3000, seed=i, quality=90) for i in range(3)}
+    # Sideways phone photos: turned upright, so fully decoded and re-encoded (an upright JPEG
+    # keeps its compressed data and costs only a reduced decode).
+    sideways = PILImage.Exif()
+    sideways[f.EXIF_ORIENTATION] = 6
+    files = {
+        f"{i}.jpg": f.encode(f.shapes_image(4000, 3000, seed=i), "JPEG", exif=sideways)
+        for i in range(3)
+    }
     latencies: list[float] = []
     uploading = True
 
