@@ -6,7 +6,6 @@ public datasets can be read and trained on, but only their owner changes them (F
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -114,23 +113,12 @@ class DatasetPatch(BaseModel):
     _tags = field_validator("tags")(_check_tags)
 
 
-class DatasetOut(BaseModel):
-    """The JSON shape of a dataset."""
+@dataclass(frozen=True)
+class CountedDataset:
+    """A dataset row with the number of its images."""
 
-    id: int
-    name: str
-    trigger_word: str | None
-    description: str
-    tags: list[str]
-    visibility: Visibility
+    dataset: Dataset
     image_count: int
-    owned: bool = Field(description="Whether the acting account owns it.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class DatasetList(BaseModel):
-    datasets: list[DatasetOut]
 
 
 @dataclass(frozen=True)
@@ -144,22 +132,6 @@ class DatasetStats:
     min_height: int
     max_side: int
     total_bytes: int
-
-
-def dataset_view(dataset: Dataset, image_count: int, account_id: int) -> DatasetOut:
-    """The JSON shape of a dataset, as seen by `account_id`."""
-    return DatasetOut(
-        id=dataset.id,
-        name=dataset.name,
-        trigger_word=dataset.trigger_word,
-        description=dataset.description,
-        tags=list(dataset.tags),
-        visibility=Visibility(dataset.visibility),
-        image_count=image_count,
-        owned=dataset.account_id == account_id,
-        created_at=dataset.created_at,
-        updated_at=dataset.updated_at,
-    )
 
 
 def _with_image_count() -> Select[tuple[Dataset, int]]:
@@ -176,16 +148,16 @@ def _visible_to(account_id: int) -> ColumnElement[bool]:
     return or_(Dataset.account_id == account_id, Dataset.visibility == Visibility.public)
 
 
-async def _view(session: AsyncSession, dataset: Dataset, account_id: int) -> DatasetOut:
+async def _counted(session: AsyncSession, dataset: Dataset) -> CountedDataset:
     count = await session.scalar(
         select(func.count(Image.id)).where(Image.dataset_id == dataset.id)
     )
-    return dataset_view(dataset, int(count or 0), account_id)
+    return CountedDataset(dataset, int(count or 0))
 
 
 async def create_dataset(
     session: AsyncSession, account_id: int, data: DatasetCreate
-) -> DatasetOut:
+) -> CountedDataset:
     """Create an empty dataset; a name the account already uses is a Conflict."""
     await _ensure_name_free(session, account_id, data.name)
     dataset = Dataset(
@@ -198,22 +170,22 @@ async def create_dataset(
     )
     session.add(dataset)
     await _flush_or_name_conflict(session, data.name)
-    return dataset_view(dataset, 0, account_id)
+    return CountedDataset(dataset, 0)
 
 
 async def list_datasets(
     session: AsyncSession, account_id: int, *, include_public: bool = False
-) -> list[DatasetOut]:
+) -> list[CountedDataset]:
     """The account's datasets (and others' public ones when asked), oldest first."""
     where = _visible_to(account_id) if include_public else Dataset.account_id == account_id
     rows = await session.execute(_with_image_count().where(where).order_by(Dataset.id))
-    return [dataset_view(dataset, int(count), account_id) for dataset, count in rows]
+    return [CountedDataset(dataset, int(count)) for dataset, count in rows]
 
 
-async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> DatasetOut:
+async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> CountedDataset:
     """One dataset the account may see (its own or a public one)."""
     dataset = await get_usable_dataset(session, dataset_id, account_id, lock=False)
-    return await _view(session, dataset, account_id)
+    return await _counted(session, dataset)
 
 
 async def get_usable_dataset(
@@ -253,7 +225,7 @@ async def get_owned_dataset(
 
 async def update_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, patch: DatasetPatch
-) -> DatasetOut:
+) -> CountedDataset:
     """Change the fields given in the patch."""
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
     changes = patch.model_dump(exclude_unset=True)
@@ -264,7 +236,7 @@ async def update_dataset(
     if changes:
         dataset.updated_at = utcnow()
         await _flush_or_name_conflict(session, dataset.name)
-    return await _view(session, dataset, account_id)
+    return await _counted(session, dataset)
 
 
 async def delete_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> list[str]:

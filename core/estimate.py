@@ -20,9 +20,6 @@ class Issue:
     code: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
 
 @dataclass
 class Estimate:
@@ -42,21 +39,6 @@ class Estimate:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of `POST /v1/estimate`."""
-        return {
-            "ok": self.ok,
-            "offering_id": self.offering_id,
-            "preset": self.preset,
-            "cost": self.cost,
-            "estimated_seconds": self.estimated_seconds,
-            "vram_gb": self.vram_gb,
-            "image_count": self.image_count,
-            "params": self.params,
-            "errors": [issue.as_dict() for issue in self.errors],
-            "warnings": [issue.as_dict() for issue in self.warnings],
-        }
 
 
 async def estimate(

@@ -17,12 +17,12 @@ import io
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from enum import StrEnum
 
 import structlog
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from core.blobs import sha256_hex
+from core.enums import RefusalCode
 from core.errors import InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -33,20 +33,6 @@ NORMALIZED_CONTENT_TYPE = "image/jpeg"
 NORMALIZED_SUFFIX = ".jpg"
 JPEG_SAVE_ARGS = {"quality": 95, "subsampling": 0, "optimize": False, "progressive": False}
 MAX_FILENAME_CHARS = 120
-
-
-class RefusalCode(StrEnum):
-    """Why one uploaded file was not added (the other files of the upload are unaffected)."""
-
-    not_an_image = "NOT_AN_IMAGE"  # not a picture format at all
-    corrupt_image = "CORRUPT_IMAGE"  # truncated or damaged picture data
-    unsupported_format = "UNSUPPORTED_FORMAT"  # a picture, but not JPEG/PNG/WebP, or animated
-    file_too_large = "FILE_TOO_LARGE"  # more bytes than `max_image_bytes`
-    too_many_pixels = "TOO_MANY_PIXELS"  # width × height over `max_image_pixels`
-    duplicate_image = "DUPLICATE_IMAGE"  # same normalized content already in the dataset
-    dataset_full = "DATASET_FULL"  # the dataset holds `max_images_per_dataset` images
-    quota_exceeded = "QUOTA_EXCEEDED"  # the account's stored bytes would pass its quota
-    invalid_caption = "INVALID_CAPTION"  # too long or with control characters
 
 
 class ImageRefused(Exception):

@@ -12,7 +12,7 @@ Money rules:
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,24 @@ class CancelResult:
     refunded: int
 
 
+@dataclass(frozen=True)
+class JobStanding:
+    """What a job's answer adds to its row: its place in the queue, its ETA, its model."""
+
+    queue_position: int | None  # 1 for the next job to start; None when not waiting
+    starts_in_seconds: float | None  # while queued: until a slot should take it
+    eta_seconds: float | None  # until it should be done
+    model_id: int | None  # once completed
+
+
+@dataclass(frozen=True)
+class QueueOutlook:
+    """For a job submitted now: how many wait ahead of it and when a slot should take it."""
+
+    queue_ahead: int
+    starts_in_seconds: float
+
+
 async def find_job_by_key(session: AsyncSession, account_id: int, key: str) -> Job | None:
     """The job an idempotency key already created on an account, if any."""
     return await session.scalar(
@@ -98,8 +116,8 @@ async def submit_job(
     if not preflight.ok or preflight.spec is None:
         raise PreflightRefused(
             "; ".join(issue.message for issue in preflight.errors),
-            errors=[issue.as_dict() for issue in preflight.errors],
-            warnings=[issue.as_dict() for issue in preflight.warnings],
+            errors=[asdict(issue) for issue in preflight.errors],
+            warnings=[asdict(issue) for issue in preflight.warnings],
         )
     job = Job(
         account_id=account_id,
@@ -194,15 +212,15 @@ async def queue_position(session: AsyncSession, job: Job) -> int | None:
     return int(ahead or 0) + 1
 
 
-async def queue_outlook(session: AsyncSession, *, slots: int) -> dict[str, Any]:
+async def queue_outlook(session: AsyncSession, *, slots: int) -> QueueOutlook:
     """For a job submitted now: how many wait ahead of it and when a slot should take it."""
     waiting = await session.scalar(
         select(func.count()).select_from(Job).where(Job.status == JobStatus.queued)
     )
-    return {
-        "queue_ahead": int(waiting or 0),
-        "starts_in_seconds": await seconds_until_slot(session, slots=slots),
-    }
+    return QueueOutlook(
+        queue_ahead=int(waiting or 0),
+        starts_in_seconds=await seconds_until_slot(session, slots=slots),
+    )
 
 
 async def cancel_job(
@@ -252,12 +270,12 @@ async def requeue_job(session: AsyncSession, job_id: int) -> Job:
     return job
 
 
-async def job_metrics(session: AsyncSession, job_id: int) -> list[dict[str, Any]]:
+async def job_metrics(session: AsyncSession, job_id: int) -> list[JobMetric]:
     """The loss curve of a job, by step."""
     rows = await session.scalars(
         select(JobMetric).where(JobMetric.job_id == job_id).order_by(JobMetric.step)
     )
-    return [{"step": row.step, "loss": row.loss, "lr": row.lr} for row in rows]
+    return list(rows)
 
 
 async def jobs_by_status(session: AsyncSession) -> dict[str, int]:
@@ -276,45 +294,9 @@ def _model_id(job: Job) -> int | None:
     return job.model.id if job.model is not None else None
 
 
-async def job_status_view(session: AsyncSession, job: Job, *, slots: int) -> dict[str, Any]:
-    """The job's JSON shape with its place in the queue and, while it waits, its ETA."""
+async def job_standing(session: AsyncSession, job: Job, *, slots: int) -> JobStanding:
+    """The job's place in the queue and, while it waits, when it should start and be done."""
     position = await queue_position(session, job)
-    view = job_view(job, position)
-    if position is not None:
-        starts_in = await queue_eta(session, job, slots=slots)
-        view["starts_in_seconds"] = starts_in
-        if starts_in is not None:
-            view["progress"]["eta_seconds"] = starts_in + job.estimated_seconds
-    return view
-
-
-def job_view(job: Job, position: int | None = None) -> dict[str, Any]:
-    """The JSON shape of a job."""
-    return {
-        "id": job.id,
-        "account_id": job.account_id,
-        "dataset_id": job.dataset_id,
-        "offering_id": job.offering_id,
-        "preset": job.preset,
-        "status": job.status,
-        "stage": job.stage,
-        "cost": job.cost,
-        "refunded": job.refunded,
-        "estimated_seconds": job.estimated_seconds,
-        "queue_position": position,
-        "progress": {
-            "step": job.step,
-            "total_steps": job.total_steps,
-            "loss": job.loss,
-            "eta_seconds": job.eta_seconds,
-        },
-        "params": job.params,
-        "overrides": job.overrides,
-        "attempts": job.attempts,
-        "model_id": _model_id(job),
-        "error": job.error,
-        "reply_to": job.reply_to,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
+    starts_in = await queue_eta(session, job, slots=slots) if position is not None else None
+    eta = job.eta_seconds if starts_in is None else starts_in + job.estimated_seconds
+    return JobStanding(position, starts_in, eta, _model_id(job))

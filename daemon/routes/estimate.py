@@ -4,6 +4,7 @@ from aiohttp import web
 
 from core.estimate import estimate
 from core.jobs import queue_outlook
+from daemon.answers import json_answer
 from daemon.auth import acting_account
 from daemon.keys import OFFERINGS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -35,4 +36,4 @@ async def post_estimate(request: web.Request) -> web.Response:
             data_dir=request.app[SETTINGS].data_dir,
         )
         outlook = await queue_outlook(session, slots=request.app[SETTINGS].workers)
-    return web.json_response({**result.as_dict(), **outlook})
+    return json_answer(EstimateOut.of(result, outlook))

@@ -1,25 +1,30 @@
 """Training jobs of the acting account: submit (paid, idempotent), list, show, cancel, metrics."""
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from core.db.models import Job
 from core.jobs import (
     JobRequest,
     cancel_job,
     get_job,
     job_metrics,
-    job_status_view,
-    job_view,
+    job_standing,
     list_jobs,
     submit_job,
 )
+from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
 from daemon.keys import EVENTS, OFFERINGS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
-from daemon.schemas import CancelOut, JobIn, JobOut, JobsOut, JobsQuery, MetricsOut
+from daemon.schemas import (
+    CancelOut,
+    JobIn,
+    JobOut,
+    JobsOut,
+    JobsQuery,
+    MetricPoint,
+    MetricsOut,
+)
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -48,17 +53,17 @@ async def post_job(request: web.Request) -> web.Response:
     body = await parse_body(request, JobIn)
     job_request = _request_of(body)
     try:
-        view, created = await _submit(request, job_request)
+        answer, created = await _submit(request, job_request)
     except IntegrityError:
         # A concurrent submit with the same key won the unique constraint (our transaction
         # was rolled back): a second pass finds its job and answers it.
-        view, created = await _submit(request, job_request)
+        answer, created = await _submit(request, job_request)
     if created:
         request.app[EVENTS].jobs_changed()
-    return web.json_response(view, status=201 if created else 200)
+    return json_answer(answer, status=201 if created else 200)
 
 
-async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[str, Any], bool]:
+async def _submit(request: web.Request, job_request: JobRequest) -> tuple[JobOut, bool]:
     platform, user_id = acting_identity(request)
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
@@ -71,7 +76,8 @@ async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[s
             request=job_request,
             data_dir=request.app[SETTINGS].data_dir,
         )
-        return await job_status_view(session, job, slots=request.app[SETTINGS].workers), created
+        standing = await job_standing(session, job, slots=request.app[SETTINGS].workers)
+        return JobOut.of(job, standing), created
 
 
 @routes.get("/v1/jobs")
@@ -81,11 +87,11 @@ async def get_jobs(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
-        views = [
-            await job_status_view(session, job, slots=request.app[SETTINGS].workers)
-            for job in jobs
-        ]
-    return web.json_response({"jobs": views})
+        slots = request.app[SETTINGS].workers
+        answer = JobsOut(
+            jobs=[JobOut.of(job, await job_standing(session, job, slots=slots)) for job in jobs]
+        )
+    return json_answer(answer)
 
 
 @routes.get("/v1/jobs/{id}")
@@ -95,8 +101,8 @@ async def get_one_job(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
-        view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
-    return web.json_response(view)
+        standing = await job_standing(session, job, slots=request.app[SETTINGS].workers)
+    return json_answer(JobOut.of(job, standing))
 
 
 async def cancel_and_answer(request: web.Request, *, as_operator: bool) -> web.Response:
@@ -105,9 +111,11 @@ async def cancel_and_answer(request: web.Request, *, as_operator: bool) -> web.R
     async with request.app[SESSIONMAKER].begin() as session:
         owner = None if as_operator else (await acting_account(request, session)).id
         result = await cancel_job(session, job_id, owner)
-        job: Job = result.job
+        # A cancelled job waits in no queue: its standing needs no query.
+        standing = await job_standing(session, result.job, slots=request.app[SETTINGS].workers)
+        answer = CancelOut.of(result.job, standing, refunded_now=result.refunded)
     request.app[EVENTS].jobs_changed()
-    return web.json_response({**job_view(job), "refunded_now": result.refunded})
+    return json_answer(answer)
 
 
 @routes.post("/v1/jobs/{id}/cancel")
@@ -127,5 +135,5 @@ async def get_job_metrics(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
-        points = await job_metrics(session, job.id)
-    return web.json_response({"job_id": job_id, "points": points})
+        points = [MetricPoint.model_validate(row) for row in await job_metrics(session, job.id)]
+    return json_answer(MetricsOut(job_id=job.id, points=points))

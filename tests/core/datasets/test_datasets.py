@@ -46,18 +46,23 @@ async def test_create_list_get_update(sessionmaker: Sessionmaker) -> None:
     hidden = await make_dataset(sessionmaker, other, "hidden")
     async with sessionmaker.begin() as session:
         own = await list_datasets(session, owner)
-        assert [d.id for d in own] == [private]
-        assert own[0].trigger_word == "sks_cat" and own[0].owned and own[0].image_count == 0
+        assert [d.dataset.id for d in own] == [private]
+        assert own[0].dataset.trigger_word == "sks_cat" and own[0].image_count == 0
         with_public = await list_datasets(session, owner, include_public=True)
-        assert [(d.id, d.owned) for d in with_public] == [(private, True), (public, False)]
-        assert (await get_dataset(session, public, owner)).name == "theirs"
+        assert [(d.dataset.id, d.dataset.account_id) for d in with_public] == [
+            (private, owner),
+            (public, other),
+        ]
+        assert (await get_dataset(session, public, owner)).dataset.name == "theirs"
         with pytest.raises(NotFound):
             await get_dataset(session, hidden, owner)
         with pytest.raises(Forbidden):
             await update_dataset(session, public, owner, DatasetPatch(name="stolen"))
-        changed = await update_dataset(
-            session, private, owner, DatasetPatch(description="fluffy", trigger_word=None)
-        )
+        changed = (
+            await update_dataset(
+                session, private, owner, DatasetPatch(description="fluffy", trigger_word=None)
+            )
+        ).dataset
         assert (changed.description, changed.trigger_word, changed.name) == (
             "fluffy",
             None,
