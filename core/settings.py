@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     )
     latent_cache_budget_bytes: int = Field(5_000 * MB, description="Size budget of latent caches.")
     log_level: str = Field("INFO", description="Log level of the structlog JSON logs.")
+    check_answers: bool = Field(
+        False,
+        description="Check every answer against the model `/openapi.json` documents for it and "
+        "log each mismatch as `answer_mismatch` (the test suite turns it on).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -13,6 +13,7 @@ from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine, make_sessionmaker
 from core.offerings import OfferingRegistry
 from core.settings import Settings
+from daemon.answer_check import ANSWER_MISMATCHES, answer_check_middleware
 from daemon.auth import auth_middleware
 from daemon.errors import error_middleware
 from daemon.events import Events
@@ -29,10 +30,19 @@ MIN_CLIENT_MAX_SIZE = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the daemon; the offerings file is validated here so a bad one fails at once."""
+    checks = [answer_check_middleware] if settings.check_answers else []
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware, auth_middleware, rate_limit_middleware],
+        middlewares=[
+            observe_middleware,
+            *checks,
+            error_middleware,
+            auth_middleware,
+            rate_limit_middleware,
+        ],
         client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
     )
+    if settings.check_answers:
+        app[ANSWER_MISMATCHES] = []
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
     app[EVENTS] = Events()

@@ -35,6 +35,12 @@ class Description:
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
+    repeat_status: int | None = None
+
+    @property
+    def success_statuses(self) -> tuple[int, ...]:
+        """The statuses answered with `response`."""
+        return (self.status,) if self.repeat_status is None else (self.status, self.repeat_status)
 
 
 def describe(
@@ -46,9 +52,22 @@ def describe(
     multipart: bool = False,
     query: type[BaseModel] | None = None,
     errors: Iterable[int] = (),
+    repeat_status: int | None = None,
 ) -> Callable[[H], H]:
-    """Attach what the OpenAPI document says about a handler."""
-    description = Description(summary, body, response, status, multipart, query, tuple(errors))
+    """Attach what the OpenAPI document says about a handler.
+
+    `repeat_status`: the status of the same answer again, for a repeated idempotency key.
+    """
+    description = Description(
+        summary,
+        body,
+        response,
+        status,
+        multipart,
+        query,
+        tuple(errors),
+        repeat_status=repeat_status,
+    )
 
     def attach(handler: H) -> H:
         setattr(handler, ATTRIBUTE, description)
@@ -124,16 +143,35 @@ def _operation(path: str, method: str, info: Description) -> dict[str, Any]:
         }
     elif info.multipart:
         op["requestBody"] = {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}
-    ok: dict[str, Any] = {"description": "OK" if info.status < 300 else str(info.status)}
-    if info.response is not None:
-        ref = {"$ref": REF.format(model=info.response.__name__)}
-        ok["content"] = {"application/json": {"schema": ref}}
-    responses: dict[str, Any] = {str(info.status): ok}
+    responses: dict[str, Any] = {}
+    for status in info.success_statuses:
+        ok: dict[str, Any] = {"description": _success_text(info, status)}
+        if info.response is not None:
+            ref = {"$ref": REF.format(model=info.response.__name__)}
+            ok["content"] = {"application/json": {"schema": ref}}
+        responses[str(status)] = ok
     error_ref = {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}}
-    for status in sorted({*info.errors, *_auth_errors(path)}):
+    for status in sorted(documented_errors(path, info)):
         responses[str(status)] = {"description": "error", "content": error_ref}
     op["responses"] = responses
     return op
+
+
+def _success_text(info: Description, status: int) -> str:
+    if status == info.repeat_status:
+        return "the first answer again (a repeated idempotency key)"
+    return "OK" if status < 300 else str(status)
+
+
+def documented_errors(path: str, info: Description) -> set[int]:
+    """The error statuses the document lists for a route: its own, its auth's, and those of
+    its inputs (400 for a bad path, query or body; 413 for a JSON body over the limit)."""
+    statuses = {*info.errors, *_auth_errors(path)}
+    if info.body is not None or info.query is not None or _path_params(path):
+        statuses.add(400)
+    if info.body is not None and not info.multipart:
+        statuses.add(413)
+    return statuses
 
 
 def _operation_id(method: str, path: str) -> str:
@@ -149,8 +187,10 @@ def _tag(path: str) -> str:
 def _auth_errors(path: str) -> tuple[int, ...]:
     if path.startswith("/admin"):
         return (401, 403)
-    if path.startswith("/v1/"):
+    if path.startswith("/v1/notifications"):
         return (401,)
+    if path.startswith("/v1/"):
+        return (400, 401)  # 400: a malformed X-User
     return ()
 
 

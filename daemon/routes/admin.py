@@ -36,6 +36,8 @@ routes = web.RouteTableDef()
     summary="Add (or take away) points, once per idempotency key",
     body=GrantIn,
     response=GrantOut,
+    status=201,
+    repeat_status=200,
     errors=(400, 402, 404, 409),
 )
 async def post_grant(request: web.Request) -> web.Response:

@@ -47,6 +47,7 @@ def _request_of(body: JobIn) -> JobRequest:
     body=JobIn,
     response=JobOut,
     status=201,
+    repeat_status=200,
     errors=(400, 402, 404, 409, 422),
 )
 async def post_job(request: web.Request) -> web.Response:
