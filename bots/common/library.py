@@ -4,8 +4,9 @@ from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, model_messages
 from bots.common.errors import ConflictError
-from bots.common.schemas import Actor, JobOut
+from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, chunk
+from daemon.schemas import JobOut
 
 MAX_LISTED = 20
 
@@ -139,6 +140,6 @@ async def cancel_job(client: DaemonClient, actor: Actor, job_id: int) -> tuple[S
     job = await client.job(actor, job_id)
     if job.is_final:
         return Screen(texts.JOB_NOT_CANCELLABLE.format(job_id=job.id, status=job.status)), job
-    job = await client.cancel_job(actor, job_id)
-    text = texts.JOB_CANCELLED.format(job_id=job.id, refunded=job.refunded or 0)
-    return Screen(text), job
+    cancelled = await client.cancel_job(actor, job_id)
+    text = texts.JOB_CANCELLED.format(job_id=cancelled.id, refunded=cancelled.refunded_now)
+    return Screen(text), cancelled

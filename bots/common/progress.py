@@ -9,8 +9,9 @@ import structlog
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
-from bots.common.schemas import Actor, JobOut
+from bots.common.schemas import Actor
 from bots.common.screens import Button
+from daemon.schemas import JobOut
 
 log = structlog.get_logger(__name__)
 

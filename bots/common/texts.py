@@ -1,6 +1,6 @@
 """Every sentence the bots say, in one place, front-end neutral (plain text, no markup)."""
 
-from bots.common.schemas import (
+from daemon.schemas import (
     AccountOut,
     DatasetOut,
     EstimateOut,

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError
-from bots.common.schemas import Actor, JobOut, OfferingOut, Upload
+from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
+from daemon.schemas import JobOut, OfferingOut
 
 MAX_NAME = 100
 MAX_TRIGGER = 64

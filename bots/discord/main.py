@@ -11,7 +11,6 @@ from discord.ext import commands
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, run_notifier
 from bots.common.progress import ProgressBoard
-from bots.common.schemas import NotificationOut
 from bots.common.settings import BotSettings
 from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.library import DatasetsCog, JobsCog, ModelsCog, on_library_button
@@ -19,6 +18,7 @@ from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
 from bots.discord.render import send_outgoing
 from bots.discord.widgets import ButtonHandler, FlowButton
+from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
 

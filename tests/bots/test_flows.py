@@ -6,9 +6,10 @@ from bots.common import library, texts
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, deliver_once
 from bots.common.errors import DaemonUnavailable, NotFoundError
-from bots.common.schemas import Actor, NotificationOut, Upload
+from bots.common.schemas import Actor, Upload
 from bots.common.screens import Expect, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep, suggest_trigger
+from daemon.schemas import NotificationOut
 from tests.bots.conftest import Daemon, png
 from tests.conftest import RPC_TOKEN
 
@@ -193,12 +194,55 @@ def test_trigger_suggestions() -> None:
 
 
 def test_summary_shows_the_daemons_queue_outlook() -> None:
-    from bots.common.schemas import DatasetOut, EstimateOut, OfferingOut
+    from datetime import UTC, datetime
 
-    dataset = DatasetOut(id=1, name="cats", image_count=4, trigger_word="cats")
-    offering = OfferingOut(id="tiny-lora", title="Tiny")
-    idle = EstimateOut(ok=True, cost=10, estimated_seconds=65)
-    busy = EstimateOut(ok=True, cost=10, queue_ahead=2, starts_in_seconds=130)
+    from daemon.schemas import DatasetOut, EstimateOut, OfferingOut, PresetOut
+
+    now = datetime.now(UTC)
+    dataset = DatasetOut(
+        id=1,
+        name="cats",
+        trigger_word="cats",
+        description="",
+        tags=[],
+        visibility="private",
+        image_count=4,
+        owned=True,
+        created_at=now,
+        updated_at=now,
+    )
+    preset = PresetOut(
+        steps=50, rank=4, alpha=4.0, learning_rate=1e-4, batch_size=1, resolution=64
+    )
+    offering = OfferingOut(
+        id="tiny-lora",
+        title="Tiny",
+        description="",
+        family="tiny",
+        enabled=True,
+        base_model="tiny",
+        base_model_available=True,
+        resolution=64,
+        min_images=4,
+        max_images=200,
+        presets={"fast": preset},
+        bounds={},
+        pricing={},
+    )
+    estimate = {
+        "ok": True,
+        "offering_id": "tiny-lora",
+        "preset": "fast",
+        "cost": 10,
+        "estimated_seconds": 65.0,
+        "vram_gb": 1.0,
+        "image_count": 4,
+        "params": {},
+        "errors": [],
+        "warnings": [],
+    }
+    idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0)
+    busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0)
     text = texts.summary(dataset, offering, "fast", idle, 100)
     assert "you are next" in text and "Estimated time: 1 min 5 s" in text
     assert "balance after: 90 points" in text

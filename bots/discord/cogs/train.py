@@ -9,11 +9,12 @@ from discord.ext import commands
 
 from bots.common import texts
 from bots.common.progress import cancel_row
-from bots.common.schemas import JobOut, Upload
+from bots.common.schemas import Upload
 from bots.common.screens import Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.discord.render import actor, content, respond
 from bots.discord.widgets import FlowButton, TextModal, screen_view
+from daemon.schemas import JobOut
 
 if TYPE_CHECKING:
     from bots.discord.main import LoraBot

@@ -9,12 +9,12 @@ from aiogram.types import CallbackQuery, Message
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.progress import ProgressBoard, cancel_row
-from bots.common.schemas import JobOut
 from bots.common.screens import Button, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.telegram.callbacks import TrainCb, lib_packer, train_packer
 from bots.telegram.render import actor, actor_for, edit, screen_kwargs
 from bots.telegram.uploads import AlbumBuffer, has_image, uploads_of
+from daemon.schemas import JobOut
 
 
 class Training(StatesGroup):
