@@ -12,7 +12,7 @@ from core.ledger import post_entry
 from daemon.answers import json_answer
 from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
-from daemon.routes.jobs import cancel_and_answer
+from daemon.routes.jobs import cancel_and_answer, jobs_answer
 from daemon.schemas import (
     AccountOut,
     AdminAccountsOut,
@@ -88,10 +88,7 @@ async def get_all_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
     async with request.app[SESSIONMAKER].begin() as session:
         jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
-        slots = request.app[SETTINGS].workers
-        answer = JobsOut(
-            jobs=[JobOut.of(job, await job_standing(session, job, slots=slots)) for job in jobs]
-        )
+        answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
     return json_answer(answer)
 
 

@@ -2,7 +2,9 @@
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db.models import Job
 from core.jobs import (
     JobRequest,
     cancel_job,
@@ -88,11 +90,15 @@ async def get_jobs(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
-        slots = request.app[SETTINGS].workers
-        answer = JobsOut(
-            jobs=[JobOut.of(job, await job_standing(session, job, slots=slots)) for job in jobs]
-        )
+        answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
     return json_answer(answer)
+
+
+async def jobs_answer(session: AsyncSession, jobs: list[Job], *, slots: int) -> JobsOut:
+    """Jobs, each with where it stands in the queue."""
+    return JobsOut(
+        jobs=[JobOut.of(job, await job_standing(session, job, slots=slots)) for job in jobs]
+    )
 
 
 @routes.get("/v1/jobs/{id}")
