@@ -194,27 +194,19 @@ class JobOut(Answer):
             loss=job.loss,
             eta_seconds=standing.eta_seconds,
         )
-        return cls.model_validate(
-            {
-                **{name: getattr(job, name) for name in _JOB_COLUMNS},
-                "queue_position": standing.queue_position,
-                "starts_in_seconds": standing.starts_in_seconds,
-                "model_id": standing.model_id,
-                "progress": progress,
-                **extra,
-            }
-        )
+        derived = {
+            "queue_position": standing.queue_position,
+            "starts_in_seconds": standing.starts_in_seconds,
+            "model_id": standing.model_id,
+            "progress": progress,
+            **extra,
+        }
+        row = {name: getattr(job, name) for name in cls.model_fields if name not in derived}
+        return cls.model_validate(row | derived)
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
-
-
-_JOB_COLUMNS = (
-    *("id", "account_id", "dataset_id", "offering_id", "preset", "status", "stage", "cost"),
-    *("refunded", "estimated_seconds", "params", "overrides", "attempts", "error", "reply_to"),
-    *("created_at", "started_at", "finished_at"),
-)
 
 
 class JobsQuery(Body):
