@@ -1,6 +1,6 @@
 """/datasets, /models and /jobs; their buttons go through `bots.discord.buttons`."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -22,7 +22,7 @@ class DatasetsCog(commands.GroupCog, group_name="datasets", group_description="Y
         super().__init__()
 
     @app_commands.command(name="list", description="Your datasets")
-    async def list(self, interaction: discord.Interaction[Any]) -> None:
+    async def list(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """The person's datasets (ephemeral: private information)."""
         screen = await library.datasets(self.bot.client, actor(interaction.user))
         await respond(interaction, screen, ephemeral=True)
@@ -36,7 +36,7 @@ class ModelsCog(commands.GroupCog, group_name="models", group_description="Your 
         super().__init__()
 
     @app_commands.command(name="list", description="Your trained LoRAs")
-    async def list(self, interaction: discord.Interaction[Any]) -> None:
+    async def list(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """The person's models."""
         screen = await library.models(self.bot.client, actor(interaction.user))
         await respond(interaction, screen, ephemeral=True)
@@ -50,7 +50,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your trai
         super().__init__()
 
     @app_commands.command(name="list", description="Status of your trainings")
-    async def list(self, interaction: discord.Interaction[Any]) -> None:
+    async def list(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """The person's jobs."""
         screen = await library.jobs(self.bot.client, actor(interaction.user))
         await respond(interaction, screen, ephemeral=True)

@@ -1,6 +1,6 @@
 """/train: the training journey rendered for Discord; the logic lives in `bots.common.train`."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -23,7 +23,7 @@ class TrainCog(commands.GroupCog, group_name="train", group_description="Train a
         super().__init__()
 
     @app_commands.command(name="start", description="Make or pick a dataset and train a LoRA")
-    async def start(self, interaction: discord.Interaction[Any]) -> None:
+    async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Start the journey."""
         flow = TrainFlow(self.bot.client, actor(interaction.user), TrainState())
         screen = await flow.begin()
@@ -34,7 +34,7 @@ class TrainCog(commands.GroupCog, group_name="train", group_description="Train a
     @app_commands.describe(caption="Caption for these images (optional)")
     async def upload(
         self,
-        interaction: discord.Interaction[Any],
+        interaction: discord.Interaction["LoraBot"],
         image1: discord.Attachment,
         image2: discord.Attachment | None = None,
         image3: discord.Attachment | None = None,
