@@ -4,11 +4,11 @@ Someone else's private dataset is indistinguishable from a missing one (NotFound
 public datasets can be read and trained on, but only their owner changes them (Forbidden).
 """
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,33 +18,38 @@ from core.db.models import Dataset, Image, Job, Model
 from core.db.types import utcnow
 from core.enums import RUNNING_STATUSES, JobStatus, Visibility
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.images import has_control_chars
+from core.naming import (
+    MAX_NAME_CHARS,
+    MAX_TRIGGER_CHARS,
+    RULES,
+    NamingProblem,
+    check_dataset_name,
+    check_trigger_word,
+    has_control_chars,
+)
 
-MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_TAGS = 20
 MAX_TAG_CHARS = 32
-TRIGGER_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A job in one of these states will read the dataset's images: the dataset must stay.
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.queued, *RUNNING_STATUSES})
 
 
+def _refuse(problem: NamingProblem | None) -> None:
+    # The problem's code becomes the field error's `type`: the bots check with the same rule.
+    if problem is not None:
+        raise PydanticCustomError(problem.value, RULES[problem])
+
+
 def _check_name(value: str) -> str:
     value = value.strip()
-    if not 1 <= len(value) <= MAX_NAME_CHARS:
-        raise ValueError(f"a dataset name has 1 to {MAX_NAME_CHARS} characters")
-    if has_control_chars(value):
-        raise ValueError("a dataset name cannot hold control characters")
+    _refuse(check_dataset_name(value))
     return value
 
 
 def _check_trigger_word(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not TRIGGER_WORD.fullmatch(value):
-        raise ValueError(
-            "a trigger word is 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-', without spaces"
-        )
+    if value is not None:
+        _refuse(check_trigger_word(value))
     return value
 
 
@@ -77,7 +82,9 @@ class DatasetCreate(BaseModel):
 
     name: str = Field(description=f"1–{MAX_NAME_CHARS} characters, unique per account.")
     trigger_word: str | None = Field(
-        None, description="The word that calls the trained concept: 1–64 of A-Z a-z 0-9 _ -."
+        None,
+        description=f"The word that calls the trained concept: 1–{MAX_TRIGGER_CHARS} of "
+        "A-Z a-z 0-9 _ -.",
     )
     description: str = Field("", description=f"At most {MAX_DESCRIPTION_CHARS} characters.")
     tags: list[str] = Field(default_factory=list, description=f"At most {MAX_TAGS} tags.")

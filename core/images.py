@@ -24,6 +24,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from core.blobs import sha256_hex
 from core.enums import RefusalCode
 from core.errors import InvalidInput
+from core.naming import has_control_chars
 
 log = structlog.get_logger(__name__)
 
@@ -176,11 +177,6 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         log.warning("images.icc_conversion_failed", error=str(exc))
         return image
     return converted if converted is not None else image
-
-
-def has_control_chars(text: str, *, allow: str = "") -> bool:
-    """Whether the text holds control or format characters (other than those in `allow`)."""
-    return any(unicodedata.category(c) in {"Cc", "Cf"} and c not in allow for c in text)
 
 
 def check_caption(caption: str, *, max_chars: int) -> str:
