@@ -36,6 +36,7 @@ RETRY_AFTER = {
         "schema": ID_SCHEMA,
     }
 }
+SUCCESS = {200: "OK", 201: "Created"}
 ERROR_CODES = {**HTTP_CODES, **{status: cls.code for cls, status in STATUS_OF.items()}}
 
 
@@ -172,10 +173,20 @@ def _acts_for_a_person(path: str) -> bool:
     return path.startswith("/v1/") and not path.startswith("/v1/notifications")
 
 
+def _success_statuses(info: Description) -> list[int]:
+    # A request repeated with its idempotency key answers 200 with what the first one made.
+    if info.body is not None and "idempotency_key" in info.body.model_fields:
+        return sorted({info.status, 200, 201})
+    return [info.status]
+
+
 def _error_statuses(path: str, info: Description, has_params: bool) -> set[int]:
     statuses = {*info.errors, *_auth_errors(path)}
     if has_params or info.body is not None or info.multipart:
         statuses.add(400)
+    if _acts_for_a_person(path):
+        # A person seen for the first time gets an account; a lost race for it asks to retry.
+        statuses.add(409)
     if info.body is not None or info.multipart:
         statuses.add(413)
     if _rate_limited(path):
@@ -203,12 +214,13 @@ def _operation(path: str, method: str, info: Description, schemas: _Schemas) -> 
         op["requestBody"] = {"required": True, "content": {media: {"schema": body_schema}}}
     elif info.multipart:
         op["requestBody"] = {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}
-    ok: dict[str, Any] = {"description": "OK" if info.status < 300 else str(info.status)}
-    if info.response is not None:
-        ok["content"] = {
-            "application/json": {"schema": schemas.ref(info.response, "serialization")}
-        }
-    responses: dict[str, Any] = {str(info.status): ok}
+    responses: dict[str, Any] = {}
+    for status in _success_statuses(info):
+        ok: dict[str, Any] = {"description": SUCCESS.get(status, str(status))}
+        if info.response is not None:
+            success = schemas.ref(info.response, "serialization")
+            ok["content"] = {"application/json": {"schema": success}}
+        responses[str(status)] = ok
     error_content = {"application/json": {"schema": schemas.ref(ErrorResponse, "serialization")}}
     for status in sorted(_error_statuses(path, info, bool(params))):
         answer = {"description": ERROR_CODES.get(status, "error"), "content": error_content}
