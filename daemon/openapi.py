@@ -33,7 +33,7 @@ X_USER = {
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds until a request is allowed again.",
-        "schema": ID_SCHEMA,
+        "schema": {"type": "integer", "minimum": 1},
     }
 }
 SUCCESS = {200: "OK", 201: "Created"}

@@ -1,12 +1,14 @@
 """The OpenAPI document: every reference resolves, every route is in it, and it says what the
 routes really do with their path parameters, their errors and unsupported methods."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from core.settings import Settings
+from daemon.app import create_app
 from daemon.openapi import described_routes
 from daemon.schemas import MAX_ID
 from tests.conftest import ADMIN_HEADERS, RPC_HEADERS, user_headers
@@ -142,6 +144,22 @@ async def test_rate_limited_routes_document_429_with_retry_after(doc: Doc) -> No
         assert ("429" in op["responses"]) is limited, (method, path)
         if limited:
             assert "Retry-After" in op["responses"]["429"]["headers"]
+
+
+async def test_a_rate_limited_answer_is_the_documented_one(
+    aiohttp_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    client = await aiohttp_client(
+        create_app(make_settings(rate_limit_per_minute=1, rate_limit_burst=1))
+    )
+    doc = await (await client.get("/openapi.json")).json()
+    documented = doc["paths"]["/v1/me"]["get"]["responses"]["429"]
+    assert (await client.get("/v1/me", headers=user_headers())).status == 200
+    limited = await client.get("/v1/me", headers=user_headers())
+    assert limited.status == 429
+    assert documented["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert (await limited.json())["error"]["code"] == "RATE_LIMITED"
 
 
 async def test_query_parameters_never_offer_null(doc: Doc) -> None:
