@@ -88,7 +88,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
-        return error_response(exc.status, code, exc.reason or code.lower())
+        response = error_response(exc.status, code, exc.reason or code.lower())
+        # Keep what the exception says beyond its body, e.g. the `Allow` of a 405.
+        extra = [(k, v) for k, v in exc.headers.items() if k.lower() != "content-type"]
+        response.headers.extend(extra)
+        return response
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         return error_response(500, "INTERNAL", "internal error; the daemon log has the details")

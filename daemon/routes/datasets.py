@@ -202,7 +202,7 @@ async def patch_image(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/datasets/{id}/images/{image_id}")
-@describe(summary="Remove an image from a dataset", response=Deleted, errors=(400, 403, 404))
+@describe(summary="Remove an image from a dataset", response=Deleted, errors=(400, 403, 404, 409))
 async def delete_one_image(request: web.Request) -> web.Response:
     dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
     sessionmaker = _sessionmaker(request)
