@@ -9,6 +9,17 @@ from core.enums import JobStatus, LedgerKind, Platform
 KEY = Field(min_length=1, max_length=150, description="Repeat it to repeat the request safely.")
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, and would overflow the driver
 MAX_POINTS = 10**12
+# JSON body numbers are strict: `true`, `"5"` and `5.0` are not an id, an amount or a count.
+# (Query strings are text by nature; their models convert.)
+BODY_ID = Field(strict=True, ge=1, le=MAX_ID)
+# Hard caps on overrides, far past every offering's bounds: within them the price arithmetic
+# stays finite (an out-of-bounds value is still priced and refused as BOUNDS_EXCEEDED).
+MAX_STEPS = 1_000_000
+MAX_RANK = 1024
+MAX_ALPHA = 100_000.0
+MAX_LEARNING_RATE = 1.0
+MAX_BATCH_SIZE = 1024
+MAX_RESOLUTION = 16_384
 
 
 class Body(BaseModel):
@@ -67,16 +78,16 @@ class LedgerOut(BaseModel):
 class Overrides(Body):
     """Any of the preset's fields; each must stay within the offering's bounds."""
 
-    steps: int | None = Field(None, ge=1)
-    rank: int | None = Field(None, ge=1)
-    alpha: float | None = Field(None, gt=0)
-    learning_rate: float | None = Field(None, gt=0)
-    batch_size: int | None = Field(None, ge=1)
-    resolution: int | None = Field(None, ge=8)
+    steps: int | None = Field(None, strict=True, ge=1, le=MAX_STEPS)
+    rank: int | None = Field(None, strict=True, ge=1, le=MAX_RANK)
+    alpha: float | None = Field(None, strict=True, gt=0, le=MAX_ALPHA)
+    learning_rate: float | None = Field(None, strict=True, gt=0, le=MAX_LEARNING_RATE)
+    batch_size: int | None = Field(None, strict=True, ge=1, le=MAX_BATCH_SIZE)
+    resolution: int | None = Field(None, strict=True, ge=8, le=MAX_RESOLUTION)
 
 
 class EstimateIn(Body):
-    dataset_id: int = Field(ge=1, le=MAX_ID)
+    dataset_id: int = BODY_ID
     offering_id: str = Field(min_length=1, max_length=64)
     preset: str = Field("balanced", min_length=1, max_length=32)
     overrides: Overrides = Field(default_factory=Overrides)
@@ -198,7 +209,10 @@ class OfferingsOut(BaseModel):
 
 class GrantIn(Body):
     amount: int = Field(
-        ge=-MAX_POINTS, le=MAX_POINTS, description="Points to add (negative takes points away)."
+        strict=True,
+        ge=-MAX_POINTS,
+        le=MAX_POINTS,
+        description="Points to add (negative takes points away).",
     )
     reason: str = Field(min_length=1, max_length=150)
     idempotency_key: str = KEY

@@ -1,7 +1,7 @@
 """The bots' delivery channel: long-poll pending notifications, acknowledge them by id."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +10,7 @@ from core import notifications
 from core.enums import Platform
 from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
+from daemon.schemas import BODY_ID
 from daemon.validation import parse_body, parse_query
 
 routes = web.RouteTableDef()
@@ -47,7 +48,9 @@ class NotificationsOut(BaseModel):
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] = Field(max_length=1000, description="Ids of delivered notifications.")
+    ids: list[Annotated[int, BODY_ID]] = Field(
+        max_length=1000, description="Ids of delivered notifications."
+    )
 
 
 class AckOut(BaseModel):
