@@ -32,6 +32,10 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[observe_middleware, error_middleware, auth_middleware, rate_limit_middleware],
         client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
+        # aiohttp closes a connection whose request head is not complete when its keep-alive
+        # timer fires; the timer starts when the connection opens and after each answer, so
+        # it bounds a stalled or trickled head too (run_app's and the test server's alike).
+        handler_args={"keepalive_timeout": settings.header_timeout_seconds},
     )
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
@@ -42,12 +46,19 @@ def create_app(settings: Settings) -> web.Application:
         else None
     )
     install_metrics(app)
+    app.on_response_prepare.append(_nosniff)
     app.cleanup_ctx.extend([database_ctx, blobs_ctx])
     if settings.run_queue:
         setup_queue(app)
     for table in route_tables():
         app.router.add_routes(table)
     return app
+
+
+async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
+    # Stored files are the users' bytes: a browser must take the declared type, never guess
+    # one (an "image" that sniffs as HTML would run as the daemon's page). JSON loses nothing.
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 def route_tables() -> list[web.RouteTableDef]:

@@ -1,5 +1,6 @@
 """One middleware maps domain errors, validation errors and HTTP errors to the JSON error body."""
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ log = structlog.get_logger("lorabot.daemon")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The one table of statuses: by class for raising, by base code for documenting (OpenAPI).
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 400,
     Unauthorized: 401,
@@ -35,7 +37,9 @@ STATUS_OF: dict[type[DomainError], int] = {
     PreflightRefused: 422,
     RateLimited: 429,
 }
+STATUS_OF_CODE: dict[str, int] = {cls.code: status for cls, status in STATUS_OF.items()}
 
+# aiohttp's own HTTP errors (unknown route, wrong method, body over client_max_size).
 HTTP_CODES = {
     400: "INVALID_INPUT",
     401: "UNAUTHORIZED",
@@ -62,6 +66,14 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
+def domain_error_response(error: DomainError) -> web.Response:
+    """A domain error as the JSON error body, with the headers its status calls for."""
+    response = error_response(status_of(error), error.code, error.message, error.details)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(math.ceil(error.details.get("retry_after", 1)))
+    return response
+
+
 def validation_details(error: ValidationError) -> dict[str, Any]:
     """Pydantic's field errors, JSON-safe."""
     return {
@@ -78,7 +90,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+        return domain_error_response(exc)
     except ValidationError as exc:
         fields = validation_details(exc)
         first = fields["fields"][0] if fields["fields"] else {"loc": [], "message": "invalid"}
