@@ -14,7 +14,7 @@ from core.db.session import create_engine, make_sessionmaker
 from core.offerings import OfferingRegistry
 from core.settings import Settings
 from daemon.auth import auth_middleware
-from daemon.errors import error_middleware
+from daemon.errors import error_middleware, server_logger
 from daemon.events import Events
 from daemon.keys import BLOBS, ENGINE, EVENTS, OFFERINGS, RATE_LIMITER, SESSIONMAKER, SETTINGS
 from daemon.observability import install_metrics, observe_middleware
@@ -35,7 +35,11 @@ def create_app(settings: Settings) -> web.Application:
         # aiohttp closes a connection whose request head is not complete when its keep-alive
         # timer fires; the timer starts when the connection opens and after each answer, so
         # it bounds a stalled or trickled head too (run_app's and the test server's alike).
-        handler_args={"keepalive_timeout": settings.header_timeout_seconds},
+        # Its logger turns requests aiohttp cannot parse into warnings, not error tracebacks.
+        handler_args={
+            "keepalive_timeout": settings.header_timeout_seconds,
+            "logger": server_logger,
+        },
     )
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)

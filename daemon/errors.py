@@ -1,11 +1,13 @@
 """One middleware maps domain errors, validation errors and HTTP errors to the JSON error body."""
 
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from core.errors import (
@@ -24,6 +26,8 @@ from core.errors import (
 log = structlog.get_logger("lorabot.daemon")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A request aiohttp could not parse or whose body it could not decode: the sender's fault.
+CLIENT_ERRORS = (HttpProcessingError, web.RequestPayloadError)
 
 # The one table of statuses: by class for raising, by base code for documenting (OpenAPI).
 STATUS_OF: dict[type[DomainError], int] = {
@@ -101,6 +105,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
         return error_response(exc.status, code, exc.reason or code.lower())
+    except CLIENT_ERRORS as exc:
+        # Raised while a handler reads the body: a broken chunk, gzip that is not gzip.
+        return error_response(400, "INVALID_INPUT", f"the request body is unreadable: {exc}")
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         return error_response(500, "INTERNAL", "internal error; the daemon log has the details")
+
+
+class _ClientErrorsAreWarnings(logging.Filter):
+    """aiohttp logs a request it cannot parse (bad request line, header, chunk or encoding) at
+    error level with a traceback; that is the sender's fault, and anyone can send one per
+    packet. Such a record becomes one warning line; every other record passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, CLIENT_ERRORS) and record.levelno > logging.WARNING:
+            reason = " ".join(str(exc).split())
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = f"{record.getMessage()}: {reason}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+# The logger of the daemon's HTTP protocol handler (handed to aiohttp by the app).
+server_logger = logging.getLogger("lorabot.http")
+server_logger.addFilter(_ClientErrorsAreWarnings())

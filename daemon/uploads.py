@@ -50,7 +50,13 @@ class _Budget:
 
 # What aiohttp's multipart reader raises on a body that breaks the format: a missing, long or
 # wrong boundary, a body cut short, a part header too long, too many or unparsable.
-_MALFORMED = (ValueError, RuntimeError, HttpProcessingError, asyncio.IncompleteReadError)
+_MALFORMED = (
+    ValueError,
+    RuntimeError,
+    asyncio.IncompleteReadError,
+    HttpProcessingError,
+    web.RequestPayloadError,
+)
 
 
 @contextmanager

@@ -3,7 +3,9 @@ decoder's limits, text that is not Unicode, loose numbers where money and ids ar
 overrides past every bound, ack ids past BIGINT. Each answers a clear 4xx and changes nothing.
 """
 
+import asyncio
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,60 @@ async def test_a_right_token_after_odd_bytes_elsewhere_still_works(client: TestC
         + b"\xff\r\n"
     )
     assert (await raw_request(client, head))[0] == 200
+
+
+UNREADABLE = {
+    "bad chunk size": (b"POST /v1/datasets", b"Transfer-Encoding: chunked\r\n", b"zz\r\n"),
+    "gzip that is not gzip": (
+        b"POST /v1/datasets",
+        b"Content-Encoding: gzip\r\nContent-Length: 9\r\n",
+        b"not gzip!",
+    ),
+    "deflate that is not deflate, on the upload route": (
+        b"POST /v1/datasets/1/images",
+        b"Content-Encoding: deflate\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+        b"Content-Length: 9\r\n",
+        b"not zlib!",
+    ),
+    "byte 0xff in the path": (b"GET /v1/datasets/\xff", b"", b""),
+    "Content-Length past 64 bits": (
+        b"POST /v1/datasets",
+        b"Content-Length: 99999999999999999999999\r\n",
+        b"",
+    ),
+    "a header without a name": (b"GET /v1/me", b": value\r\n", b""),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE), ids=list(UNREADABLE))
+async def test_requests_aiohttp_cannot_read_are_400_and_one_warning(
+    client: TestClient,
+    world: World,
+    sessionmaker: Maker,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+) -> None:
+    before = await snapshot(sessionmaker)
+    start, headers, body = UNREADABLE[case]
+    head = (
+        start
+        + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        + f"Authorization: Bearer {RPC_TOKEN}\r\nX-User: {USER}\r\n".encode()
+        + headers
+    )
+    assert client.server.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+    with caplog.at_level(logging.DEBUG), capture_logs() as logs:
+        writer.write(head + b"\r\n" + body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+        await asyncio.sleep(0.05)  # the server logs after it answers
+    assert answer.split(b" ", 2)[1] == b"400", answer[:200]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert [e for e in logs if e["log_level"] in {"error", "critical"}] == []
+    assert all(r.exc_info is None for r in caplog.records if r.name == "lorabot.http")
+    assert await snapshot(sessionmaker) == before
 
 
 # --- 3. text that is not Unicode
