@@ -51,7 +51,8 @@ def check_metrics_access(request: web.Request) -> None:
 
 
 def check_token(request: web.Request) -> None:
-    """Admin routes need the admin token (refused while unset); /v1 routes the RPC token."""
+    """Admin routes need the admin token (refused while unset), /v1 routes the RPC token,
+    `/metrics` its own token or a loopback client."""
     settings = request.app[SETTINGS]
     path = request.path
     if path == "/metrics":

@@ -43,14 +43,11 @@ STATUS_OF: dict[type[DomainError], int] = {
 }
 STATUS_OF_CODE: dict[str, int] = {cls.code: status for cls, status in STATUS_OF.items()}
 
-# aiohttp's own HTTP errors (unknown route, wrong method, body over client_max_size).
-HTTP_CODES = {
-    400: "INVALID_INPUT",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
+# aiohttp's own HTTP errors (unknown route, wrong method, body over client_max_size) get the
+# code of the domain error with their status.
+HTTP_CODES: dict[int, str] = {
+    **{status: code for code, status in STATUS_OF_CODE.items()},
     405: "METHOD_NOT_ALLOWED",
-    413: "TOO_LARGE",
 }
 
 

@@ -32,7 +32,7 @@ class _OverLimit(ValueError):
 
 
 def _parse_int(digits: str) -> int:
-    # Checked before int(): Python refuses past 4,300 digits itself, but only after the work.
+    # Python's own limit is 4,300 digits (a ValueError); an id or amount has at most 19.
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
         raise _OverLimit(f"an integer has more than {MAX_INT_DIGITS} digits")
     return int(digits)
@@ -57,7 +57,7 @@ def decode_json(raw: bytes, *, what: str) -> object:
     """
     try:
         data = json.loads(
-            raw.decode("utf-8"),
+            raw.decode("utf-8-sig"),  # RFC 8259: UTF-8; a leading BOM may be ignored
             parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_refuse_constant,

@@ -17,6 +17,8 @@ from tests.conftest import RPC_TOKEN
 from tests.daemon.hostile import raw_request
 
 USER = "telegram:uploader"
+# aiohttp warns about each unparsable Content-Disposition it meets; here that is the point.
+pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.BadContentDispositionHeader")
 
 
 async def _dataset(client: TestClient) -> int:
