@@ -295,7 +295,7 @@ async def delete_image(
     Refused (DATASET_IN_USE) while a queued or running job will read the dataset's files.
     """
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
-    await assert_no_active_jobs(session, dataset_id)
+    await assert_no_active_jobs(session, dataset_id, account_id)
     row = await _image(session, dataset_id, image_id)
     await session.execute(delete(Image).where(Image.id == row.id))
     dataset.updated_at = utcnow()

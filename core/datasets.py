@@ -249,11 +249,12 @@ async def update_dataset(
 async def delete_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> list[str]:
     """Delete a dataset and its images; returns the blob keys to release after commit.
 
-    Refused (Conflict DATASET_IN_USE) while a queued or running job uses it. Finished jobs and
-    models keep their record; their link to the dataset is cleared.
+    Refused (Conflict DATASET_IN_USE) while a queued or running job of the owner uses it.
+    Every other job and model keeps its record (others' jobs of a public dataset included);
+    their link to the dataset is cleared.
     """
     await get_owned_dataset(session, dataset_id, account_id, lock=True)
-    await assert_no_active_jobs(session, dataset_id)
+    await assert_no_active_jobs(session, dataset_id, account_id)
     keys = list(
         await session.scalars(select(Image.blob_key).where(Image.dataset_id == dataset_id))
     )
@@ -317,18 +318,26 @@ async def training_images(
     return images
 
 
-async def assert_no_active_jobs(session: AsyncSession, dataset_id: int) -> None:
-    """Conflict DATASET_IN_USE while a queued or running job will read the dataset's images."""
+async def assert_no_active_jobs(session: AsyncSession, dataset_id: int, owner_id: int) -> None:
+    """Conflict DATASET_IN_USE while a queued or running job of the owner uses the dataset.
+
+    Only the owner's own jobs count, and only their ids are named: another account's job on a
+    public dataset is none of the owner's business and must not block the owner's changes.
+    """
     active = list(
         await session.scalars(
-            select(Job.id).where(
-                Job.dataset_id == dataset_id, Job.status.in_(list(ACTIVE_JOB_STATUSES))
+            select(Job.id)
+            .where(
+                Job.dataset_id == dataset_id,
+                Job.account_id == owner_id,
+                Job.status.in_(list(ACTIVE_JOB_STATUSES)),
             )
+            .order_by(Job.id)
         )
     )
     if active:
         raise Conflict(
-            f"dataset {dataset_id} is used by queued or running job(s) {active}; "
+            f"dataset {dataset_id} is used by your queued or running job(s) {active}; "
             "cancel them or wait until they finish",
             code="DATASET_IN_USE",
             job_ids=active,

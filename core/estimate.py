@@ -61,9 +61,17 @@ async def estimate(
         result.errors.append(Issue(exc.code, exc.message))
         return result
     result.params = params
-    result.estimated_seconds = offering.estimated_seconds(params)
-    result.cost = offering.cost(params)
-    result.vram_gb = offering.vram_gb(params)
+    try:
+        result.estimated_seconds = offering.estimated_seconds(params)
+        result.cost = offering.cost(params)
+        result.vram_gb = offering.vram_gb(params)
+    except (OverflowError, ValueError):
+        # Values far past the bounds (the RPC caps them; other callers may not) overflow the
+        # float arithmetic: there is no price to show, only the bounds to point at.
+        result.errors.append(
+            Issue("BOUNDS_EXCEEDED", "; ".join(offering.bounds.violations(params)))
+        )
+        return result
     _check_offering(offering, params, data_dir, result)
     try:
         dataset = await get_usable_dataset(session, dataset_id, account_id)

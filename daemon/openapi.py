@@ -146,6 +146,8 @@ def _keys(info: Description) -> list[Key]:
 def _security(path: str) -> list[dict[str, list[str]]]:
     if path.startswith("/admin"):
         return [{"adminToken": []}]
+    if path == "/metrics":
+        return [{"metricsToken": []}, {}]
     if path.startswith("/v1/"):
         return [{"rpcToken": []}]
     return []
@@ -262,7 +264,8 @@ def _tag(path: str) -> str:
 
 
 def _auth_errors(path: str) -> tuple[int, ...]:
-    if path.startswith("/admin"):
+    if path.startswith("/admin") or path == "/metrics":
+        # /metrics: 401 for a wrong metrics token, 403 for a remote client while none is set.
         return (401, 403)
     if path.startswith("/v1/"):
         return (401,)
@@ -303,6 +306,11 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
             "securitySchemes": {
                 "rpcToken": {"type": "http", "scheme": "bearer"},
                 "adminToken": {"type": "http", "scheme": "bearer"},
+                "metricsToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "LORABOT_METRICS_TOKEN; while it is unset, loopback only.",
+                },
             },
         },
     }

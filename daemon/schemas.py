@@ -8,7 +8,7 @@ without SQLAlchemy or aiohttp. Unknown fields are ignored on reading, so the RPC
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,17 @@ MAX_POINTS = 10**12
 MAX_WAIT_SECONDS = 60.0
 # As many as `core.notifications.fetch_pending` leases at once.
 MAX_NOTIFICATIONS = 100
+# JSON body numbers are strict: `true`, `"5"` and `5.0` are not an id, an amount or a count.
+# (Query strings are text by nature; their models convert.)
+BODY_ID = Field(strict=True, ge=1, le=MAX_ID)
+# Hard caps on overrides, far past every offering's bounds: within them the price arithmetic
+# stays finite (an out-of-bounds value is still priced and refused as BOUNDS_EXCEEDED).
+MAX_STEPS = 1_000_000
+MAX_RANK = 1024
+MAX_ALPHA = 100_000.0
+MAX_LEARNING_RATE = 1.0
+MAX_BATCH_SIZE = 1024
+MAX_RESOLUTION = 16_384
 
 
 class Body(BaseModel):
@@ -92,16 +103,16 @@ class LedgerOut(Answer):
 class Overrides(Body):
     """Any of the preset's fields; each must stay within the offering's bounds."""
 
-    steps: int | None = Field(None, ge=1)
-    rank: int | None = Field(None, ge=1)
-    alpha: float | None = Field(None, gt=0)
-    learning_rate: float | None = Field(None, gt=0)
-    batch_size: int | None = Field(None, ge=1)
-    resolution: int | None = Field(None, ge=8)
+    steps: int | None = Field(None, strict=True, ge=1, le=MAX_STEPS)
+    rank: int | None = Field(None, strict=True, ge=1, le=MAX_RANK)
+    alpha: float | None = Field(None, strict=True, gt=0, le=MAX_ALPHA)
+    learning_rate: float | None = Field(None, strict=True, gt=0, le=MAX_LEARNING_RATE)
+    batch_size: int | None = Field(None, strict=True, ge=1, le=MAX_BATCH_SIZE)
+    resolution: int | None = Field(None, strict=True, ge=8, le=MAX_RESOLUTION)
 
 
 class EstimateIn(Body):
-    dataset_id: int = Field(ge=1, le=MAX_ID)
+    dataset_id: int = BODY_ID
     offering_id: str = Field(min_length=1, max_length=64)
     preset: str = Field("balanced", min_length=1, max_length=32)
     overrides: Overrides = Field(default_factory=Overrides)
@@ -465,7 +476,9 @@ class NotificationsOut(Answer):
 
 
 class AckIn(Body):
-    ids: list[int] = Field(max_length=1000, description="Ids of delivered notifications.")
+    ids: list[Annotated[int, BODY_ID]] = Field(
+        max_length=1000, description="Ids of delivered notifications."
+    )
 
 
 class AckOut(Answer):
@@ -474,7 +487,10 @@ class AckOut(Answer):
 
 class GrantIn(Body):
     amount: int = Field(
-        ge=-MAX_POINTS, le=MAX_POINTS, description="Points to add (negative takes points away)."
+        strict=True,
+        ge=-MAX_POINTS,
+        le=MAX_POINTS,
+        description="Points to add (negative takes points away).",
     )
     reason: str = Field(min_length=1, max_length=150)
     idempotency_key: str = KEY
