@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -153,7 +154,17 @@ class Job(Base):
     # Free-form routing data of the front-end (e.g. the Discord channel to fall back to).
     reply_to: Mapped[json_dict]
 
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    # Stored as the member's string value in a VARCHAR(16), so the schema is plain text.
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(
+            JobStatus,
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        default=JobStatus.queued,
+    )
     stage: Mapped[str | None] = mapped_column(String(64))
     step: Mapped[int] = mapped_column(Integer, default=0)
     total_steps: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,7 @@ from core import lifecycle
 from core.blobs import BlobStore
 from core.datasets import training_images
 from core.db.models import Job
-from core.enums import Platform
+from core.enums import JobStatus, Platform
 from core.errors import DomainError
 from core.lifecycle import Attempt
 from core.models_registry import blob_prefix, register_model, store_files
@@ -234,7 +234,7 @@ class Dispatcher:
             await lifecycle.fail_attempt(
                 session, job, error, max_attempts=self.settings.max_attempts
             )
-            final = job.status == "failed"
+            final = job.status == JobStatus.failed
         log.warning("attempt failed", job_id=attempt.job_id, error=error[:300], final=final)
         if final:
             self._cleanup(attempt.job_id)
