@@ -1,4 +1,5 @@
-"""Job submission (preflight + debit + row in one transaction), queries, cancel, requeue.
+"""Job submission (preflight + debit + row + training set in one transaction), queries,
+cancel, requeue.
 
 Money rules:
 - submit: the cost is debited with the key `job:<idempotency_key>` in the transaction that
@@ -28,6 +29,7 @@ from core.db.models import Job, JobMetric
 from core.enums import JobStatus, LedgerKind
 from core.errors import Conflict, NotFound, PreflightRefused
 from core.estimate import estimate
+from core.job_images import snapshot_images
 from core.ledger import lock_account, post_entry
 from core.offerings import OfferingRegistry
 from core.queue_standing import queue_standing
@@ -122,6 +124,8 @@ async def submit_job(
         total_steps=int(preflight.params["steps"]),
     )
     await _debit_and_add(session, job)
+    # The dataset row is share-locked since the preflight, so this is the set it counted.
+    await snapshot_images(session, job)
     return job, True
 
 

@@ -203,6 +203,24 @@ class JobMetric(Base):
     created_at: Mapped[created_at]
 
 
+class JobImage(Base):
+    """One image of a job's training set, copied from its dataset when the job was priced.
+
+    The job trains on these rows, not on the dataset's images when it starts: images added
+    later are not trained, and deleting an image or the whole dataset leaves them (their
+    blobs are kept while the job is unfinished, see `core.job_images`).
+    """
+
+    __tablename__ = "job_images"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_key: Mapped[str200] = mapped_column(index=True)
+    caption: Mapped[str] = mapped_column(Text, default="")
+    width: Mapped[int]
+    height: Mapped[int]
+
+
 class Model(Base):
     """A trained LoRA: its files live in blob storage under `blob_prefix`."""
 

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import lifecycle
 from core.blobs import BlobStore
-from core.datasets import training_images
 from core.db.models import Job
 from core.enums import JobStatus, Platform
 from core.errors import DomainError
+from core.job_images import training_files
 from core.lifecycle import Attempt
 from core.models_registry import blob_prefix, register_model, store_files
 from core.settings import Settings
@@ -135,11 +135,11 @@ class Dispatcher:
             if job is None:
                 return None
             try:
-                images = await training_images(session, self.blobs, job.dataset_id)
+                images = await training_files(session, self.blobs, job.id)
             except DomainError as exc:
-                # Permanent (dataset or image files gone): fail now rather than retry.
+                # Permanent (image files gone): fail now rather than retry.
                 await lifecycle.fail_attempt(
-                    session, job, f"dataset unusable: {exc.message}", max_attempts=0
+                    session, job, f"training images unusable: {exc.message}", max_attempts=0
                 )
                 failed = True
             else:
