@@ -23,7 +23,6 @@ second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user subm
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +33,7 @@ from core.enums import RUNNING_STATUSES, JobStatus, LedgerKind, NotificationKind
 from core.errors import Conflict
 from core.ledger import post_entry
 from core.notifications import notify_job
+from core.worker_protocol import Progress
 
 RUNNING = sorted(RUNNING_STATUSES)
 STAGES = {str(status): status for status in RUNNING_STATUSES}
@@ -128,7 +128,7 @@ async def renew_lease(
 async def record_progress(
     session: AsyncSession,
     attempt: Attempt,
-    reports: list[dict[str, Any]],
+    reports: list[Progress],
     *,
     lease_seconds: float,
     now: datetime | None = None,
@@ -140,17 +140,15 @@ async def record_progress(
         return job
     points: dict[int, tuple[float, float | None]] = {}
     for report in reports:
-        stage = str(report.get("stage") or job.stage or "preparing")
-        if stage in STAGES:
-            job.status = STAGES[stage]
-        job.stage = stage
-        job.step = int(report.get("step") or job.step)
-        job.total_steps = int(report.get("total_steps") or job.total_steps)
-        if report.get("loss") is not None:
-            job.loss = float(report["loss"])
-            if stage == "training" and job.step > 0:
-                points[job.step] = (job.loss, _float(report.get("lr")))
-        job.eta_seconds = _float(report.get("eta_seconds"))
+        job.status = STAGES[report.stage]
+        job.stage = report.stage
+        job.step = report.step or job.step
+        job.total_steps = report.total_steps or job.total_steps
+        if report.loss is not None:
+            job.loss = report.loss
+            if report.stage == "training" and job.step > 0:
+                points[job.step] = (report.loss, report.lr)
+        job.eta_seconds = report.eta_seconds
     job.last_progress_at = now
     await _store_points(session, job.id, points)
     return job
@@ -381,7 +379,3 @@ async def _load(session: AsyncSession, job_id: int) -> Job:
     )
     assert job is not None, "a claimed job exists"
     return job
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -13,6 +13,7 @@ from core.enums import JobStatus, NotificationKind
 from core.errors import Conflict
 from core.ledger import balance
 from core.queue_standing import QueueStanding, queue_standing
+from core.worker_protocol import Progress
 from tests.conftest import make_account, make_dataset
 
 Maker = async_sessionmaker[AsyncSession]
@@ -69,7 +70,7 @@ async def test_stale_attempts_are_fenced_off(db: Maker) -> None:
         await lifecycle.fail_attempt(session, claimed, "boom", max_attempts=3)
         again = await lifecycle.claim_next(session, owner="d", lease_seconds=30)
         assert again is not None and again.fencing_token == old.fencing_token + 1
-    report = {"stage": "training", "step": 3, "total_steps": 10, "loss": 0.5, "lr": 1e-3}
+    report = Progress(stage="training", step=3, total_steps=10, loss=0.5, lr=1e-3)
     async with db.begin() as session:
         assert await lifecycle.record_progress(session, old, [report], lease_seconds=30) is None
         fresh = lifecycle.Attempt(job.id, again.fencing_token)
