@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import worker_protocol as protocol
 from core.blobs import BlobStore
 from core.dataset_images import release_blobs
 from core.db.migrate import alembic_config
@@ -19,15 +21,20 @@ from core.db.models import Image
 from core.db.session import create_engine
 from core.errors import NotFound
 from core.job_images import training_files
-from daemon.keys import BLOBS
+from core.settings import Settings
+from daemon.app import create_app
+from daemon.keys import BLOBS, SESSIONMAKER
 from tests.conftest import make_account, make_dataset, user_headers
 from tests.imagefactory import png_bytes
+from tests.queue.conftest import TERMINAL, link_base_models, wait_for
 
 Maker = async_sessionmaker[AsyncSession]
 USER = "telegram:7001"
 
 
-async def submit_on_new_dataset(client: TestClient, maker: Maker) -> tuple[int, int, list[str]]:
+async def submit_on_new_dataset(
+    client: TestClient, maker: Maker, **overrides: int
+) -> tuple[int, int, list[str]]:
     """A funded account submits a tiny-lora job on 4 stored images: job, dataset, blob keys."""
     async with maker.begin() as session:
         account = await make_account(session, platform_user_id="7001", balance=100)
@@ -42,6 +49,7 @@ async def submit_on_new_dataset(client: TestClient, maker: Maker) -> tuple[int, 
         "offering_id": "tiny-lora",
         "preset": "fast",
         "idempotency_key": "snap",
+        "overrides": overrides,
     }
     response = await client.post("/v1/jobs", json=body, headers=user_headers(USER))
     assert response.status == 201, await response.text()
@@ -141,3 +149,34 @@ def _migrate(connection: Connection, action: Callable[[Config, str], None], revi
     config = alembic_config()
     config.attributes["connection"] = connection
     action(config, revision)
+
+
+@pytest.mark.slow
+async def test_a_worker_trains_on_the_priced_images_only(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    shared_base_models: Path,
+) -> None:
+    """Submitted while the queue is off; changed; then a daemon with a queue trains it."""
+    quiet = await aiohttp_client(create_app(make_settings()))
+    maker, blobs = quiet.app[SESSIONMAKER], quiet.app[BLOBS]
+    job_id, dataset_id, keys = await submit_on_new_dataset(quiet, maker, steps=4)
+    await upload(quiet, dataset_id, seed=99)
+    assert await drop_image_row(maker, blobs, keys[0]) == 0
+
+    settings = make_settings(run_queue=True, lease_seconds=15.0)
+    link_base_models(settings.data_dir, shared_base_models)
+    busy = await aiohttp_client(create_app(settings))
+
+    async def finished() -> dict[str, Any] | None:
+        response = await busy.get(f"/v1/jobs/{job_id}", headers=user_headers(USER))
+        view = dict(await response.json())
+        return view if view["status"] in TERMINAL else None
+
+    view = await wait_for(finished, timeout=180, every=0.5, what="the job to finish")
+    assert view["status"] == "completed", view
+    job_file = settings.data_dir / "jobs" / str(job_id) / "attempt-1.json"
+    trained = protocol.JobFile.read(job_file).images
+    assert [image.path for image in trained] == [blobs.path(key).resolve() for key in keys]
+    # Finished: the deleted image's blob is no longer needed; the others' rows keep theirs.
+    assert await release_blobs(maker, blobs, keys) == 1
