@@ -261,7 +261,7 @@ class Dispatcher:
         prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
         try:
             files = await asyncio.to_thread(store_files, self.blobs, prefix, result.files)
-        except (OSError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # a reported file missing, a bad file name
             await self._end_attempt(attempt, f"could not store the model files: {exc}")
             return
         summary = result.model_dump(include={"final_loss", "steps", "seconds", "stats"})
