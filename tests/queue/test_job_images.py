@@ -1,5 +1,6 @@
 """A job trains on the images that were priced: later uploads and deletions leave its set."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import worker_protocol as protocol
 from core.blobs import BlobStore
-from core.dataset_images import release_blobs
+from core.dataset_images import reclaim_orphan_blobs, release_blobs
 from core.db.migrate import alembic_config
 from core.db.models import Image
 from core.db.session import create_engine
@@ -35,10 +36,13 @@ USER = "telegram:7001"
 async def submit_on_new_dataset(
     client: TestClient, maker: Maker, **overrides: int
 ) -> tuple[int, int, list[str]]:
-    """A funded account submits a tiny-lora job on 4 stored images: job, dataset, blob keys."""
+    """A funded account uploads 4 images and submits a tiny-lora job: job, dataset, blob keys."""
     async with maker.begin() as session:
         account = await make_account(session, platform_user_id="7001", balance=100)
-        dataset = await make_dataset(session, account.id, images=4, blobs=client.app[BLOBS])
+        dataset = await make_dataset(session, account.id)
+    for seed in range(4):
+        await upload(client, dataset.id, seed=seed)
+    async with maker() as session:
         keys = list(
             await session.scalars(
                 select(Image.blob_key).where(Image.dataset_id == dataset.id).order_by(Image.id)
@@ -58,7 +62,8 @@ async def submit_on_new_dataset(
 
 async def upload(client: TestClient, dataset_id: int, seed: int) -> None:
     form = aiohttp.FormData()
-    form.add_field("image", png_bytes(64, 64, seed=seed), filename="late.png")
+    form.add_field("image", png_bytes(64, 64, seed=seed), filename=f"{seed}.png")
+    form.add_field("captions", json.dumps({f"{seed}.png": "a test picture"}))
     response = await client.post(
         f"/v1/datasets/{dataset_id}/images", data=form, headers=user_headers(USER)
     )
@@ -80,6 +85,7 @@ async def test_the_training_set_is_the_one_priced_and_its_blobs_outlive_the_imag
     job_id, dataset_id, keys = await submit_on_new_dataset(client, sessionmaker)
     await upload(client, dataset_id, seed=99)  # added after submit: not trained
     assert await drop_image_row(sessionmaker, blobs, keys[0]) == 0  # the job still needs it
+    assert await reclaim_orphan_blobs(sessionmaker, blobs) == 0  # so does the periodic sweep
     assert blobs.exists(keys[0])
 
     async with sessionmaker() as session:
@@ -89,7 +95,7 @@ async def test_the_training_set_is_the_one_priced_and_its_blobs_outlive_the_imag
     cancelled = await client.post(f"/v1/jobs/{job_id}/cancel", headers=user_headers(USER))
     assert cancelled.status == 200, await cancelled.text()
     # Finished: nothing needs the deleted image's blob any more; the others' rows keep theirs.
-    assert await release_blobs(sessionmaker, blobs, keys) == 1
+    assert await reclaim_orphan_blobs(sessionmaker, blobs) == 1
     assert not blobs.exists(keys[0]) and all(blobs.exists(key) for key in keys[1:])
 
 
