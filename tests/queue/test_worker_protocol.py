@@ -79,16 +79,24 @@ def test_the_job_file_reads_back_as_written(tmp_path: Path) -> None:
 def test_a_worker_given_a_bad_job_file_says_so_in_the_protocol(tmp_path: Path) -> None:
     bad = tmp_path / "attempt-1.json"
     bad.write_text('{"job_id": "nine"}', encoding="utf-8")
-    run = subprocess.run(
+    # stdin stays open: EOF there means "the daemon is gone" and the worker would quit at once.
+    worker = subprocess.Popen(
         [sys.executable, "-m", "core.training.worker", str(bad)],
         cwd=REPO_ROOT,
-        input="",
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
-        timeout=60,
     )
-    assert run.returncode == 1
-    message = protocol.decode(run.stdout.strip())
+    try:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert worker.wait(60) == 1
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.communicate()
+    message = protocol.decode(line.strip())
     assert isinstance(message, protocol.Error) and message.error_type == "JobFileError"
     assert "job_id" in message.message
 
