@@ -5,7 +5,8 @@ in a temporary file (`prepare_image`); refusals of single files are noted in an 
 Then `add_images`, in one transaction, checks duplicates, the dataset's size and the account's
 quota, moves the staged files into place and inserts the rows: all accepted files or none.
 
-Blobs are shared by content, so an image blob is deleted only when no image row references it.
+Blobs are shared by content, so an image blob is deleted only when no image row references it
+and no unfinished job's training set (`core.job_images`) needs it.
 Writers and deleters of a blob key serialize on a lock (SQLite: every transaction takes the
 write lock on BEGIN; PostgreSQL: a transaction-scoped advisory lock per key), which makes
 "check the references, then delete the file" safe against an upload that reuses the key.
@@ -33,6 +34,7 @@ from core.images import (
     check_caption,
     normalize_image,
 )
+from core.job_images import blob_keys_in_use
 
 log = structlog.get_logger(__name__)
 
@@ -306,7 +308,7 @@ async def delete_image(
 async def release_blobs(
     sessionmaker: async_sessionmaker[AsyncSession], blobs: BlobStore, keys: list[str]
 ) -> int:
-    """Delete the image blobs among `keys` that no image references; returns how many."""
+    """Delete the image blobs among `keys` that nothing references; returns how many."""
     if not keys:
         return 0
     removed = 0
@@ -315,6 +317,7 @@ async def release_blobs(
         referenced = set(
             await session.scalars(select(Image.blob_key).where(Image.blob_key.in_(keys)))
         )
+        referenced |= await blob_keys_in_use(session, keys)
         for key in sorted(set(keys) - referenced):
             removed += blobs.delete(key)
     return removed

@@ -5,7 +5,6 @@ public datasets can be read and trained on, but only their owner changes them (F
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -13,11 +12,10 @@ from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.blobs import BlobStore
 from core.db.models import Dataset, Image, Job, Model
 from core.db.types import utcnow
 from core.enums import RUNNING_STATUSES, JobStatus, Visibility
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.naming import (
     MAX_NAME_CHARS,
     MAX_TRIGGER_CHARS,
@@ -286,36 +284,6 @@ async def dataset_stats(session: AsyncSession, dataset_id: int) -> DatasetStats:
         )
     ).one()
     return DatasetStats(*(int(v or 0) for v in row))
-
-
-async def training_images(
-    session: AsyncSession, blobs: BlobStore, dataset_id: int | None
-) -> list[tuple[Path, str]]:
-    """The stored files and captions of a dataset's images, in upload order (for the worker).
-
-    NotFound when the dataset is gone or a stored file is missing, InvalidInput
-    (DATASET_EMPTY) when it has no images: the job cannot train and should fail.
-    """
-    if dataset_id is None or await session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"dataset {dataset_id} no longer exists", dataset_id=dataset_id)
-    rows = await session.execute(
-        select(Image.blob_key, Image.caption)
-        .where(Image.dataset_id == dataset_id)
-        .order_by(Image.id)
-    )
-    images = [(blobs.path(key), caption) for key, caption in rows]
-    if not images:
-        raise InvalidInput(
-            f"dataset {dataset_id} has no images", code="DATASET_EMPTY", dataset_id=dataset_id
-        )
-    missing = [str(path) for path, _ in images if not path.is_file()]
-    if missing:
-        raise NotFound(
-            f"{len(missing)} stored image file(s) of dataset {dataset_id} are missing",
-            code="IMAGE_FILE_MISSING",
-            files=missing[:10],
-        )
-    return images
 
 
 async def assert_no_active_jobs(session: AsyncSession, dataset_id: int, owner_id: int) -> None:

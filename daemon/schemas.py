@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from core.datasets import CountedDataset
     from core.db.models import Image, Job, Model
     from core.estimate import Estimate
-    from core.jobs import JobStanding, QueueOutlook
+    from core.jobs import JobStanding
     from core.offerings import Offering
+    from core.queue_standing import QueueStanding
 
 KEY = Field(min_length=1, max_length=150, description="Repeat it to repeat the request safely.")
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, and would overflow the driver
@@ -138,7 +139,7 @@ class EstimateOut(Answer):
     starts_in_seconds: float = Field(description="Seconds until a slot should take a new job.")
 
     @classmethod
-    def of(cls, result: "Estimate", outlook: "QueueOutlook") -> Self:
+    def of(cls, result: "Estimate", outlook: "QueueStanding") -> Self:
         """A preflight's answer with the queue a job submitted now would join."""
         return cls(
             ok=result.ok,
@@ -151,8 +152,8 @@ class EstimateOut(Answer):
             params=result.params,
             errors=[IssueOut.model_validate(issue) for issue in result.errors],
             warnings=[IssueOut.model_validate(issue) for issue in result.warnings],
-            queue_ahead=outlook.queue_ahead,
-            starts_in_seconds=outlook.starts_in_seconds,
+            queue_ahead=outlook.ahead or 0,
+            starts_in_seconds=outlook.starts_in_seconds or 0.0,
         )
 
 

@@ -15,7 +15,6 @@ from core.datasets import (
     dataset_stats,
     delete_dataset,
     get_usable_dataset,
-    training_images,
 )
 from core.db.models import Image
 from core.errors import InvalidInput, NotFound
@@ -65,7 +64,7 @@ async def test_upload_adds_and_refuses_file_by_file(
             64,
             64,
         )
-        pairs = await training_images(session, blobs, ds)
+    pairs = [(blobs.path(image.blob_key), image.caption) for image in images]
     assert [caption for _, caption in pairs] == ["", "a cat, sitting"]
     assert all(path.is_file() and path.is_relative_to(blobs.root) for path, _ in pairs)
     assert len(temp_files(blobs)) == 0
