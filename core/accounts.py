@@ -31,8 +31,13 @@ MAX_USER_ID_CHARS = 64
 
 
 def parse_identity(value: str) -> tuple[Platform, str]:
-    """Parse `<platform>:<platform_user_id>` (the `X-User` header)."""
-    platform, sep, user_id = value.strip().partition(":")
+    """Parse `<platform>:<platform_user_id>` (the `X-User` header) into its canonical parts.
+
+    Spacing around either part and the platform's letter case do not make another identity:
+    `" Telegram : 42 "` is `telegram:42`, for the account and for the rate limit alike.
+    """
+    platform, sep, user_id = value.partition(":")
+    platform, user_id = platform.strip().lower(), user_id.strip()
     if not sep or not user_id:
         raise InvalidInput("X-User must look like '<platform>:<platform_user_id>'")
     try:
@@ -40,9 +45,16 @@ def parse_identity(value: str) -> tuple[Platform, str]:
     except ValueError:
         known = ", ".join(p.value for p in Platform)
         raise InvalidInput(f"unknown platform {platform!r}; known: {known}") from None
+    # isprintable() is False for lone surrogates too: undecodable header bytes are refused here.
     if len(user_id) > MAX_USER_ID_CHARS or not user_id.isprintable():
         raise InvalidInput(f"platform user id must be 1-{MAX_USER_ID_CHARS} printable characters")
     return parsed, user_id
+
+
+def canonical_identity(value: str) -> str:
+    """The one spelling of an `X-User` value, `<platform>:<platform_user_id>`."""
+    platform, user_id = parse_identity(value)
+    return f"{platform.value}:{user_id}"
 
 
 async def get_account(session: AsyncSession, account_id: int) -> Account:

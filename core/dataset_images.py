@@ -5,7 +5,8 @@ in a temporary file (`prepare_image`); refusals of single files are noted in an 
 Then `add_images`, in one transaction, checks duplicates, the dataset's size and the account's
 quota, moves the staged files into place and inserts the rows: all accepted files or none.
 
-Blobs are shared by content, so an image blob is deleted only when no image row references it.
+Blobs are shared by content, so an image blob is deleted only when no image row references it
+and no unfinished job's training set (`core.job_images`) needs it.
 Writers and deleters of a blob key serialize on a lock (SQLite: every write transaction takes
 the write lock on BEGIN; PostgreSQL: a transaction-scoped advisory lock per key), which makes
 "check the references, then delete the file" safe against an upload that reuses the key.
@@ -15,11 +16,9 @@ left unreferenced; after a crash at that point, `reclaim_orphan_blobs` finds the
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,49 +34,28 @@ from core.images import (
     check_caption,
     normalize_image,
 )
+from core.job_images import blob_keys_in_use
 
 log = structlog.get_logger(__name__)
 
 IMAGE_NAMESPACE = "images"
 
 
-class ImageOut(BaseModel):
-    """The JSON shape of a stored image."""
+@dataclass(frozen=True)
+class Refusal:
+    """One uploaded file that was not added, and why."""
 
-    id: int
-    dataset_id: int
-    filename: str
-    width: int
-    height: int
-    caption: str
-    byte_size: int
-    content_hash: str
-    created_at: datetime
-
-
-class ImageList(BaseModel):
-    images: list[ImageOut]
-
-
-class AddedImage(BaseModel):
-    id: int
-    filename: str
-    width: int
-    height: int
-    caption: str
-
-
-class RefusedImage(BaseModel):
     filename: str
     code: RefusalCode
     message: str
 
 
-class UploadResult(BaseModel):
-    """The answer to an upload: every file is either added or refused with its reason."""
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What an upload did: the rows added and the files refused, each in upload order."""
 
-    added: list[AddedImage]
-    refused: list[RefusedImage]
+    added: list[Image]
+    refused: list[Refusal]
 
 
 @dataclass(frozen=True)
@@ -102,7 +80,7 @@ class UploadBatch:
     """The files of one upload in arrival order: prepared candidates and early refusals."""
 
     candidates: list[_Candidate] = field(default_factory=list)
-    refusals: list[tuple[int, RefusedImage]] = field(default_factory=list)
+    refusals: list[tuple[int, Refusal]] = field(default_factory=list)
     _dropped: list[_Candidate] = field(default_factory=list)
     _count: int = 0
 
@@ -112,7 +90,7 @@ class UploadBatch:
 
     def refuse(self, filename: str, code: RefusalCode, message: str) -> None:
         """Note a file refused before the database phase."""
-        refused = RefusedImage(filename=filename, code=code, message=message)
+        refused = Refusal(filename=filename, code=code, message=message)
         self.refusals.append((self._next_index(), refused))
 
     def accept(
@@ -131,7 +109,7 @@ class UploadBatch:
                     captions.get(candidate.caption_key, ""), max_chars=max_chars
                 )
             except InvalidInput as exc:
-                refused = RefusedImage(
+                refused = Refusal(
                     filename=candidate.filename,
                     code=RefusalCode.invalid_caption,
                     message=exc.message,
@@ -172,7 +150,7 @@ async def add_images(
     dataset_id: int,
     account_id: int,
     limits: UploadLimits,
-) -> UploadResult:
+) -> UploadOutcome:
     """Add the batch's candidates that pass the duplicate, size and quota checks."""
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
     # Serializes concurrent uploads of one account on PostgreSQL, so the quota holds.
@@ -212,8 +190,8 @@ async def add_images(
     if added:
         dataset.updated_at = utcnow()
     await session.flush()
-    return UploadResult(
-        added=[_added(row) for _, row in sorted(added, key=lambda pair: pair[0])],
+    return UploadOutcome(
+        added=[row for _, row in sorted(added, key=lambda pair: pair[0])],
         refused=[refused for _, refused in sorted(refusals, key=lambda pair: pair[0])],
     )
 
@@ -245,33 +223,8 @@ def _db_refusal(
     return None
 
 
-def _refused(candidate: _Candidate, code: RefusalCode, message: str) -> RefusedImage:
-    return RefusedImage(filename=candidate.filename, code=code, message=message)
-
-
-def _added(row: Image) -> AddedImage:
-    return AddedImage(
-        id=row.id,
-        filename=row.original_filename,
-        width=row.width,
-        height=row.height,
-        caption=row.caption,
-    )
-
-
-def image_view(row: Image) -> ImageOut:
-    """The JSON shape of a stored image."""
-    return ImageOut(
-        id=row.id,
-        dataset_id=row.dataset_id,
-        filename=row.original_filename,
-        width=row.width,
-        height=row.height,
-        caption=row.caption,
-        byte_size=row.byte_size,
-        content_hash=row.content_hash,
-        created_at=row.created_at,
-    )
+def _refused(candidate: _Candidate, code: RefusalCode, message: str) -> Refusal:
+    return Refusal(filename=candidate.filename, code=code, message=message)
 
 
 async def account_bytes(session: AsyncSession, account_id: int) -> int:
@@ -282,13 +235,13 @@ async def account_bytes(session: AsyncSession, account_id: int) -> int:
     return int(total or 0)
 
 
-async def list_images(session: AsyncSession, dataset_id: int, account_id: int) -> list[ImageOut]:
+async def list_images(session: AsyncSession, dataset_id: int, account_id: int) -> list[Image]:
     """The images of a dataset the account may see, in upload order."""
     await get_usable_dataset(session, dataset_id, account_id, lock=False)
     rows = await session.scalars(
         select(Image).where(Image.dataset_id == dataset_id).order_by(Image.id)
     )
-    return [image_view(row) for row in rows]
+    return list(rows)
 
 
 async def _image(session: AsyncSession, dataset_id: int, image_id: int) -> Image:
@@ -325,7 +278,7 @@ async def recaption_image(
     caption: str,
     *,
     max_chars: int,
-) -> ImageOut:
+) -> Image:
     """Replace an image's caption (INVALID_CAPTION when too long or with control chars)."""
     caption = check_caption(caption, max_chars=max_chars)
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
@@ -333,7 +286,7 @@ async def recaption_image(
     row.caption = caption
     dataset.updated_at = utcnow()
     await session.flush()
-    return image_view(row)
+    return row
 
 
 async def delete_image(
@@ -344,7 +297,7 @@ async def delete_image(
     Refused (DATASET_IN_USE) while a queued or running job will read the dataset's files.
     """
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
-    await assert_no_active_jobs(session, dataset_id)
+    await assert_no_active_jobs(session, dataset_id, account_id)
     row = await _image(session, dataset_id, image_id)
     await session.execute(delete(Image).where(Image.id == row.id))
     dataset.updated_at = utcnow()
@@ -355,7 +308,7 @@ async def delete_image(
 async def release_blobs(
     sessionmaker: async_sessionmaker[AsyncSession], blobs: BlobStore, keys: list[str]
 ) -> int:
-    """Delete the image blobs among `keys` that no image references; returns how many."""
+    """Delete the image blobs among `keys` that nothing references; returns how many."""
     if not keys:
         return 0
     removed = 0
@@ -364,6 +317,7 @@ async def release_blobs(
         referenced = set(
             await session.scalars(select(Image.blob_key).where(Image.blob_key.in_(keys)))
         )
+        referenced |= await blob_keys_in_use(session, keys)
         for key in sorted(set(keys) - referenced):
             removed += blobs.delete(key)
     return removed

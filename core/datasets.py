@@ -4,48 +4,50 @@ Someone else's private dataset is indistinguishable from a missing one (NotFound
 public datasets can be read and trained on, but only their owner changes them (Forbidden).
 """
 
-import re
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.blobs import BlobStore
 from core.db.models import Dataset, Image, Job, Model
 from core.db.types import utcnow
 from core.enums import RUNNING_STATUSES, JobStatus, Visibility
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.images import has_control_chars
+from core.errors import Conflict, Forbidden, NotFound
+from core.naming import (
+    MAX_NAME_CHARS,
+    MAX_TRIGGER_CHARS,
+    RULES,
+    NamingProblem,
+    check_dataset_name,
+    check_trigger_word,
+    has_control_chars,
+)
 
-MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_TAGS = 20
 MAX_TAG_CHARS = 32
-TRIGGER_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A job in one of these states will read the dataset's images: the dataset must stay.
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.queued, *RUNNING_STATUSES})
 
 
+def _refuse(problem: NamingProblem | None) -> None:
+    # The problem's code becomes the field error's `type`: the bots check with the same rule.
+    if problem is not None:
+        raise PydanticCustomError(problem.value, RULES[problem])
+
+
 def _check_name(value: str) -> str:
     value = value.strip()
-    if not 1 <= len(value) <= MAX_NAME_CHARS:
-        raise ValueError(f"a dataset name has 1 to {MAX_NAME_CHARS} characters")
-    if has_control_chars(value):
-        raise ValueError("a dataset name cannot hold control characters")
+    _refuse(check_dataset_name(value))
     return value
 
 
 def _check_trigger_word(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not TRIGGER_WORD.fullmatch(value):
-        raise ValueError(
-            "a trigger word is 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-', without spaces"
-        )
+    if value is not None:
+        _refuse(check_trigger_word(value))
     return value
 
 
@@ -78,7 +80,9 @@ class DatasetCreate(BaseModel):
 
     name: str = Field(description=f"1–{MAX_NAME_CHARS} characters, unique per account.")
     trigger_word: str | None = Field(
-        None, description="The word that calls the trained concept: 1–64 of A-Z a-z 0-9 _ -."
+        None,
+        description=f"The word that calls the trained concept: 1–{MAX_TRIGGER_CHARS} of "
+        "A-Z a-z 0-9 _ -.",
     )
     description: str = Field("", description=f"At most {MAX_DESCRIPTION_CHARS} characters.")
     tags: list[str] = Field(default_factory=list, description=f"At most {MAX_TAGS} tags.")
@@ -114,23 +118,12 @@ class DatasetPatch(BaseModel):
     _tags = field_validator("tags")(_check_tags)
 
 
-class DatasetOut(BaseModel):
-    """The JSON shape of a dataset."""
+@dataclass(frozen=True)
+class CountedDataset:
+    """A dataset row with the number of its images."""
 
-    id: int
-    name: str
-    trigger_word: str | None
-    description: str
-    tags: list[str]
-    visibility: Visibility
+    dataset: Dataset
     image_count: int
-    owned: bool = Field(description="Whether the acting account owns it.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class DatasetList(BaseModel):
-    datasets: list[DatasetOut]
 
 
 @dataclass(frozen=True)
@@ -144,22 +137,6 @@ class DatasetStats:
     min_height: int
     max_side: int
     total_bytes: int
-
-
-def dataset_view(dataset: Dataset, image_count: int, account_id: int) -> DatasetOut:
-    """The JSON shape of a dataset, as seen by `account_id`."""
-    return DatasetOut(
-        id=dataset.id,
-        name=dataset.name,
-        trigger_word=dataset.trigger_word,
-        description=dataset.description,
-        tags=list(dataset.tags),
-        visibility=Visibility(dataset.visibility),
-        image_count=image_count,
-        owned=dataset.account_id == account_id,
-        created_at=dataset.created_at,
-        updated_at=dataset.updated_at,
-    )
 
 
 def _with_image_count() -> Select[tuple[Dataset, int]]:
@@ -176,16 +153,16 @@ def _visible_to(account_id: int) -> ColumnElement[bool]:
     return or_(Dataset.account_id == account_id, Dataset.visibility == Visibility.public)
 
 
-async def _view(session: AsyncSession, dataset: Dataset, account_id: int) -> DatasetOut:
+async def _counted(session: AsyncSession, dataset: Dataset) -> CountedDataset:
     count = await session.scalar(
         select(func.count(Image.id)).where(Image.dataset_id == dataset.id)
     )
-    return dataset_view(dataset, int(count or 0), account_id)
+    return CountedDataset(dataset, int(count or 0))
 
 
 async def create_dataset(
     session: AsyncSession, account_id: int, data: DatasetCreate
-) -> DatasetOut:
+) -> CountedDataset:
     """Create an empty dataset; a name the account already uses is a Conflict."""
     await _ensure_name_free(session, account_id, data.name)
     dataset = Dataset(
@@ -198,22 +175,22 @@ async def create_dataset(
     )
     session.add(dataset)
     await _flush_or_name_conflict(session, data.name)
-    return dataset_view(dataset, 0, account_id)
+    return CountedDataset(dataset, 0)
 
 
 async def list_datasets(
     session: AsyncSession, account_id: int, *, include_public: bool = False
-) -> list[DatasetOut]:
+) -> list[CountedDataset]:
     """The account's datasets (and others' public ones when asked), oldest first."""
     where = _visible_to(account_id) if include_public else Dataset.account_id == account_id
     rows = await session.execute(_with_image_count().where(where).order_by(Dataset.id))
-    return [dataset_view(dataset, int(count), account_id) for dataset, count in rows]
+    return [CountedDataset(dataset, int(count)) for dataset, count in rows]
 
 
-async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> DatasetOut:
+async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> CountedDataset:
     """One dataset the account may see (its own or a public one)."""
     dataset = await get_usable_dataset(session, dataset_id, account_id, lock=False)
-    return await _view(session, dataset, account_id)
+    return await _counted(session, dataset)
 
 
 async def get_usable_dataset(
@@ -253,7 +230,7 @@ async def get_owned_dataset(
 
 async def update_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, patch: DatasetPatch
-) -> DatasetOut:
+) -> CountedDataset:
     """Change the fields given in the patch."""
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
     changes = patch.model_dump(exclude_unset=True)
@@ -264,17 +241,18 @@ async def update_dataset(
     if changes:
         dataset.updated_at = utcnow()
         await _flush_or_name_conflict(session, dataset.name)
-    return await _view(session, dataset, account_id)
+    return await _counted(session, dataset)
 
 
 async def delete_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> list[str]:
     """Delete a dataset and its images; returns the blob keys to release after commit.
 
-    Refused (Conflict DATASET_IN_USE) while a queued or running job uses it. Finished jobs and
-    models keep their record; their link to the dataset is cleared.
+    Refused (Conflict DATASET_IN_USE) while a queued or running job of the owner uses it.
+    Every other job and model keeps its record (others' jobs of a public dataset included);
+    their link to the dataset is cleared.
     """
     await get_owned_dataset(session, dataset_id, account_id, lock=True)
-    await assert_no_active_jobs(session, dataset_id)
+    await assert_no_active_jobs(session, dataset_id, account_id)
     keys = list(
         await session.scalars(select(Image.blob_key).where(Image.dataset_id == dataset_id))
     )
@@ -308,48 +286,26 @@ async def dataset_stats(session: AsyncSession, dataset_id: int) -> DatasetStats:
     return DatasetStats(*(int(v or 0) for v in row))
 
 
-async def training_images(
-    session: AsyncSession, blobs: BlobStore, dataset_id: int | None
-) -> list[tuple[Path, str]]:
-    """The stored files and captions of a dataset's images, in upload order (for the worker).
+async def assert_no_active_jobs(session: AsyncSession, dataset_id: int, owner_id: int) -> None:
+    """Conflict DATASET_IN_USE while a queued or running job of the owner uses the dataset.
 
-    NotFound when the dataset is gone or a stored file is missing, InvalidInput
-    (DATASET_EMPTY) when it has no images: the job cannot train and should fail.
+    Only the owner's own jobs count, and only their ids are named: another account's job on a
+    public dataset is none of the owner's business and must not block the owner's changes.
     """
-    if dataset_id is None or await session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"dataset {dataset_id} no longer exists", dataset_id=dataset_id)
-    rows = await session.execute(
-        select(Image.blob_key, Image.caption)
-        .where(Image.dataset_id == dataset_id)
-        .order_by(Image.id)
-    )
-    images = [(blobs.path(key), caption) for key, caption in rows]
-    if not images:
-        raise InvalidInput(
-            f"dataset {dataset_id} has no images", code="DATASET_EMPTY", dataset_id=dataset_id
-        )
-    missing = [str(path) for path, _ in images if not path.is_file()]
-    if missing:
-        raise NotFound(
-            f"{len(missing)} stored image file(s) of dataset {dataset_id} are missing",
-            code="IMAGE_FILE_MISSING",
-            files=missing[:10],
-        )
-    return images
-
-
-async def assert_no_active_jobs(session: AsyncSession, dataset_id: int) -> None:
-    """Conflict DATASET_IN_USE while a queued or running job will read the dataset's images."""
     active = list(
         await session.scalars(
-            select(Job.id).where(
-                Job.dataset_id == dataset_id, Job.status.in_(list(ACTIVE_JOB_STATUSES))
+            select(Job.id)
+            .where(
+                Job.dataset_id == dataset_id,
+                Job.account_id == owner_id,
+                Job.status.in_(list(ACTIVE_JOB_STATUSES)),
             )
+            .order_by(Job.id)
         )
     )
     if active:
         raise Conflict(
-            f"dataset {dataset_id} is used by queued or running job(s) {active}; "
+            f"dataset {dataset_id} is used by your queued or running job(s) {active}; "
             "cancel them or wait until they finish",
             code="DATASET_IN_USE",
             job_ids=active,

@@ -49,3 +49,17 @@ class NotificationKind(StrEnum):
     job_completed = "job_completed"  # the model is ready: id, files, trigger word
     job_failed = "job_failed"  # reason and refund
     job_cancelled = "job_cancelled"  # refund
+
+
+class RefusalCode(StrEnum):
+    """Why one uploaded file was not added (the other files of the upload are unaffected)."""
+
+    not_an_image = "NOT_AN_IMAGE"  # not a picture format at all
+    corrupt_image = "CORRUPT_IMAGE"  # truncated or damaged picture data
+    unsupported_format = "UNSUPPORTED_FORMAT"  # a picture, but not JPEG/PNG/WebP, or animated
+    file_too_large = "FILE_TOO_LARGE"  # more bytes than `max_image_bytes`
+    too_many_pixels = "TOO_MANY_PIXELS"  # width × height over `max_image_pixels`
+    duplicate_image = "DUPLICATE_IMAGE"  # same normalized content already in the dataset
+    dataset_full = "DATASET_FULL"  # the dataset holds `max_images_per_dataset` images
+    quota_exceeded = "QUOTA_EXCEEDED"  # the account's stored bytes would pass its quota
+    invalid_caption = "INVALID_CAPTION"  # too long or with control characters

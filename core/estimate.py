@@ -20,9 +20,6 @@ class Issue:
     code: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
 
 @dataclass
 class Estimate:
@@ -42,21 +39,6 @@ class Estimate:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of `POST /v1/estimate`."""
-        return {
-            "ok": self.ok,
-            "offering_id": self.offering_id,
-            "preset": self.preset,
-            "cost": self.cost,
-            "estimated_seconds": self.estimated_seconds,
-            "vram_gb": self.vram_gb,
-            "image_count": self.image_count,
-            "params": self.params,
-            "errors": [issue.as_dict() for issue in self.errors],
-            "warnings": [issue.as_dict() for issue in self.warnings],
-        }
 
 
 async def estimate(
@@ -79,9 +61,17 @@ async def estimate(
         result.errors.append(Issue(exc.code, exc.message))
         return result
     result.params = params
-    result.estimated_seconds = offering.estimated_seconds(params)
-    result.cost = offering.cost(params)
-    result.vram_gb = offering.vram_gb(params)
+    try:
+        result.estimated_seconds = offering.estimated_seconds(params)
+        result.cost = offering.cost(params)
+        result.vram_gb = offering.vram_gb(params)
+    except (OverflowError, ValueError):
+        # Values far past the bounds (the RPC caps them; other callers may not) overflow the
+        # float arithmetic: there is no price to show, only the bounds to point at.
+        result.errors.append(
+            Issue("BOUNDS_EXCEEDED", "; ".join(offering.bounds.violations(params)))
+        )
+        return result
     _check_offering(offering, params, data_dir, result)
     try:
         dataset = await get_usable_dataset(session, dataset_id, account_id)

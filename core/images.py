@@ -26,14 +26,15 @@ import io
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from enum import StrEnum
 
 import structlog
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from core.blobs import sha256_hex
+from core.enums import RefusalCode
 from core.errors import InvalidInput
 from core.jpeg import JpegLayout, JpegStructureError, UnsupportedJpeg, read_jpeg
+from core.naming import has_control_chars
 
 log = structlog.get_logger(__name__)
 
@@ -48,20 +49,6 @@ MAX_FILENAME_CHARS = 120
 # a PNG row holds at least a filter byte and a bit per pixel; allow half again.
 MIN_JPEG_SCAN_BITS_PER_BLOCK = 0.5
 MAX_DEFLATE_RATIO = 2 * 1032
-
-
-class RefusalCode(StrEnum):
-    """Why one uploaded file was not added (the other files of the upload are unaffected)."""
-
-    not_an_image = "NOT_AN_IMAGE"  # not a picture format at all
-    corrupt_image = "CORRUPT_IMAGE"  # truncated or damaged picture data
-    unsupported_format = "UNSUPPORTED_FORMAT"  # a picture, but not JPEG/PNG/WebP, or animated
-    file_too_large = "FILE_TOO_LARGE"  # more bytes than `max_image_bytes`
-    too_many_pixels = "TOO_MANY_PIXELS"  # width × height over `max_image_pixels`
-    duplicate_image = "DUPLICATE_IMAGE"  # same normalized content already in the dataset
-    dataset_full = "DATASET_FULL"  # the dataset holds `max_images_per_dataset` images
-    quota_exceeded = "QUOTA_EXCEEDED"  # the account's stored bytes would pass its quota
-    invalid_caption = "INVALID_CAPTION"  # too long or with control characters
 
 
 class ImageRefused(Exception):
@@ -314,11 +301,6 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         log.warning("images.icc_conversion_failed", error=str(exc))
         return image
     return converted if converted is not None else image
-
-
-def has_control_chars(text: str, *, allow: str = "") -> bool:
-    """Whether the text holds control or format characters (other than those in `allow`)."""
-    return any(unicodedata.category(c) in {"Cc", "Cf"} and c not in allow for c in text)
 
 
 def check_caption(caption: str, *, max_chars: int) -> str:

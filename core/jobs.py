@@ -1,18 +1,22 @@
-"""Job submission (preflight + debit + row in one transaction), queries, cancel, requeue.
+"""Job submission (preflight + debit + row + training set in one transaction), queries,
+cancel, requeue.
 
 Money rules:
 - submit: the cost is debited with the key `job:<idempotency_key>` in the transaction that
   creates the job; the same key and body returns the same job, another body is a conflict.
 - cancel while queued: the full cost comes back (`refund:job:<id>`, at most once per job);
-  cancel while running: the unused share, settled by `core.lifecycle.cancel_running`.
+  cancel while running: the unused share; both settled by `core.lifecycle.cancel`.
 - requeue (operators, failed/cancelled jobs): allowed only while nothing was refunded. A
   refund is keyed once per job, so a refunded job that ran again could never be refunded
-  a second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user submits anew.
+  a second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user submits anew
+  (`core.lifecycle.requeue`).
+
+The status changes themselves all live in `core.lifecycle`.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +24,15 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core import lifecycle
 from core.db.models import Job, JobMetric
-from core.db.types import utcnow
-from core.enums import JobStatus, LedgerKind, NotificationKind
+from core.enums import JobStatus, LedgerKind
 from core.errors import Conflict, NotFound, PreflightRefused
 from core.estimate import estimate
+from core.job_images import snapshot_images
 from core.ledger import lock_account, post_entry
-from core.lifecycle import cancel_running, queue_eta, refund, seconds_until_slot
-from core.notifications import notify_job
 from core.offerings import OfferingRegistry
+from core.queue_standing import queue_standing
 
 
 @dataclass
@@ -57,6 +61,16 @@ class JobRequest:
 class CancelResult:
     job: Job
     refunded: int
+
+
+@dataclass(frozen=True)
+class JobStanding:
+    """What a job's answer adds to its row: its place in the queue, its ETA, its model."""
+
+    queue_position: int | None  # 1 for the next job to start; None when not waiting
+    starts_in_seconds: float | None  # while queued: until a slot should take it
+    eta_seconds: float | None  # until it should be done
+    model_id: int | None  # once completed
 
 
 async def find_job_by_key(session: AsyncSession, account_id: int, key: str) -> Job | None:
@@ -98,8 +112,8 @@ async def submit_job(
     if not preflight.ok or preflight.spec is None:
         raise PreflightRefused(
             "; ".join(issue.message for issue in preflight.errors),
-            errors=[issue.as_dict() for issue in preflight.errors],
-            warnings=[issue.as_dict() for issue in preflight.warnings],
+            errors=[asdict(issue) for issue in preflight.errors],
+            warnings=[asdict(issue) for issue in preflight.warnings],
         )
     job = Job(
         account_id=account_id,
@@ -120,6 +134,8 @@ async def submit_job(
         total_steps=int(preflight.params["steps"]),
     )
     await _debit_and_add(session, job)
+    # The dataset row is share-locked since the preflight, so this is the set it counted.
+    await snapshot_images(session, job)
     return job, True
 
 
@@ -182,82 +198,28 @@ async def list_jobs(
     return list(await session.scalars(query.order_by(Job.id.desc()).limit(limit)))
 
 
-async def queue_position(session: AsyncSession, job: Job) -> int | None:
-    """1 for the next job to start; None when the job is not waiting."""
-    if job.status != JobStatus.queued:
-        return None
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.status == JobStatus.queued, Job.id < job.id)
-    )
-    return int(ahead or 0) + 1
-
-
-async def queue_outlook(session: AsyncSession, *, slots: int) -> dict[str, Any]:
-    """For a job submitted now: how many wait ahead of it and when a slot should take it."""
-    waiting = await session.scalar(
-        select(func.count()).select_from(Job).where(Job.status == JobStatus.queued)
-    )
-    return {
-        "queue_ahead": int(waiting or 0),
-        "starts_in_seconds": await seconds_until_slot(session, slots=slots),
-    }
-
-
 async def cancel_job(
     session: AsyncSession, job_id: int, account_id: int | None = None
 ) -> CancelResult:
     """Cancel a job: queued → full refund; running → the unused share; final → conflict."""
     job = await get_job(session, job_id, account_id, lock=True)
-    status = JobStatus(job.status)
-    if status.is_final:
-        raise Conflict(f"job {job.id} is already {status}", code="JOB_FINISHED", status=status)
-    if status.is_running:
-        refunded = await cancel_running(session, job, reason="cancelled")
-        return CancelResult(job, refunded)
-    job.status = JobStatus.cancelled
-    job.stage = str(JobStatus.cancelled)
-    job.finished_at = utcnow()
-    job.error = "cancelled"
-    refunded = await refund(session, job, job.cost)
-    await notify_job(session, job, NotificationKind.job_cancelled, {"refunded": refunded})
+    refunded = await lifecycle.cancel(session, job)
     return CancelResult(job, refunded)
 
 
 async def requeue_job(session: AsyncSession, job_id: int) -> Job:
     """Put a failed or cancelled job back in the queue (operators); see the module's rules."""
     job = await get_job(session, job_id, lock=True)
-    if job.status not in (JobStatus.failed, JobStatus.cancelled):
-        raise Conflict(
-            f"only failed or cancelled jobs can be requeued; job {job.id} is {job.status}",
-            code="JOB_NOT_REQUEUABLE",
-        )
-    if job.refunded:
-        raise Conflict(
-            f"job {job.id} was refunded {job.refunded} points; a refunded job cannot run again "
-            "(its refund is settled once) — the user should submit a new job",
-            code="REQUEUE_REFUNDED",
-            refunded=job.refunded,
-        )
-    job.status = JobStatus.queued
-    job.stage = "requeued by an operator"
-    job.attempts = 0
-    job.error = None
-    job.cancel_requested = False
-    job.finished_at = None
-    job.fencing_token += 1
-    job.lease_owner = None
-    job.lease_expires_at = None
+    lifecycle.requeue(job)
     return job
 
 
-async def job_metrics(session: AsyncSession, job_id: int) -> list[dict[str, Any]]:
+async def job_metrics(session: AsyncSession, job_id: int) -> list[JobMetric]:
     """The loss curve of a job, by step."""
     rows = await session.scalars(
         select(JobMetric).where(JobMetric.job_id == job_id).order_by(JobMetric.step)
     )
-    return [{"step": row.step, "loss": row.loss, "lr": row.lr} for row in rows]
+    return list(rows)
 
 
 async def jobs_by_status(session: AsyncSession) -> dict[str, int]:
@@ -276,45 +238,9 @@ def _model_id(job: Job) -> int | None:
     return job.model.id if job.model is not None else None
 
 
-async def job_status_view(session: AsyncSession, job: Job, *, slots: int) -> dict[str, Any]:
-    """The job's JSON shape with its place in the queue and, while it waits, its ETA."""
-    position = await queue_position(session, job)
-    view = job_view(job, position)
-    if position is not None:
-        starts_in = await queue_eta(session, job, slots=slots)
-        view["starts_in_seconds"] = starts_in
-        if starts_in is not None:
-            view["progress"]["eta_seconds"] = starts_in + job.estimated_seconds
-    return view
-
-
-def job_view(job: Job, position: int | None = None) -> dict[str, Any]:
-    """The JSON shape of a job."""
-    return {
-        "id": job.id,
-        "account_id": job.account_id,
-        "dataset_id": job.dataset_id,
-        "offering_id": job.offering_id,
-        "preset": job.preset,
-        "status": job.status,
-        "stage": job.stage,
-        "cost": job.cost,
-        "refunded": job.refunded,
-        "estimated_seconds": job.estimated_seconds,
-        "queue_position": position,
-        "progress": {
-            "step": job.step,
-            "total_steps": job.total_steps,
-            "loss": job.loss,
-            "eta_seconds": job.eta_seconds,
-        },
-        "params": job.params,
-        "overrides": job.overrides,
-        "attempts": job.attempts,
-        "model_id": _model_id(job),
-        "error": job.error,
-        "reply_to": job.reply_to,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
+async def job_standing(session: AsyncSession, job: Job, *, slots: int) -> JobStanding:
+    """The job's place in the queue and, while it waits, when it should start and be done."""
+    standing = await queue_standing(session, job, slots=slots)
+    starts_in = standing.starts_in_seconds
+    eta = job.eta_seconds if starts_in is None else starts_in + job.estimated_seconds
+    return JobStanding(standing.position, starts_in, eta, _model_id(job))

@@ -1,7 +1,12 @@
-"""The job state machine: claims with a lease and fencing token, progress, the end states.
+"""The job state machine: every change of a job's status happens here, and only here.
 
     queued → preparing → training → finishing → completed
        ↑          └──────────┴──────────┴────→ failed (after the last attempt) | cancelled
+       └── retry (attempts left), orphan requeue (daemon restart), operator requeue
+
+Transitions: `claim_next` (queued → preparing), `record_progress` (between the running
+stages), `mark_completed`, `fail_attempt` (retry or fail), `cancel`, `requeue` (operators),
+`reap_expired` (lost or stalled workers) and `requeue_orphans` (jobs of an earlier daemon).
 
 Only the daemon calls these, inside one transaction each; a report names the attempt it
 belongs to (job id + fencing token) and is ignored when a newer attempt holds the job.
@@ -10,23 +15,29 @@ Refund rules (one ledger entry keyed `refund:job:<id>`, so never twice):
 - failed after the last attempt, or cancelled while queued: the full cost;
 - cancelled while running: the unused share of steps, rounded down —
   `refund = cost * (total_steps - steps_done) // total_steps` (the used share rounds up).
+
+Requeue (operators, failed/cancelled jobs) is allowed only while nothing was refunded: a
+refund is keyed once per job, so a refunded job that ran again could never be refunded a
+second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user submits anew.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Job, JobMetric, Model
 from core.db.types import utcnow
 from core.enums import RUNNING_STATUSES, JobStatus, LedgerKind, NotificationKind
+from core.errors import Conflict
 from core.ledger import post_entry
 from core.notifications import notify_job
+from core.worker_protocol import Progress
 
-RUNNING = [str(status) for status in RUNNING_STATUSES]
+RUNNING = sorted(RUNNING_STATUSES)
 STAGES = {str(status): status for status in RUNNING_STATUSES}
+REQUEUABLE = frozenset({JobStatus.failed, JobStatus.cancelled})
 MAX_ERROR_CHARS = 2000
 
 
@@ -117,7 +128,7 @@ async def renew_lease(
 async def record_progress(
     session: AsyncSession,
     attempt: Attempt,
-    reports: list[dict[str, Any]],
+    reports: list[Progress],
     *,
     lease_seconds: float,
     now: datetime | None = None,
@@ -129,17 +140,15 @@ async def record_progress(
         return job
     points: dict[int, tuple[float, float | None]] = {}
     for report in reports:
-        stage = str(report.get("stage") or job.stage or "preparing")
-        if stage in STAGES:
-            job.status = STAGES[stage]
-        job.stage = stage
-        job.step = int(report.get("step") or job.step)
-        job.total_steps = int(report.get("total_steps") or job.total_steps)
-        if report.get("loss") is not None:
-            job.loss = float(report["loss"])
-            if stage == "training" and job.step > 0:
-                points[job.step] = (job.loss, _float(report.get("lr")))
-        job.eta_seconds = _float(report.get("eta_seconds"))
+        job.status = STAGES[report.stage]
+        job.stage = report.stage
+        job.step = report.step or job.step
+        job.total_steps = report.total_steps or job.total_steps
+        if report.loss is not None:
+            job.loss = report.loss
+            if report.stage == "training" and job.step > 0:
+                points[job.step] = (report.loss, report.lr)
+        job.eta_seconds = report.eta_seconds
     job.last_progress_at = now
     await _store_points(session, job.id, points)
     return job
@@ -218,8 +227,28 @@ def unused_share(cost: int, steps_done: int, total_steps: int) -> int:
     return cost * (total_steps - done) // total_steps
 
 
-async def cancel_running(
+async def cancel(
     session: AsyncSession, job: Job, *, reason: str = "cancelled", now: datetime | None = None
+) -> int:
+    """Cancel a job by the refund rules (queued: all of it; running: the unused share).
+
+    A job in a final status is a conflict (JOB_FINISHED). Returns the points refunded.
+    """
+    if job.status.is_final:
+        raise Conflict(
+            f"job {job.id} is already {job.status}", code="JOB_FINISHED", status=job.status
+        )
+    if job.status.is_running:
+        return await _cancel_running(session, job, reason=reason, now=now)
+    _finish(job, JobStatus.cancelled, now)
+    job.error = reason
+    refunded = await refund(session, job, job.cost)
+    await notify_job(session, job, NotificationKind.job_cancelled, {"refunded": refunded})
+    return refunded
+
+
+async def _cancel_running(
+    session: AsyncSession, job: Job, *, reason: str, now: datetime | None
 ) -> int:
     """Cancel a job a worker holds: settle the unused share now; the dispatcher stops it."""
     total = job.total_steps or int(job.params.get("steps", 0))
@@ -237,6 +266,32 @@ async def cancel_running(
         {"refunded": refunded, "steps_done": job.step, "total_steps": total},
     )
     return refunded
+
+
+def requeue(job: Job) -> None:
+    """Put a failed or cancelled job back in the queue (operators); see the module's rules."""
+    if job.status not in REQUEUABLE:
+        raise Conflict(
+            f"only failed or cancelled jobs can be requeued; job {job.id} is {job.status}",
+            code="JOB_NOT_REQUEUABLE",
+        )
+    if job.refunded:
+        raise Conflict(
+            f"job {job.id} was refunded {job.refunded} points; a refunded job cannot run again "
+            "(its refund is settled once) — the user should submit a new job",
+            code="REQUEUE_REFUNDED",
+            refunded=job.refunded,
+        )
+    job.status = JobStatus.queued
+    job.stage = "requeued by an operator"
+    job.attempts = 0
+    job.error = None
+    job.cancel_requested = False
+    job.finished_at = None
+    # Fences off anything an earlier attempt might still report.
+    job.fencing_token += 1
+    job.lease_owner = None
+    job.lease_expires_at = None
 
 
 async def refund(session: AsyncSession, job: Job, amount: int) -> int:
@@ -309,30 +364,6 @@ async def requeue_orphans(session: AsyncSession, *, owner: str) -> list[Attempt]
     return requeued
 
 
-async def queue_eta(session: AsyncSession, job: Job, *, slots: int) -> float | None:
-    """Seconds until a queued job should start: the work ahead of it spread over the slots."""
-    if job.status != JobStatus.queued:
-        return None
-    return await seconds_until_slot(session, slots=slots, before_id=job.id)
-
-
-async def seconds_until_slot(
-    session: AsyncSession, *, slots: int, before_id: int | None = None
-) -> float:
-    """Running work left plus the queued work (ahead of `before_id`), over the slots."""
-    running = await session.execute(
-        select(Job.eta_seconds, Job.estimated_seconds).where(Job.status.in_(RUNNING))
-    )
-    remaining = sum(eta if eta is not None else estimate for eta, estimate in running)
-    queued = select(func.coalesce(func.sum(Job.estimated_seconds), 0.0)).where(
-        Job.status == JobStatus.queued
-    )
-    if before_id is not None:
-        queued = queued.where(Job.id < before_id)
-    ahead = await session.scalar(queued)
-    return (remaining + float(ahead or 0.0)) / max(slots, 1)
-
-
 def _finish(job: Job, status: JobStatus, now: datetime | None) -> None:
     job.status = status
     job.stage = str(status)
@@ -348,7 +379,3 @@ async def _load(session: AsyncSession, job_id: int) -> Job:
     )
     assert job is not None, "a claimed job exists"
     return job
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -117,30 +117,3 @@ def model_file(blobs: BlobStore, model: Model, name: str) -> tuple[Path, str]:
                 raise NotFound(f"file {name!r} of model {model.id} is no longer stored")
             return path, MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
     raise NotFound(f"model {model.id} has no file {name!r}", model_id=model.id, name=name)
-
-
-def model_view(model: Model) -> dict[str, Any]:
-    """The JSON shape of a model in the RPC."""
-    return {
-        "id": model.id,
-        "job_id": model.job_id,
-        "dataset_id": model.dataset_id,
-        "offering_id": model.offering_id,
-        "name": model.name,
-        "trigger_word": model.trigger_word,
-        "format": model.format,
-        "files": [
-            {
-                "name": f["name"],
-                "role": f.get("role"),
-                "kind": f["kind"],
-                "size": f["size"],
-                "sha256": f["sha256"],
-                "url": f"/v1/models/{model.id}/files/{f['name']}",
-            }
-            for f in model.files
-        ],
-        "final_loss": model.summary.get("final_loss"),
-        "steps": model.summary.get("steps"),
-        "created_at": model.created_at.isoformat(),
-    }

@@ -148,17 +148,3 @@ async def platforms_with_expired_leases(
         .distinct()
     )
     return set(rows)
-
-
-def notification_view(row: Notification) -> dict[str, Any]:
-    """The JSON shape of a notification in the RPC."""
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "account_id": row.account_id,
-        "platform": row.platform,
-        "platform_user_id": row.platform_user_id,
-        "payload": row.payload,
-        "created_at": row.created_at.isoformat(),
-        "deliveries": row.deliveries,
-    }

@@ -22,9 +22,20 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the daemon listens on.")
     port: int = Field(8765, description="Port the daemon listens on.")
+    header_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A connection that has not sent a whole request head this long after "
+        "opening (or after its last answer) is closed.",
+    )
     rpc_token: SecretStr | None = Field(None, description="Bearer token of the bots' RPC calls.")
     admin_token: SecretStr | None = Field(
         None, description="Bearer token of admin calls; admin routes refuse all while unset."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that `/metrics` asks for; while unset only loopback clients "
+        "may read it.",
     )
     offerings_file: Path = Field(BUNDLED_OFFERINGS, description="TOML file of offerings.")
 
@@ -62,6 +73,11 @@ class Settings(BaseSettings):
     )
     latent_cache_budget_bytes: int = Field(5_000 * MB, description="Size budget of latent caches.")
     log_level: str = Field("INFO", description="Log level of the structlog JSON logs.")
+    check_answers: bool = Field(
+        False,
+        description="Check every answer against the model `/openapi.json` documents for it and "
+        "log each mismatch as `answer_mismatch` (the test suite turns it on).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

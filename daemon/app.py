@@ -13,8 +13,9 @@ from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine, make_read_sessionmaker, make_sessionmaker
 from core.offerings import OfferingRegistry
 from core.settings import Settings
+from daemon.answer_check import ANSWER_MISMATCHES, answer_check_middleware
 from daemon.auth import auth_middleware
-from daemon.errors import error_middleware
+from daemon.errors import error_middleware, server_logger
 from daemon.events import Events
 from daemon.keys import (
     BLOBS,
@@ -38,10 +39,27 @@ MIN_CLIENT_MAX_SIZE = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the daemon; the offerings file is validated here so a bad one fails at once."""
+    checks = [answer_check_middleware] if settings.check_answers else []
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware, auth_middleware, rate_limit_middleware],
+        middlewares=[
+            observe_middleware,
+            *checks,
+            error_middleware,
+            auth_middleware,
+            rate_limit_middleware,
+        ],
         client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
+        # aiohttp closes a connection whose request head is not complete when its keep-alive
+        # timer fires; the timer starts when the connection opens and after each answer, so
+        # it bounds a stalled or trickled head too (run_app's and the test server's alike).
+        # Its logger turns requests aiohttp cannot parse into warnings, not error tracebacks.
+        handler_args={
+            "keepalive_timeout": settings.header_timeout_seconds,
+            "logger": server_logger,
+        },
     )
+    if settings.check_answers:
+        app[ANSWER_MISMATCHES] = []
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
     app[EVENTS] = Events()
@@ -51,12 +69,19 @@ def create_app(settings: Settings) -> web.Application:
         else None
     )
     install_metrics(app)
+    app.on_response_prepare.append(_nosniff)
     app.cleanup_ctx.extend([database_ctx, blobs_ctx])
     if settings.run_queue:
         setup_queue(app)
     for table in route_tables():
         app.router.add_routes(table)
     return app
+
+
+async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
+    # Stored files are the users' bytes: a browser must take the declared type, never guess
+    # one (an "image" that sniffs as HTML would run as the daemon's page). JSON loses nothing.
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 def route_tables() -> list[web.RouteTableDef]:

@@ -1,6 +1,7 @@
 """Bearer tokens for bots and operators, and the acting account from `X-User`."""
 
 import hmac
+import ipaddress
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -11,14 +12,19 @@ from core.db.models import Account
 from core.db.session import is_read_only
 from core.enums import Platform
 from core.errors import Forbidden, InvalidInput, Unauthorized
-from daemon.errors import Handler, error_response, status_of
+from daemon.errors import Handler
 from daemon.keys import SESSIONMAKER, SETTINGS
 
-PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
 
 
 def _bearer(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    header = request.headers.get("Authorization", "")
+    # aiohttp keeps undecodable header bytes as lone surrogates; a token is ASCII, so anything
+    # else is simply a wrong token (and must not reach `.encode()` below).
+    if not header.isascii():
+        return None
+    scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -28,11 +34,31 @@ def _matches(given: str | None, expected: SecretStr) -> bool:
     )
 
 
+def _is_loopback(request: web.Request) -> bool:
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:  # a Unix socket peer has no IP address
+        return False
+
+
+def check_metrics_access(request: web.Request) -> None:
+    """`/metrics` shows the points in circulation: its token when set, else loopback only."""
+    token = request.app[SETTINGS].metrics_token
+    if token is not None and token.get_secret_value():
+        if not _matches(_bearer(request), token):
+            raise Unauthorized("missing or wrong metrics token")
+    elif not _is_loopback(request):
+        raise Forbidden("metrics are served to loopback clients only; set LORABOT_METRICS_TOKEN")
+
+
 def check_token(request: web.Request) -> None:
-    """Admin routes need the admin token (refused while unset); /v1 routes the RPC token."""
+    """Admin routes need the admin token (refused while unset), /v1 routes the RPC token,
+    `/metrics` its own token or a loopback client."""
     settings = request.app[SETTINGS]
     path = request.path
-    if path.startswith("/admin/") or path == "/admin":
+    if path == "/metrics":
+        check_metrics_access(request)
+    elif path.startswith("/admin/") or path == "/admin":
         if settings.admin_token is None or not settings.admin_token.get_secret_value():
             raise Forbidden("admin routes are disabled: set LORABOT_ADMIN_TOKEN to enable them")
         if not _matches(_bearer(request), settings.admin_token):
@@ -46,12 +72,12 @@ def check_token(request: web.Request) -> None:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse calls without the right token before any handler runs."""
+    """Refuse calls without the right token before any handler runs.
+
+    It sits inside the error middleware, which renders the Unauthorized/Forbidden it raises.
+    """
     if request.path not in PUBLIC_PATHS:
-        try:
-            check_token(request)
-        except (Forbidden, Unauthorized) as exc:
-            return error_response(status_of(exc), exc.code, exc.message)
+        check_token(request)
     return await handler(request)
 
 

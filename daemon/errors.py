@@ -1,10 +1,13 @@
 """One middleware maps domain errors, validation errors and HTTP errors to the JSON error body."""
 
+import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from core.errors import (
@@ -23,7 +26,10 @@ from core.errors import (
 log = structlog.get_logger("lorabot.daemon")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A request aiohttp could not parse or whose body it could not decode: the sender's fault.
+CLIENT_ERRORS = (HttpProcessingError, web.RequestPayloadError)
 
+# The one table of statuses: by class for raising, by base code for documenting (OpenAPI).
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 400,
     Unauthorized: 401,
@@ -35,14 +41,13 @@ STATUS_OF: dict[type[DomainError], int] = {
     PreflightRefused: 422,
     RateLimited: 429,
 }
+STATUS_OF_CODE: dict[str, int] = {cls.code: status for cls, status in STATUS_OF.items()}
 
-HTTP_CODES = {
-    400: "INVALID_INPUT",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
+# aiohttp's own HTTP errors (unknown route, wrong method, body over client_max_size) get the
+# code of the domain error with their status.
+HTTP_CODES: dict[int, str] = {
+    **{status: code for code, status in STATUS_OF_CODE.items()},
     405: "METHOD_NOT_ALLOWED",
-    413: "TOO_LARGE",
 }
 
 
@@ -62,6 +67,14 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
+def domain_error_response(error: DomainError) -> web.Response:
+    """A domain error as the JSON error body, with the headers its status calls for."""
+    response = error_response(status_of(error), error.code, error.message, error.details)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(math.ceil(error.details.get("retry_after", 1)))
+    return response
+
+
 def validation_details(error: ValidationError) -> dict[str, Any]:
     """Pydantic's field errors, JSON-safe."""
     return {
@@ -78,7 +91,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+        return domain_error_response(exc)
     except ValidationError as exc:
         fields = validation_details(exc)
         first = fields["fields"][0] if fields["fields"] else {"loc": [], "message": "invalid"}
@@ -88,7 +101,34 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
-        return error_response(exc.status, code, exc.reason or code.lower())
+        response = error_response(exc.status, code, exc.reason or code.lower())
+        # Keep what the exception says beyond its body, e.g. the `Allow` of a 405.
+        extra = [(k, v) for k, v in exc.headers.items() if k.lower() != "content-type"]
+        response.headers.extend(extra)
+        return response
+    except CLIENT_ERRORS as exc:
+        # Raised while a handler reads the body: a broken chunk, gzip that is not gzip.
+        return error_response(400, "INVALID_INPUT", f"the request body is unreadable: {exc}")
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         return error_response(500, "INTERNAL", "internal error; the daemon log has the details")
+
+
+class _ClientErrorsAreWarnings(logging.Filter):
+    """aiohttp logs a request it cannot parse (bad request line, header, chunk or encoding) at
+    error level with a traceback; that is the sender's fault, and anyone can send one per
+    packet. Such a record becomes one warning line; every other record passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, CLIENT_ERRORS) and record.levelno > logging.WARNING:
+            reason = " ".join(str(exc).split())
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = f"{record.getMessage()}: {reason}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+# The logger of the daemon's HTTP protocol handler (handed to aiohttp by the app).
+server_logger = logging.getLogger("lorabot.http")
+server_logger.addFilter(_ClientErrorsAreWarnings())

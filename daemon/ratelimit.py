@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from daemon.errors import Handler, error_response
+from core.accounts import canonical_identity
+from core.errors import InvalidInput, RateLimited
+from daemon.errors import Handler
 from daemon.keys import RATE_LIMITER
 
 # The bots' own delivery channel is not a person's request.
@@ -59,24 +61,37 @@ class RateLimiter:
         }
 
 
+def _person(request: web.Request) -> str | None:
+    """The canonical identity of the call, or None when it names nobody valid (the handler
+    refuses such a call on its own)."""
+    user = request.headers.get("X-User")
+    if not user:
+        return None
+    try:
+        return canonical_identity(user)
+    except InvalidInput:
+        return None
+
+
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """429 with `Retry-After` for a person who sends more than their share of RPC calls."""
+    """RateLimited (429, `Retry-After`) for a person who sends more than their share of calls.
+
+    Keyed by the canonical identity, the same one the account comes from, so other spellings
+    of one `X-User` share one allowance.
+    """
     limiter = request.app.get(RATE_LIMITER)
-    user = request.headers.get("X-User")
-    if limiter is None or not user or not request.path.startswith("/v1/"):
+    if limiter is None or not request.path.startswith("/v1/"):
         return await handler(request)
     if request.path.startswith(EXEMPT_PREFIXES):
         return await handler(request)
-    wait = limiter.take(user)
-    if wait <= 0:
+    person = _person(request)
+    if person is None:
         return await handler(request)
-    seconds = math.ceil(wait)
-    response = error_response(
-        429,
-        "RATE_LIMITED",
-        f"too many requests; try again in {seconds} s",
-        {"retry_after": round(wait, 2)},
-    )
-    response.headers["Retry-After"] = str(seconds)
-    return response
+    wait = limiter.take(person)
+    if wait > 0:
+        retry_after = round(wait, 2)
+        raise RateLimited(
+            f"too many requests; try again in {math.ceil(retry_after)} s", retry_after=retry_after
+        )
+    return await handler(request)

@@ -8,17 +8,20 @@ never blocks the event loop and at most two images are decoded at once.
 """
 
 import asyncio
-import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.blobs import BlobStore
 from core.dataset_images import UploadBatch, prepare_image
 from core.errors import InvalidInput, TooLarge
 from core.images import ImageRefused, RefusalCode, display_filename
 from core.settings import Settings
+from daemon.validation import check_text, decode_json
 
 IMAGE_PART = "image"
 CAPTIONS_PART = "captions"
@@ -45,6 +48,27 @@ class _Budget:
             )
 
 
+# What aiohttp's multipart reader raises on a body that breaks the format: a missing, long or
+# wrong boundary, a body cut short, a part header too long, too many or unparsable.
+_MALFORMED = (
+    ValueError,
+    RuntimeError,
+    asyncio.IncompleteReadError,
+    HttpProcessingError,
+    web.RequestPayloadError,
+)
+
+
+@contextmanager
+def _multipart_errors() -> Iterator[None]:
+    """Around each call into the multipart reader: a malformed body is the sender's error."""
+    try:
+        yield
+    except _MALFORMED as exc:
+        message = f"the multipart body is malformed: {exc}"
+        raise InvalidInput(message, code="MALFORMED_MULTIPART") from None
+
+
 def check_declared_size(request: web.Request, settings: Settings) -> None:
     """Refuse at once (nothing read) when Content-Length already says the upload is too big."""
     if request.content_length is not None and request.content_length > settings.max_upload_bytes:
@@ -60,13 +84,14 @@ async def read_upload(
     """
     if not request.content_type.startswith("multipart/"):
         raise InvalidInput("send the images as multipart/form-data parts named 'image'")
-    reader = await request.multipart()
+    with _multipart_errors():
+        reader = await request.multipart()
     budget = _Budget(settings.max_upload_bytes)
     batch = UploadBatch()
     names: set[str] = set()
     captions: dict[str, str] | None = None
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader):
                 raise InvalidInput("nested multipart bodies are not accepted")
             if part.name == IMAGE_PART:
@@ -91,6 +116,11 @@ async def read_upload(
     return batch, captions or {}
 
 
+async def _next_part(reader: MultipartReader) -> BodyPartReader | MultipartReader | None:
+    with _multipart_errors():
+        return await reader.next()
+
+
 async def _read_image(
     part: BodyPartReader,
     batch: UploadBatch,
@@ -100,6 +130,7 @@ async def _read_image(
 ) -> str:
     if not part.filename:
         raise InvalidInput("every part named 'image' needs a filename")
+    check_text(part.filename, what="the file name")
     raw_name, label = part.filename, display_filename(part.filename)
     data = await _read_limited(part, settings.max_image_bytes, budget)
     if data is None:
@@ -123,7 +154,7 @@ async def _read_limited(part: BodyPartReader, limit: int, budget: _Budget) -> by
     """The part's bytes, or None when it passed `limit` (the rest is drained, not kept)."""
     chunks: list[bytes] = []
     size = 0
-    while chunk := await part.read_chunk(CHUNK_BYTES):
+    while chunk := await _read_chunk(part):
         budget.take(len(chunk))
         size += len(chunk)
         if size <= limit:
@@ -131,6 +162,11 @@ async def _read_limited(part: BodyPartReader, limit: int, budget: _Budget) -> by
         elif chunks:
             chunks.clear()
     return b"".join(chunks) if size <= limit else None
+
+
+async def _read_chunk(part: BodyPartReader) -> bytes:
+    with _multipart_errors():
+        return await part.read_chunk(CHUNK_BYTES)
 
 
 async def _read_captions(part: BodyPartReader, budget: _Budget) -> bytes:
@@ -141,10 +177,7 @@ async def _read_captions(part: BodyPartReader, budget: _Budget) -> bytes:
 
 
 def _parse_captions(data: bytes) -> dict[str, str]:
-    try:
-        captions = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"the captions part is not valid JSON: {exc}") from None
+    captions = decode_json(data, what="the captions part")
     if not isinstance(captions, dict) or not all(isinstance(v, str) for v in captions.values()):
         raise InvalidInput("captions must be a JSON object from file name to caption text")
     return captions

@@ -1,6 +1,7 @@
 """Request parsing: JSON bodies and query strings into pydantic models (errors become 400)."""
 
 import json
+import math
 from typing import TypeVar
 
 from aiohttp import web
@@ -11,21 +12,88 @@ from core.errors import InvalidInput, TooLarge
 M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_BYTES = 1024 * 1024
+# Far above any legitimate body (the deepest is a job's reply_to object inside the body).
+MAX_JSON_DEPTH = 32
+# A BIGINT has 19 digits; anything much longer is not a number this daemon can use.
+MAX_INT_DIGITS = 30
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
     """Validate the JSON body; a bad body raises InvalidInput or pydantic's ValidationError."""
     raw = await _read_limited(request, MAX_JSON_BYTES)
-    if not raw.strip():
-        data: object = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    data = decode_json(raw, what="the body") if raw.strip() else {}
     if not isinstance(data, dict):
         raise InvalidInput("the JSON body must be an object")
     return model.model_validate(data)
+
+
+class _OverLimit(ValueError):
+    """A JSON number the decoder was asked to refuse."""
+
+
+def _parse_int(digits: str) -> int:
+    # Python's own limit is 4,300 digits (a ValueError); an id or amount has at most 19.
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _OverLimit(f"an integer has more than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OverLimit(f"the number {text[:20]} is too large")
+    return value
+
+
+def _refuse_constant(name: str) -> float:
+    raise _OverLimit(f"{name} is not a JSON number")
+
+
+def decode_json(raw: bytes, *, what: str) -> object:
+    """Decode UTF-8 JSON within bounds: nesting depth, integer digits, finite numbers, and
+    text that is valid Unicode (no lone surrogates from `\\ud800` escapes).
+
+    Every refusal is InvalidInput, so no JSON route can answer 500 for odd but valid JSON.
+    """
+    try:
+        data = json.loads(
+            raw.decode("utf-8-sig"),  # RFC 8259: UTF-8; a leading BOM may be ignored
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from None
+    except _OverLimit as exc:
+        raise InvalidInput(f"{what} is refused: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    check_json_value(data, what=what)
+    return data
+
+
+def check_json_value(data: object, *, what: str) -> None:
+    """InvalidInput when decoded JSON nests too deeply or holds text that is not Unicode."""
+    pending: list[tuple[object, int]] = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            check_text(value, what=what)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise InvalidInput(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+
+
+def check_text(text: str, *, what: str) -> str:
+    """The text, or InvalidInput when it is not encodable Unicode (lone surrogates, which is
+    also how aiohttp hands on header bytes that are not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} holds text that is not valid UTF-8") from None
+    return text
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:

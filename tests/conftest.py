@@ -3,6 +3,12 @@
 - `settings`: tokens set, SQLite in `tmp_path`, `run_queue=False` (jobs stay queued, so
   money and state tests are deterministic); `make_settings(**overrides)` for other shapes.
 - `app` / `client`: `create_app(settings)` served by pytest-aiohttp on 127.0.0.1.
+- The answer check: every daemon the tests build has `check_answers` on, so each answer of a
+  described route is compared with the model `/openapi.json` documents for it (see
+  `daemon/answer_check.py`). Every app served through `aiohttp_client` or `aiohttp_server` is
+  collected by `served_apps`; a test whose daemon answered unlike its documentation fails at
+  teardown, naming the route, the status and the difference. `lorabot daemon` processes get
+  the same check through `CHECK_ANSWERS_ENV`; `logged_mismatches` reads their log.
 - `sessionmaker`: the running app's sessionmaker; `db`: a migrated SQLite database without
   HTTP (domain tests); `postgres_url`: a fresh PostgreSQL database per test module.
 - Builders: `make_account`, `make_dataset` (optionally with real image files), `grant`.
@@ -12,13 +18,13 @@
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -31,6 +37,7 @@ from core.db.session import create_engine, make_sessionmaker
 from core.enums import LedgerKind, Platform, Visibility
 from core.ledger import post_entry
 from core.settings import Settings
+from daemon.answer_check import ANSWER_MISMATCHES
 from daemon.app import create_app
 from daemon.keys import SESSIONMAKER
 
@@ -39,6 +46,7 @@ ADMIN_TOKEN = "test-admin-token"
 RPC_HEADERS = {"Authorization": f"Bearer {RPC_TOKEN}"}
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 POSTGRES_ENV = "LORABOT_TEST_POSTGRES_URL"
+CHECK_ANSWERS_ENV = {"LORABOT_CHECK_ANSWERS": "true"}
 
 
 def user_headers(user: str = "telegram:1001") -> dict[str, str]:
@@ -58,6 +66,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "admin_token": ADMIN_TOKEN,
             "run_queue": False,
             "log_level": "WARNING",
+            "check_answers": True,
         }
         fields.update(overrides)
         return Settings(**fields)
@@ -68,6 +77,57 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
+
+
+@pytest.fixture
+def served_apps() -> Iterator[list[web.Application]]:
+    """The apps a test served; after it, an answer unlike its route's documentation fails it."""
+    apps: list[web.Application] = []
+    yield apps
+    mismatches = [str(m) for app in apps for m in app.get(ANSWER_MISMATCHES, [])]
+    if mismatches:
+        pytest.fail(
+            f"{len(mismatches)} answer(s) unlike the model their route documents:\n"
+            + "\n".join(mismatches),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def aiohttp_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], served_apps: list[web.Application]
+) -> Callable[..., Awaitable[TestClient]]:
+    """pytest-aiohttp's `aiohttp_client`, noting the app it serves in `served_apps`."""
+
+    async def serve(target: Any, *args: Any, **kwargs: Any) -> TestClient:
+        client = await aiohttp_client(target, *args, **kwargs)
+        if client.app is not None:
+            served_apps.append(client.app)
+        return client
+
+    return serve
+
+
+@pytest.fixture
+def aiohttp_server(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], served_apps: list[web.Application]
+) -> Callable[..., Awaitable[TestServer]]:
+    """pytest-aiohttp's `aiohttp_server`, noting the app it serves in `served_apps`."""
+
+    async def serve(app: web.Application, *args: Any, **kwargs: Any) -> TestServer:
+        served_apps.append(app)
+        return await aiohttp_server(app, *args, **kwargs)
+
+    return serve
+
+
+def logged_mismatches(log_path: Path) -> list[str]:
+    """The `answer_mismatch` lines a `lorabot daemon` process started with
+    `CHECK_ANSWERS_ENV` wrote to its log."""
+    if not log_path.exists():
+        return []
+    lines = log_path.read_text(errors="replace").splitlines()
+    return [line for line in lines if "answer_mismatch" in line]
 
 
 @pytest.fixture

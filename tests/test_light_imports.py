@@ -48,3 +48,16 @@ def test_cli_help_lists_every_command() -> None:
         "make-tiny-model",
     ):
         assert command in out
+
+
+def test_the_wire_models_load_without_the_daemons_frameworks() -> None:
+    """Bots read answers with `daemon.schemas`: it must not pull in the database or HTTP stack."""
+    code = (
+        "import json, sys\n"
+        "import daemon.schemas\n"
+        "print(json.dumps([m for m in ('sqlalchemy', 'aiohttp') if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -1,4 +1,8 @@
-"""`DaemonClient`: one typed method per RPC route the bots use, over one aiohttp session."""
+"""`DaemonClient`: one typed method per RPC route the bots use, over one aiohttp session.
+
+Answers are read with the daemon's own response models (`daemon.schemas`), the same ones that
+write and document them, so a route's shape is written down once.
+"""
 
 import asyncio
 import json
@@ -11,20 +15,28 @@ import structlog
 from pydantic import BaseModel
 
 from bots.common.errors import DaemonUnavailable, error_from_response
-from bots.common.schemas import (
+from bots.common.schemas import Actor, Upload
+from daemon.schemas import (
     AccountOut,
-    Actor,
+    CancelOut,
+    DatasetList,
     DatasetOut,
     EstimateOut,
+    ImageList,
     ImageOut,
     JobOut,
+    JobsOut,
     LedgerEntryOut,
+    LedgerOut,
     LinkCodeOut,
+    LinkOut,
     ModelOut,
+    ModelsOut,
     NotificationOut,
+    NotificationsOut,
     OfferingOut,
-    Upload,
-    UploadOut,
+    OfferingsOut,
+    UploadResult,
 )
 
 log = structlog.get_logger(__name__)
@@ -124,6 +136,12 @@ class DaemonClient:
         _, body = await self._call("GET", path, actor, params=_clean(params))
         return model.model_validate(body)
 
+    async def _send(
+        self, method: str, path: str, actor: Actor | None, model: type[M], **kwargs: Any
+    ) -> M:
+        _, body = await self._call(method, path, actor, **kwargs)
+        return model.model_validate(body)
+
     # -- account --------------------------------------------------------------------------
     async def me(self, actor: Actor) -> AccountOut:
         """The acting account: id, balance and identities."""
@@ -131,24 +149,21 @@ class DaemonClient:
 
     async def link_code(self, actor: Actor) -> LinkCodeOut:
         """A one-time code that another identity redeems to join this account."""
-        _, body = await self._call("POST", "/v1/me/link-code", actor, json_body={})
-        return LinkCodeOut.model_validate(body)
+        return await self._send("POST", "/v1/me/link-code", actor, LinkCodeOut, json_body={})
 
     async def link(self, actor: Actor, code: str) -> AccountOut:
         """Join the acting identity to the account that issued `code`."""
-        _, body = await self._call("POST", "/v1/me/link", actor, json_body={"code": code})
-        return AccountOut.model_validate(body.get("account", body))
+        body = {"code": code}
+        linked = await self._send("POST", "/v1/me/link", actor, LinkOut, json_body=body)
+        return linked.account
 
     async def ledger(self, actor: Actor, limit: int = 10) -> list[LedgerEntryOut]:
         """The acting account's ledger entries, newest first."""
-        _, body = await self._call("GET", "/v1/ledger", actor, params={"limit": limit})
-        return [LedgerEntryOut.model_validate(e) for e in body["entries"]][:limit]
+        return (await self._get("/v1/ledger", actor, LedgerOut, limit=limit)).entries
 
     async def offerings(self, actor: Actor) -> list[OfferingOut]:
         """Offerings with their presets."""
-        _, body = await self._call("GET", "/v1/offerings", actor)
-        items = body["offerings"] if isinstance(body, dict) else body
-        return [OfferingOut.model_validate(o) for o in items]
+        return (await self._get("/v1/offerings", actor, OfferingsOut)).offerings
 
     # -- datasets -------------------------------------------------------------------------
     async def create_dataset(
@@ -156,13 +171,11 @@ class DaemonClient:
     ) -> DatasetOut:
         """Create a private dataset."""
         payload = _clean({"name": name, "trigger_word": trigger_word})
-        _, body = await self._call("POST", "/v1/datasets", actor, json_body=payload)
-        return DatasetOut.model_validate(body)
+        return await self._send("POST", "/v1/datasets", actor, DatasetOut, json_body=payload)
 
     async def datasets(self, actor: Actor) -> list[DatasetOut]:
         """The acting account's datasets."""
-        _, body = await self._call("GET", "/v1/datasets", actor)
-        return [DatasetOut.model_validate(d) for d in _items(body, "datasets")]
+        return (await self._get("/v1/datasets", actor, DatasetList)).datasets
 
     async def dataset(self, actor: Actor, dataset_id: int) -> DatasetOut:
         """One dataset."""
@@ -170,10 +183,10 @@ class DaemonClient:
 
     async def update_dataset(self, actor: Actor, dataset_id: int, **fields: Any) -> DatasetOut:
         """Change name, trigger word, description, tags or visibility."""
-        _, body = await self._call(
-            "PATCH", f"/v1/datasets/{dataset_id}", actor, json_body=fields, repeatable=True
+        path = f"/v1/datasets/{dataset_id}"
+        return await self._send(
+            "PATCH", path, actor, DatasetOut, json_body=fields, repeatable=True
         )
-        return DatasetOut.model_validate(body)
 
     async def delete_dataset(self, actor: Actor, dataset_id: int) -> None:
         """Delete a dataset and its images."""
@@ -181,7 +194,7 @@ class DaemonClient:
 
     async def upload_images(
         self, actor: Actor, dataset_id: int, uploads: Sequence[Upload]
-    ) -> UploadOut:
+    ) -> UploadResult:
         """Upload images (multipart); the answer says which were added and which refused."""
 
         def form() -> aiohttp.FormData:
@@ -194,15 +207,12 @@ class DaemonClient:
             return data
 
         # Duplicates are refused by content hash, so sending the same batch again is harmless.
-        _, body = await self._call(
-            "POST", f"/v1/datasets/{dataset_id}/images", actor, form=form, repeatable=True
-        )
-        return UploadOut.model_validate(body)
+        path = f"/v1/datasets/{dataset_id}/images"
+        return await self._send("POST", path, actor, UploadResult, form=form, repeatable=True)
 
     async def images(self, actor: Actor, dataset_id: int) -> list[ImageOut]:
         """The images of a dataset."""
-        _, body = await self._call("GET", f"/v1/datasets/{dataset_id}/images", actor)
-        return [ImageOut.model_validate(i) for i in _items(body, "images")]
+        return (await self._get(f"/v1/datasets/{dataset_id}/images", actor, ImageList)).images
 
     async def recaption(self, actor: Actor, dataset_id: int, image_id: int, caption: str) -> None:
         """Set an image's caption."""
@@ -230,10 +240,9 @@ class DaemonClient:
             "preset": preset,
             "overrides": overrides or {},
         }
-        _, body = await self._call(
-            "POST", "/v1/estimate", actor, json_body=payload, repeatable=True
+        return await self._send(
+            "POST", "/v1/estimate", actor, EstimateOut, json_body=payload, repeatable=True
         )
-        return EstimateOut.model_validate(body)
 
     async def submit_job(
         self,
@@ -262,27 +271,21 @@ class DaemonClient:
 
     async def jobs(self, actor: Actor) -> list[JobOut]:
         """The acting account's jobs, newest first."""
-        _, body = await self._call("GET", "/v1/jobs", actor)
-        return [JobOut.model_validate(j) for j in _items(body, "jobs")]
+        return (await self._get("/v1/jobs", actor, JobsOut)).jobs
 
     async def job(self, actor: Actor, job_id: int) -> JobOut:
         """One job with progress and queue position."""
         return await self._get(f"/v1/jobs/{job_id}", actor, JobOut)
 
-    async def cancel_job(self, actor: Actor, job_id: int) -> JobOut:
-        """Cancel a job; the answer carries `refunded`."""
-        _, body = await self._call(
-            "POST", f"/v1/jobs/{job_id}/cancel", actor, json_body={}, repeatable=True
-        )
-        # `refunded_now` is what this cancel gave back; `refunded` the job's total so far.
-        refunded = body.get("refunded_now", body.get("refunded"))
-        return JobOut.model_validate(body | {"refunded": refunded})
+    async def cancel_job(self, actor: Actor, job_id: int) -> CancelOut:
+        """Cancel a job; `refunded_now` is what this cancel gave back."""
+        path = f"/v1/jobs/{job_id}/cancel"
+        return await self._send("POST", path, actor, CancelOut, json_body={}, repeatable=True)
 
     # -- models ---------------------------------------------------------------------------
     async def models(self, actor: Actor) -> list[ModelOut]:
         """The acting account's trained models."""
-        _, body = await self._call("GET", "/v1/models", actor)
-        return [ModelOut.model_validate(m) for m in _items(body, "models")]
+        return (await self._get("/v1/models", actor, ModelsOut)).models
 
     async def model(self, actor: Actor | None, model_id: int) -> ModelOut:
         """One model with its files."""
@@ -297,10 +300,10 @@ class DaemonClient:
     # -- notifications (the bot's own channel, no X-User) ---------------------------------
     async def notifications(self, platform: str, wait: float = 25.0) -> list[NotificationOut]:
         """Long-poll pending notifications of a platform."""
-        _, body = await self._call(
-            "GET", "/v1/notifications", None, params={"platform": platform, "wait": wait}
+        answer = await self._get(
+            "/v1/notifications", None, NotificationsOut, platform=platform, wait=wait
         )
-        return [NotificationOut.model_validate(n) for n in body["notifications"]]
+        return answer.notifications
 
     async def ack(self, ids: Sequence[int]) -> None:
         """Acknowledge delivered notifications."""
@@ -317,7 +320,3 @@ def _json_or_none(body: bytes) -> Any:
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _items(body: Any, key: str) -> list[Any]:
-    return body[key] if isinstance(body, dict) else body

@@ -11,7 +11,8 @@ import structlog
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
-from bots.common.schemas import Actor, ModelOut, NotificationOut
+from bots.common.schemas import Actor
+from daemon.schemas import ModelOut, NotificationOut
 
 log = structlog.get_logger(__name__)
 # How long a stopping bot lets a delivery under way finish and be acknowledged.

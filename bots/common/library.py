@@ -1,11 +1,13 @@
 """The smaller screens: start, balance, link, and the lists of datasets, models and jobs."""
 
 from bots.common import texts
+from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, model_messages
 from bots.common.errors import ConflictError
-from bots.common.schemas import Actor, JobOut
+from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, chunk
+from daemon.schemas import JobOut
 
 MAX_LISTED = 20
 
@@ -40,7 +42,7 @@ async def datasets(client: DaemonClient, actor: Actor) -> Screen:
     if not items:
         return Screen(texts.NO_DATASETS + " Send /train.")
     lines = [texts.DATASETS_HEADER, *(texts.dataset_line(d) for d in items[:MAX_LISTED])]
-    buttons = [Button(d.name, "dso", str(d.id)) for d in items[:MAX_LISTED]]
+    buttons = [Button(d.name, Action.open_dataset, str(d.id)) for d in items[:MAX_LISTED]]
     return Screen("\n".join(lines), chunk(buttons, 2))
 
 
@@ -69,10 +71,16 @@ async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen
     ]
     rows = [
         [
-            Button(texts.BTN_ADD_IMAGES, "dsa", str(d.id)),
-            Button(texts.BTN_DELETE, "dsd", str(d.id)),
+            Button(texts.BTN_ADD_IMAGES, Action.add_images, str(d.id)),
+            Button(texts.BTN_DELETE, Action.delete_dataset, str(d.id)),
         ],
-        *chunk([Button(f"✎ #{i.id}", "dsc", f"{d.id}.{i.id}") for i in images[:MAX_LISTED]], 4),
+        *chunk(
+            [
+                Button(f"✎ #{i.id}", Action.recaption, f"{d.id}.{i.id}")
+                for i in images[:MAX_LISTED]
+            ],
+            4,
+        ),
     ]
     return Screen("\n".join(lines), rows)
 
@@ -109,7 +117,8 @@ async def models(client: DaemonClient, actor: Actor) -> Screen:
         return Screen(texts.NO_MODELS)
     lines = [texts.model_line(m) for m in items[:MAX_LISTED]]
     buttons = [
-        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", "mdl", str(m.id)) for m in items[:MAX_LISTED]
+        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id))
+        for m in items[:MAX_LISTED]
     ]
     return Screen("\n".join(lines), chunk(buttons, 2))
 
@@ -127,7 +136,7 @@ async def jobs(client: DaemonClient, actor: Actor) -> Screen:
         return Screen(texts.NO_JOBS)
     lines = [texts.job_line(j) for j in items[:MAX_LISTED]]
     buttons = [
-        Button(f"{texts.CANCEL_JOB} #{j.id}", "jc", str(j.id))
+        Button(f"{texts.CANCEL_JOB} #{j.id}", Action.cancel_job, str(j.id))
         for j in items[:MAX_LISTED]
         if not j.is_final
     ]
@@ -139,6 +148,6 @@ async def cancel_job(client: DaemonClient, actor: Actor, job_id: int) -> tuple[S
     job = await client.job(actor, job_id)
     if job.is_final:
         return Screen(texts.JOB_NOT_CANCELLABLE.format(job_id=job.id, status=job.status)), job
-    job = await client.cancel_job(actor, job_id)
-    text = texts.JOB_CANCELLED.format(job_id=job.id, refunded=job.refunded or 0)
-    return Screen(text), job
+    cancelled = await client.cancel_job(actor, job_id)
+    text = texts.JOB_CANCELLED.format(job_id=cancelled.id, refunded=cancelled.refunded_now)
+    return Screen(text), cancelled

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable, Hashable
 import structlog
 
 from bots.common import texts
+from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
-from bots.common.schemas import Actor, JobOut
+from bots.common.schemas import Actor
 from bots.common.screens import Button
+from daemon.schemas import JobOut
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +40,7 @@ class ChatThrottle:
 
 def cancel_row(job: JobOut) -> list[list[Button]]:
     """The Cancel button of a job that can still be cancelled."""
-    return [] if job.is_final else [[Button(texts.CANCEL_JOB, "jc", str(job.id))]]
+    return [] if job.is_final else [[Button(texts.CANCEL_JOB, Action.cancel_job, str(job.id))]]
 
 
 async def track_job(

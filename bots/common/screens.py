@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bots.common.actions import Action
+
 
 class Expect(StrEnum):
     nothing = "nothing"  # only buttons move the conversation on
@@ -15,7 +17,7 @@ class Button:
     """A button: `action` and `arg` come back when it is pressed (kept short for Telegram)."""
 
     label: str
-    action: str
+    action: Action
     arg: str = ""
 
 

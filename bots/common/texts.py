@@ -1,6 +1,7 @@
 """Every sentence the bots say, in one place, front-end neutral (plain text, no markup)."""
 
-from bots.common.schemas import (
+from core.naming import MAX_NAME_CHARS, MAX_TRIGGER_CHARS, NamingProblem
+from daemon.schemas import (
     AccountOut,
     DatasetOut,
     EstimateOut,
@@ -42,7 +43,6 @@ HELP_DISCORD = (
 PICK_DATASET = "Which dataset should I train on? Pick one, or start a new one."
 NO_DATASETS = "You have no datasets yet. Let's make one."
 ASK_DATASET_NAME = "Send me a name for the new dataset (e.g. “my cat”)."
-BAD_DATASET_NAME = "A dataset name needs 1 to 100 characters. Try another name."
 SEND_IMAGES = (
     "Dataset “{name}” has {count} image(s).\n"
     "Send images now: single photos, albums, or images as files (files keep full quality). "
@@ -56,7 +56,23 @@ ASK_TRIGGER = (
     "Choose the trigger word: the word you will put in prompts to call up your LoRA.\n"
     "Suggested: {suggested}\nPress the button to use it, or send another word."
 )
-BAD_TRIGGER = "A trigger word is 1–64 characters without spaces, e.g. {suggested}."
+# What to say when a typed name or trigger word breaks the daemon's rule (`core.naming`);
+# the trigger texts are formatted with the suggested word.
+NAMING_PROBLEM = {
+    NamingProblem.name_length: (
+        f"A dataset name needs 1 to {MAX_NAME_CHARS} characters. Try another name."
+    ),
+    NamingProblem.name_control_chars: (
+        "A dataset name cannot contain invisible or control characters. Try another name."
+    ),
+    NamingProblem.trigger_length: (
+        f"A trigger word is 1–{MAX_TRIGGER_CHARS} characters, e.g. {{suggested}}."
+    ),
+    NamingProblem.trigger_chars: (
+        "A trigger word is one word of letters A–Z, digits, “_” or “-”, without spaces, "
+        "dots or accents, e.g. {suggested}."
+    ),
+}
 PICK_OFFERING = "What should I train?"
 NO_OFFERINGS = "No training is available right now. Please try again later."
 PICK_PRESET = "{title}: pick a preset."
@@ -125,6 +141,7 @@ DATASET_DETAIL = (
 )
 IMAGE_LINE = "#{id} {filename} {width}×{height} — {caption}"
 ASK_CAPTION = "Send the new caption for image #{image_id}."
+CAPTION_TITLE = "Caption of image #{image_id}"
 RECAPTIONED = "Caption of image #{image_id} updated."
 DATASET_DELETED = "Dataset “{name}” deleted."
 NO_MODELS = "No trained models yet. Start one with /train."

@@ -9,13 +9,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bots.common import texts
+from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError
-from bots.common.schemas import Actor, JobOut, OfferingOut, Upload
+from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
-
-MAX_NAME = 100
-MAX_TRIGGER = 64
+from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
+from daemon.schemas import JobOut, OfferingOut
 
 
 class TrainStep(StrEnum):
@@ -61,12 +61,19 @@ class Confirmation:
 
 def suggest_trigger(name: str) -> str:
     """A trigger word from a dataset name: lower-case letters and digits, e.g. `mycat`."""
-    word = re.sub(r"[^a-z0-9]+", "", name.lower())[: MAX_TRIGGER - 4]
+    word = re.sub(r"[^a-z0-9]+", "", name.lower())[: MAX_TRIGGER_CHARS - 4]
     return f"{word or 'my'}lora" if len(word) < 3 else word
 
 
+def _images_rows() -> list[list[Button]]:
+    return [[Button(texts.BTN_DONE, Action.images_done), Button(texts.BTN_CANCEL, Action.cancel)]]
+
+
 class TrainFlow:
-    """One person's training journey; every method moves `state` and returns the next screen."""
+    """One person's training journey; every method moves `state` and returns the next screen.
+
+    Buttons reach these methods through `bots.common.dispatch`, typed answers through `text`.
+    """
 
     def __init__(self, client: DaemonClient, actor: Actor, state: TrainState) -> None:
         self.client = client
@@ -77,38 +84,19 @@ class TrainFlow:
         if self.state.step not in steps:
             raise StaleAction(self.state.step)
 
-    def _button(self, label: str, action: str, arg: str = "") -> Button:
-        return Button(label, action, arg)
-
     async def begin(self) -> Screen:
         """The first screen: the person's datasets and a New button."""
         datasets = await self.client.datasets(self.actor)
         self.state.step = TrainStep.dataset
-        rows = chunk([self._button(d.name, "ds", str(d.id)) for d in datasets], 2)
-        rows.append([self._button(texts.BTN_NEW_DATASET, "new")])
+        rows = chunk([Button(d.name, Action.pick_dataset, str(d.id)) for d in datasets], 2)
+        rows.append([Button(texts.BTN_NEW_DATASET, Action.new_dataset)])
         text = texts.PICK_DATASET if datasets else texts.NO_DATASETS
         return Screen(text, rows)
 
-    async def handle(self, action: str, arg: str) -> Screen:
-        """Route a button press to its step."""
-        handlers = {
-            "ds": self.pick_dataset,
-            "new": self.ask_name,
-            "done": self.images_done,
-            "trg": self.set_trigger,
-            "off": self.pick_offering,
-            "pre": self.pick_preset,
-            "no": self.cancel,
-        }
-        handler = handlers.get(action)
-        if handler is None:
-            raise StaleAction(action)
-        return await handler(arg)
-
-    async def pick_dataset(self, arg: str) -> Screen:
+    async def pick_dataset(self, dataset_id: int) -> Screen:
         """Continue with an existing dataset."""
         self._require(TrainStep.dataset)
-        dataset = await self.client.dataset(self.actor, int(arg))
+        dataset = await self.client.dataset(self.actor, dataset_id)
         self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
         self.state.trigger_word = dataset.trigger_word
         return self._images_screen(dataset.image_count)
@@ -139,8 +127,10 @@ class TrainFlow:
         """Create the dataset and ask for images."""
         self._require(TrainStep.naming)
         name = name.strip()
-        if not 0 < len(name) <= MAX_NAME:
-            return Screen(texts.BAD_DATASET_NAME, expects=Expect.text, prompt="Dataset name")
+        problem = check_dataset_name(name)
+        if problem is not None:
+            text = texts.NAMING_PROBLEM[problem]
+            return Screen(text, expects=Expect.text, prompt="Dataset name")
         dataset = await self.client.create_dataset(self.actor, name)
         self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
         return self._images_screen(0)
@@ -148,8 +138,7 @@ class TrainFlow:
     def _images_screen(self, count: int) -> Screen:
         self.state.step = TrainStep.images
         text = texts.SEND_IMAGES.format(name=self.state.dataset_name, count=count)
-        rows = [[self._button(texts.BTN_DONE, "done"), self._button(texts.BTN_CANCEL, "no")]]
-        return Screen(text, rows, expects=Expect.images)
+        return Screen(text, _images_rows(), expects=Expect.images)
 
     async def add_images(self, uploads: list[Upload]) -> Screen:
         """Upload a batch; acknowledge it with the running count and each refusal's reason."""
@@ -163,8 +152,7 @@ class TrainFlow:
             ),
             *texts.refused_lines(result.refused),
         ]
-        rows = [[self._button(texts.BTN_DONE, "done"), self._button(texts.BTN_CANCEL, "no")]]
-        return Screen("\n".join(lines), rows, expects=Expect.images)
+        return Screen("\n".join(lines), _images_rows(), expects=Expect.images)
 
     async def images_done(self, _: str = "") -> Screen:
         """Images are in: ask for the trigger word, with a suggestion."""
@@ -172,13 +160,19 @@ class TrainFlow:
         assert self.state.dataset_id is not None
         dataset = await self.client.dataset(self.actor, self.state.dataset_id)
         if dataset.image_count == 0:
-            return Screen(texts.NO_IMAGES_YET, self._images_screen(0).rows, Expect.images)
+            return Screen(texts.NO_IMAGES_YET, _images_rows(), Expect.images)
         self.state.step = TrainStep.trigger
         return self._trigger_screen(texts.ASK_TRIGGER)
 
+    @property
+    def suggested_trigger(self) -> str:
+        """The dataset's trigger word if it has one, else one made from its name."""
+        return self.state.trigger_word or suggest_trigger(self.state.dataset_name)
+
     def _trigger_screen(self, template: str) -> Screen:
-        suggested = self.state.trigger_word or suggest_trigger(self.state.dataset_name)
-        rows = [[self._button(texts.BTN_USE.format(word=suggested), "trg", suggested)]]
+        suggested = self.suggested_trigger
+        # The word is not in the button: a long one would not fit Telegram's 64 bytes.
+        rows = [[Button(texts.BTN_USE.format(word=suggested), Action.use_trigger)]]
         text = template.format(suggested=suggested)
         return Screen(text, rows, Expect.text, prompt="Trigger word", suggestion=suggested)
 
@@ -187,11 +181,16 @@ class TrainFlow:
         self._require(TrainStep.trigger)
         assert self.state.dataset_id is not None
         word = word.strip()
-        if not 0 < len(word) <= MAX_TRIGGER or any(c.isspace() for c in word):
-            return self._trigger_screen(texts.BAD_TRIGGER)
+        problem = check_trigger_word(word)
+        if problem is not None:
+            return self._trigger_screen(texts.NAMING_PROBLEM[problem])
         await self.client.update_dataset(self.actor, self.state.dataset_id, trigger_word=word)
         self.state.trigger_word = word
         return await self._offerings_screen()
+
+    async def use_suggested_trigger(self, _: str = "") -> Screen:
+        """Take the suggested trigger word."""
+        return await self.set_trigger(self.suggested_trigger)
 
     async def _offerings_screen(self) -> Screen:
         offerings = [o for o in await self.client.offerings(self.actor) if o.enabled]
@@ -199,8 +198,8 @@ class TrainFlow:
             self.state.step = TrainStep.cancelled
             return Screen(texts.NO_OFFERINGS)
         self.state.step = TrainStep.offering
-        rows = chunk([self._button(o.title or o.id, "off", o.id) for o in offerings], 2)
-        rows.append([self._button(texts.BTN_CANCEL, "no")])
+        rows = chunk([Button(o.title or o.id, Action.pick_offering, o.id) for o in offerings], 2)
+        rows.append([Button(texts.BTN_CANCEL, Action.cancel)])
         return Screen(texts.PICK_OFFERING, rows)
 
     async def _offering(self, offering_id: str) -> OfferingOut:
@@ -216,10 +215,14 @@ class TrainFlow:
         self.state.offering_id = offering.id
         self.state.step = TrainStep.preset
         buttons = [
-            self._button(texts.PRESET_LABEL.format(name=name, steps=p.steps or "?"), "pre", name)
+            Button(
+                texts.PRESET_LABEL.format(name=name, steps=p.steps or "?"),
+                Action.pick_preset,
+                name,
+            )
             for name, p in offering.presets.items()
         ]
-        rows = [*chunk(buttons, 3), [self._button(texts.BTN_CANCEL, "no")]]
+        rows = [*chunk(buttons, 3), [Button(texts.BTN_CANCEL, Action.cancel)]]
         return Screen(texts.PICK_PRESET.format(title=offering.title or offering.id), rows)
 
     async def pick_preset(self, preset: str) -> Screen:
@@ -251,8 +254,8 @@ class TrainFlow:
         confirm = texts.BTN_CONFIRM.format(cost=estimate.cost)
         rows = [
             [
-                self._button(confirm, "ok", self.state.summary_id),
-                self._button(texts.BTN_CANCEL, "no"),
+                Button(confirm, Action.confirm, self.state.summary_id),
+                Button(texts.BTN_CANCEL, Action.cancel),
             ]
         ]
         return Screen(text, rows)

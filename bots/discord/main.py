@@ -11,14 +11,15 @@ from discord.ext import commands
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, run_notifier
 from bots.common.progress import ProgressBoard
-from bots.common.schemas import NotificationOut
 from bots.common.settings import BotSettings
+from bots.discord.buttons import ActionButton, AnswerButton
 from bots.discord.cogs.account import AccountCog
-from bots.discord.cogs.library import DatasetsCog, JobsCog, ModelsCog, on_library_button
+from bots.discord.cogs.library import DatasetsCog, JobsCog, ModelsCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
+from bots.discord.journeys import Journeys
 from bots.discord.render import send_outgoing
-from bots.discord.widgets import ButtonHandler, FlowButton
+from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
 
@@ -33,17 +34,15 @@ class LoraBot(commands.Bot):
         self.client = client
         self.settings = settings
         self.progress = ProgressBoard(client, settings.progress_interval)
-        self.button_handlers: dict[str, ButtonHandler] = {}
-        self.train_cog = TrainCog(self)
+        self.journeys = Journeys()
         self._notifier: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (self.train_cog, DatasetsCog(self), ModelsCog(self), JobsCog(self)):
+        for cog in (TrainCog(self), DatasetsCog(self), ModelsCog(self), JobsCog(self)):
             await self.add_cog(cog)
         await self.add_cog(AccountCog(self))
-        self.button_handlers = {"t": self.train_cog.on_button, "l": on_library_button}
-        self.add_dynamic_items(FlowButton)
+        self.add_dynamic_items(ActionButton, AnswerButton)
         guild = self.settings.discord_guild_id
         if guild is not None:
             self.tree.copy_global_to(guild=discord.Object(guild))

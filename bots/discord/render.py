@@ -1,14 +1,11 @@
-"""Sending screens and outgoing messages on Discord."""
+"""Discord's view of a user, and sending texts and files within its limits."""
 
 import io
-from typing import Any
 
 import discord
 
 from bots.common.delivery import Outgoing, OutKind
 from bots.common.schemas import Actor
-from bots.common.screens import Screen
-from bots.discord.widgets import screen_view
 
 MAX_CONTENT = 2000
 
@@ -21,26 +18,6 @@ def actor(user: discord.abc.User | discord.Object) -> Actor:
 def content(text: str) -> str:
     """Text cut to Discord's message limit."""
     return text if len(text) <= MAX_CONTENT else text[: MAX_CONTENT - 1] + "…"
-
-
-async def respond(
-    interaction: discord.Interaction[Any],
-    screen: Screen,
-    feature: str,
-    token: str = "",
-    *,
-    edit: bool = False,
-    ephemeral: bool = False,
-) -> None:
-    """Answer an interaction with a screen: a new message, or an edit of the pressed one."""
-    view = screen_view(screen, feature, interaction.user.id, token)
-    text = content(screen.text)
-    if edit:
-        await interaction.response.edit_message(content=text, view=view)
-    elif interaction.response.is_done():
-        await interaction.followup.send(text, view=view, ephemeral=ephemeral)
-    else:
-        await interaction.response.send_message(text, view=view, ephemeral=ephemeral)
 
 
 async def send_outgoing(channel: discord.abc.Messageable, items: list[Outgoing]) -> None:

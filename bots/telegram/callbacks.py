@@ -1,37 +1,25 @@
-"""Typed callback data of the Telegram buttons (short prefixes: Telegram allows 64 bytes)."""
+"""The typed callback data of every Telegram button (a short prefix: Telegram allows 64 bytes)."""
 
 from collections.abc import Callable
 
 from aiogram.filters.callback_data import CallbackData
 
+from bots.common.actions import Action
 from bots.common.screens import Button
 
 
-class TrainCb(CallbackData, prefix="t"):
-    """A button of the training journey: owner, conversation token, action, argument."""
+class ActionCb(CallbackData, prefix="a"):
+    """A button: who may press it, its journey's token ("" outside one), action, argument."""
 
     owner: int
-    token: str
-    action: str
-    arg: str = ""
-
-
-class LibCb(CallbackData, prefix="l"):
-    """A button of the lists (datasets, models, jobs) and of progress messages."""
-
-    owner: int
-    action: str
+    token: str = ""
+    action: Action
     arg: str = ""
 
 
 Packer = Callable[[Button], str]
 
 
-def train_packer(owner: int, token: str) -> Packer:
-    """Pack training buttons of one conversation."""
-    return lambda b: TrainCb(owner=owner, token=token, action=b.action, arg=b.arg).pack()
-
-
-def lib_packer(owner: int) -> Packer:
-    """Pack list and progress buttons of one person."""
-    return lambda b: LibCb(owner=owner, action=b.action, arg=b.arg).pack()
+def packer(owner: int, token: str = "") -> Packer:
+    """Pack the buttons of one person's screen (of the journey `token`, if any)."""
+    return lambda b: ActionCb(owner=owner, token=token, action=b.action, arg=b.arg).pack()

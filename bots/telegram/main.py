@@ -14,11 +14,11 @@ from aiogram.types import BotCommand
 from bots.common.client import DaemonClient
 from bots.common.delivery import Deliver, Outgoing, run_notifier
 from bots.common.progress import ProgressBoard
-from bots.common.schemas import NotificationOut
 from bots.common.settings import BotSettings
 from bots.telegram.render import RetryAfterMiddleware, send_outgoing
 from bots.telegram.routers import build_routers
 from bots.telegram.uploads import AlbumBuffer
+from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
 

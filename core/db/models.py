@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -136,7 +137,7 @@ class Job(Base):
 
     id: Mapped[intpk]
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    # Cleared when the dataset is deleted (only allowed once no queued/running job uses it).
+    # Cleared when the dataset is deleted; the job keeps its own copy of the images (job_images).
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), index=True)
     offering_id: Mapped[str64]
     preset: Mapped[str] = mapped_column(String(32))
@@ -153,7 +154,17 @@ class Job(Base):
     # Free-form routing data of the front-end (e.g. the Discord channel to fall back to).
     reply_to: Mapped[json_dict]
 
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    # Stored as the member's string value in a VARCHAR(16), so the schema is plain text.
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(
+            JobStatus,
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        default=JobStatus.queued,
+    )
     stage: Mapped[str | None] = mapped_column(String(64))
     step: Mapped[int] = mapped_column(Integer, default=0)
     total_steps: Mapped[int] = mapped_column(Integer, default=0)
@@ -190,6 +201,24 @@ class JobMetric(Base):
     loss: Mapped[float] = mapped_column(Float)
     lr: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[created_at]
+
+
+class JobImage(Base):
+    """One image of a job's training set, copied from its dataset when the job was priced.
+
+    The job trains on these rows, not on the dataset's images when it starts: images added
+    later are not trained, and deleting an image or the whole dataset leaves them (their
+    blobs are kept while the job is unfinished, see `core.job_images`).
+    """
+
+    __tablename__ = "job_images"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_key: Mapped[str200] = mapped_column(index=True)
+    caption: Mapped[str] = mapped_column(Text, default="")
+    width: Mapped[int]
+    height: Mapped[int]
 
 
 class Model(Base):

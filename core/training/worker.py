@@ -1,15 +1,9 @@
 """The training worker process: `python -m core.training.worker JOB_FILE`.
 
-It reads one attempt from a JSON file, runs `core.training.trainer.train` and reports to the
+It reads one attempt from its job file, runs `core.training.trainer.train` and reports to the
 daemon as JSON lines on its stdout (the only thing written there: stray prints of libraries
-go to stderr). It never opens the database. Messages (`type` field):
-
-- `hello` {pid}: the process is up, before torch is imported;
-- `heartbeat`: every `heartbeat_seconds`, whatever the trainer is doing;
-- `progress` {stage, step, total_steps, loss, lr, steps_per_second, eta_seconds, message};
-- `checkpoint` {step}: a resumable checkpoint was written;
-- `result` {files: {name: path}, final_loss, steps, seconds, stats};
-- `cancelled` {step} or `error` {message, error_type}; then the process exits.
+go to stderr). It never opens the database. The job file and the messages are defined, with
+their writers and readers, in `core.worker_protocol`.
 
 A line `cancel` on stdin asks it to stop at the next step. EOF on stdin means the daemon is
 gone: the worker exits at once so a restarted daemon can start a fresh attempt, resuming
@@ -26,55 +20,25 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from core import worker_protocol as protocol
 
 EXIT_ERROR = 1
 EXIT_ORPHANED = 70
 
 
-@dataclass(frozen=True)
-class WorkerJob:
-    """One attempt as the daemon describes it in the job file."""
-
-    job_id: int
-    fencing_token: int
-    spec: dict[str, Any]
-    images: list[dict[str, str]]  # [{"path", "caption"}]
-    out_dir: Path
-    checkpoint_dir: Path
-    data_dir: Path
-    heartbeat_seconds: float = 5.0
-
-    @classmethod
-    def load(cls, path: Path) -> WorkerJob:
-        """Read and check a job file."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(
-            job_id=int(data["job_id"]),
-            fencing_token=int(data["fencing_token"]),
-            spec=dict(data["spec"]),
-            images=[
-                {"path": str(i["path"]), "caption": str(i["caption"])} for i in data["images"]
-            ],
-            out_dir=Path(data["out_dir"]),
-            checkpoint_dir=Path(data["checkpoint_dir"]),
-            data_dir=Path(data["data_dir"]),
-            heartbeat_seconds=float(data.get("heartbeat_seconds", 5.0)),
-        )
-
-
 class Channel:
-    """Thread-safe JSON-lines writer on a private copy of the original stdout."""
+    """Thread-safe writer of protocol messages on a private copy of the original stdout."""
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
-    def send(self, kind: str, **fields: Any) -> None:
+    def send(self, message: protocol.Message) -> None:
         """Write one message and flush it."""
-        line = json.dumps({"type": kind, "time": time.time(), **fields}, default=str)
+        line = protocol.encode(message)
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
@@ -98,7 +62,7 @@ def _die_with_parent() -> None:
 
 def _watch_stdin(cancel: threading.Event) -> None:
     for line in sys.stdin:
-        if line.strip() == "cancel":
+        if line.strip() == protocol.CANCEL_COMMAND:
             cancel.set()
     os._exit(EXIT_ORPHANED)  # EOF: the daemon is gone
 
@@ -106,7 +70,7 @@ def _watch_stdin(cancel: threading.Event) -> None:
 def _heartbeat(channel: Channel, every: float) -> None:
     while True:
         time.sleep(every)
-        channel.send("heartbeat")
+        channel.send(protocol.Heartbeat())
 
 
 def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
@@ -115,26 +79,26 @@ def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
     seen: list[Path | None] = [latest_checkpoint(checkpoint_dir)]
 
     def on_progress(progress: Any) -> None:
-        channel.send("progress", **progress.to_dict())
+        channel.send(protocol.Progress(**progress.to_dict()))
         if progress.stage != "training":
             return
         found = latest_checkpoint(checkpoint_dir)
         if found is not None and found != seen[0]:
             seen[0] = found
             step = json.loads((found / "meta.json").read_text(encoding="utf-8"))["step"]
-            channel.send("checkpoint", step=step, path=str(found))
+            channel.send(protocol.Checkpoint(step=step, path=str(found)))
 
     return on_progress
 
 
-def run(job: WorkerJob, channel: Channel, cancel: threading.Event) -> int:
+def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int:
     """Train one attempt and report its outcome; the exit code of the process."""
     from core.training.data import TrainingImage
     from core.training.progress import TrainingCancelled
     from core.training.spec import TrainingSpec
     from core.training.trainer import train
 
-    images = [TrainingImage(Path(i["path"]), i["caption"]) for i in job.images]
+    images = [TrainingImage(image.path, image.caption) for image in job.images]
     try:
         result = train(
             TrainingSpec.from_dict(job.spec),
@@ -146,20 +110,21 @@ def run(job: WorkerJob, channel: Channel, cancel: threading.Event) -> int:
             should_cancel=cancel.is_set,
         )
     except TrainingCancelled as stop:
-        channel.send("cancelled", step=stop.step)
+        channel.send(protocol.Cancelled(step=stop.step))
         return 0
     except Exception as exc:  # every failure is reported; the daemon decides about retries
         channel.send(
-            "error", message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
+            protocol.Error(message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__)
         )
         return EXIT_ERROR
     channel.send(
-        "result",
-        files={name: str(path) for name, path in result.files.items()},
-        final_loss=result.final_loss,
-        steps=result.steps,
-        seconds=result.seconds,
-        stats=result.stats,
+        protocol.Result(
+            files={name: str(path) for name, path in result.files.items()},
+            final_loss=result.final_loss,
+            steps=result.steps,
+            seconds=result.seconds,
+            stats=result.stats,
+        )
     )
     return 0
 
@@ -175,11 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     cancel = threading.Event()
     threading.Thread(target=_watch_stdin, args=(cancel,), daemon=True).start()
     try:
-        job = WorkerJob.load(Path(args[0]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        channel.send("error", message=f"unreadable job file: {exc}", error_type="JobFileError")
+        job = protocol.JobFile.read(Path(args[0]))
+    except (OSError, protocol.ProtocolError) as exc:
+        channel.send(
+            protocol.Error(message=f"unreadable job file: {exc}", error_type="JobFileError")
+        )
         return EXIT_ERROR
-    channel.send("hello", pid=os.getpid(), job_id=job.job_id, fencing_token=job.fencing_token)
+    channel.send(
+        protocol.Hello(pid=os.getpid(), job_id=job.job_id, fencing_token=job.fencing_token)
+    )
     beat = threading.Thread(target=_heartbeat, args=(channel, job.heartbeat_seconds), daemon=True)
     beat.start()
     code = run(job, channel, cancel)

@@ -7,46 +7,31 @@ backend (e.g. Ray actors on many GPU hosts) plugs in by implementing this class.
 
 import abc
 import asyncio
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from core.lifecycle import Attempt
+from core.worker_protocol import JobFile, Message
+
+
+def attempt_of_job_file(job: JobFile) -> Attempt:
+    """The attempt a job file describes."""
+    return Attempt(job.job_id, job.fencing_token)
 
 
 @dataclass(frozen=True)
-class AttemptPlan:
-    """Everything a worker needs for one attempt; serialised to JSON for the worker."""
+class Exited:
+    """The worker process ended (the executor's own event, always an attempt's last)."""
 
-    attempt: Attempt
-    spec: dict[str, Any]
-    images: list[tuple[Path, str]]
-    out_dir: Path
-    checkpoint_dir: Path
-    data_dir: Path
-    heartbeat_seconds: float
-
-    def to_json(self) -> dict[str, Any]:
-        """The job file of `core.training.worker`."""
-        return {
-            "job_id": self.attempt.job_id,
-            "fencing_token": self.attempt.fencing_token,
-            "spec": self.spec,
-            "images": [{"path": str(path), "caption": caption} for path, caption in self.images],
-            "out_dir": str(self.out_dir),
-            "checkpoint_dir": str(self.checkpoint_dir),
-            "data_dir": str(self.data_dir),
-            "heartbeat_seconds": self.heartbeat_seconds,
-        }
+    returncode: int
+    stderr_tail: str = ""
 
 
 @dataclass(frozen=True)
 class WorkerEvent:
-    """One message of a worker (see `core.training.worker`), or `exit` when it ended."""
+    """A message of an attempt's worker (`core.worker_protocol`), or its `Exited`."""
 
     attempt: Attempt
-    type: str
-    data: dict[str, Any] = field(default_factory=dict)
+    message: Message | Exited
 
 
 class Executor(abc.ABC):
@@ -69,8 +54,8 @@ class Executor(abc.ABC):
         return max(self.slots - len(self.running()), 0)
 
     @abc.abstractmethod
-    async def start(self, plan: AttemptPlan) -> None:
-        """Start a worker for the attempt; its events follow, ending with `exit`."""
+    async def start(self, job: JobFile) -> None:
+        """Start a worker for the attempt; its events follow, ending with `Exited`."""
 
     @abc.abstractmethod
     async def stop(self, attempt: Attempt, *, grace_seconds: float) -> None:

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -12,8 +11,9 @@ from pathlib import Path
 
 import structlog
 
+from core import worker_protocol as protocol
 from core.lifecycle import Attempt
-from daemon.executors.base import AttemptPlan, Executor, WorkerEvent
+from daemon.executors.base import Executor, Exited, WorkerEvent, attempt_of_job_file
 
 log = structlog.get_logger(__name__)
 
@@ -69,17 +69,18 @@ class LocalExecutor(Executor):
         worker = self._workers.get(attempt)
         return worker.process.pid if worker else None
 
-    async def start(self, plan: AttemptPlan) -> None:
+    async def start(self, job: protocol.JobFile) -> None:
+        attempt = attempt_of_job_file(job)
         taken = {worker.slot for worker in self._workers.values()}
         free = [slot for slot in range(self._slots) if slot not in taken]
-        if not free or plan.attempt in self._workers:
-            raise RuntimeError(f"no free slot for attempt {plan.attempt}")
+        if not free or attempt in self._workers:
+            raise RuntimeError(f"no free slot for attempt {attempt}")
         slot = free[0]
-        attempt_dir = plan.out_dir.parent
+        attempt_dir = job.out_dir.parent
         attempt_dir.mkdir(parents=True, exist_ok=True)
-        job_file = attempt_dir / f"attempt-{plan.attempt.fencing_token}.json"
-        job_file.write_text(json.dumps(plan.to_json()), encoding="utf-8")
-        log_path = attempt_dir / f"attempt-{plan.attempt.fencing_token}.log"
+        job_file = attempt_dir / f"attempt-{attempt.fencing_token}.json"
+        job.write(job_file)
+        log_path = attempt_dir / f"attempt-{attempt.fencing_token}.log"
         with log_path.open("ab") as stderr:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -93,10 +94,10 @@ class LocalExecutor(Executor):
                 cwd=str(PROJECT_ROOT),
                 limit=LINE_LIMIT,
             )
-        worker = _Worker(plan.attempt, slot, process, log_path)
-        self._workers[plan.attempt] = worker
+        worker = _Worker(attempt, slot, process, log_path)
+        self._workers[attempt] = worker
         worker.reader = asyncio.create_task(self._read(worker))
-        log.info("worker started", job_id=plan.attempt.job_id, pid=process.pid, slot=slot)
+        log.info("worker started", job_id=attempt.job_id, pid=process.pid, slot=slot)
 
     def _env(self, slot: int) -> dict[str, str]:
         env = dict(os.environ)
@@ -114,22 +115,28 @@ class LocalExecutor(Executor):
         try:
             while line := await stdout.readline():
                 try:
-                    message = json.loads(line)
-                except ValueError:
-                    log.warning("worker wrote a non-JSON line", line=line[:200])
-                    continue
-                if isinstance(message, dict) and isinstance(message.get("type"), str):
-                    kind = message.pop("type")
-                    self.events.put_nowait(WorkerEvent(worker.attempt, kind, message))
+                    message = protocol.decode(line)
+                except protocol.ProtocolError as exc:
+                    self._broken(worker, exc, line)
+                    break
+                self.events.put_nowait(WorkerEvent(worker.attempt, message))
         finally:
             code = await worker.process.wait()
             self._workers.pop(worker.attempt, None)
             worker.exited.set()
             tail = _tail(worker.log_path)
             log.info("worker exited", job_id=worker.attempt.job_id, returncode=code)
-            self.events.put_nowait(
-                WorkerEvent(worker.attempt, "exit", {"returncode": code, "stderr_tail": tail})
-            )
+            self.events.put_nowait(WorkerEvent(worker.attempt, Exited(code, tail)))
+
+    def _broken(self, worker: _Worker, exc: protocol.ProtocolError, line: bytes) -> None:
+        # Both ends come from one checkout, so a bad line is a bug: end the attempt, loudly.
+        log.error("worker broke the protocol", job_id=worker.attempt.job_id, line=line[:200])
+        failure = protocol.Error(
+            message=f"the worker broke the protocol: {exc}", error_type="ProtocolError"
+        )
+        self.events.put_nowait(WorkerEvent(worker.attempt, failure))
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
 
     async def stop(self, attempt: Attempt, *, grace_seconds: float) -> None:
         worker = self._workers.get(attempt)
@@ -138,7 +145,7 @@ class LocalExecutor(Executor):
         stdin = worker.process.stdin
         if stdin is not None and not stdin.is_closing():
             with contextlib.suppress(ConnectionError, RuntimeError):
-                stdin.write(b"cancel\n")
+                stdin.write(f"{protocol.CANCEL_COMMAND}\n".encode())
                 await stdin.drain()
         worker.stopper = asyncio.create_task(self._escalate(worker, grace_seconds))
 

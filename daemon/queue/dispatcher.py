@@ -5,29 +5,29 @@ import contextlib
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import lifecycle
+from core import worker_protocol as protocol
 from core.blobs import BlobStore
-from core.datasets import training_images
 from core.db.models import Job
-from core.enums import Platform
+from core.enums import JobStatus, Platform
 from core.errors import DomainError
+from core.job_images import training_files
 from core.lifecycle import Attempt
 from core.models_registry import blob_prefix, register_model, store_files
 from core.settings import Settings
-from daemon.executors.base import AttemptPlan, Executor, WorkerEvent
+from daemon.executors.base import Executor, Exited, WorkerEvent, attempt_of_job_file
 
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 5.0
 CANCEL_GRACE_SECONDS = 5.0
 MAX_BATCH = 500
-PROGRESS_EVENTS = {"hello", "heartbeat", "progress", "checkpoint"}
 
 
 def job_dir(data_dir: Path, job_id: int) -> Path:
@@ -94,13 +94,15 @@ class Dispatcher:
         await self.reconcile()
         started = 0
         while self.executor.free_slots() > 0:
-            plan = await self._claim()
-            if plan is None:
+            job = await self._claim()
+            if job is None:
                 break
             try:
-                await self.executor.start(plan)
+                await self.executor.start(job)
             except OSError as exc:
-                await self._end_attempt(plan.attempt, f"could not start a worker: {exc}")
+                await self._end_attempt(
+                    attempt_of_job_file(job), f"could not start a worker: {exc}"
+                )
                 continue
             started += 1
         if started:
@@ -126,7 +128,7 @@ class Dispatcher:
         for attempt in running - held:
             await self.executor.stop(attempt, grace_seconds=CANCEL_GRACE_SECONDS)
 
-    async def _claim(self) -> AttemptPlan | None:
+    async def _claim(self) -> protocol.JobFile | None:
         busy = frozenset(attempt.job_id for attempt in self.executor.running())
         async with self.sessionmaker.begin() as session:
             job = await lifecycle.claim_next(
@@ -135,11 +137,11 @@ class Dispatcher:
             if job is None:
                 return None
             try:
-                images = await training_images(session, self.blobs, job.dataset_id)
+                images = await training_files(session, self.blobs, job.id)
             except DomainError as exc:
-                # Permanent (dataset or image files gone): fail now rather than retry.
+                # Permanent (image files gone): fail now rather than retry.
                 await lifecycle.fail_attempt(
-                    session, job, f"dataset unusable: {exc.message}", max_attempts=0
+                    session, job, f"training images unusable: {exc.message}", max_attempts=0
                 )
                 failed = True
             else:
@@ -149,16 +151,20 @@ class Dispatcher:
             self._wake()  # the slot is still free: look at the next job
         return None
 
-    def _plan(self, job: Job, images: list[tuple[Path, str]]) -> AttemptPlan:
+    def _plan(self, job: Job, images: list[tuple[Path, str]]) -> protocol.JobFile:
         spec = dict(job.params)
         if not spec.get("checkpoint_interval"):
             # Resumable after a crash: a checkpoint every tenth of the run at least.
             spec["checkpoint_interval"] = max(int(spec.get("steps", 10)) // 10, 1)
         root = job_dir(self.settings.data_dir, job.id).resolve()
-        return AttemptPlan(
-            attempt=lifecycle.attempt_of(job),
+        return protocol.JobFile(
+            job_id=job.id,
+            fencing_token=job.fencing_token,
             spec=spec,
-            images=[(Path(path).resolve(), caption) for path, caption in images],
+            images=[
+                protocol.TrainingFile(path=Path(path).resolve(), caption=caption)
+                for path, caption in images
+            ],
             out_dir=root / f"out-{job.fencing_token}",
             checkpoint_dir=root / "checkpoints",
             data_dir=self.settings.data_dir.resolve(),
@@ -193,18 +199,19 @@ class Dispatcher:
 
     async def apply_events(self, batch: list[WorkerEvent]) -> None:
         """Apply worker events in order; runs of progress are one transaction per attempt."""
-        pending: dict[Attempt, list[dict[str, Any]]] = {}
+        pending: dict[Attempt, list[protocol.Progress]] = {}
         for event in batch:
-            if event.type in PROGRESS_EVENTS:
-                reports = pending.setdefault(event.attempt, [])
-                if event.type == "progress":
-                    reports.append(event.data)
-                continue
-            await self._flush(pending)
-            await self._apply_final(event)
+            match event.message:
+                case protocol.Progress() as report:
+                    pending.setdefault(event.attempt, []).append(report)
+                case protocol.Hello() | protocol.Heartbeat() | protocol.Checkpoint():
+                    pending.setdefault(event.attempt, [])  # proof of life: renews the lease
+                case _:
+                    await self._flush(pending)
+                    await self._apply_final(event.attempt, event.message)
         await self._flush(pending)
 
-    async def _flush(self, pending: dict[Attempt, list[dict[str, Any]]]) -> None:
+    async def _flush(self, pending: dict[Attempt, list[protocol.Progress]]) -> None:
         for attempt, reports in pending.items():
             async with self.sessionmaker.begin() as session:
                 await lifecycle.record_progress(
@@ -212,19 +219,25 @@ class Dispatcher:
                 )
         pending.clear()
 
-    async def _apply_final(self, event: WorkerEvent) -> None:
-        if event.type == "result":
-            await self._complete(event.attempt, event.data)
-        elif event.type == "error":
-            await self._end_attempt(event.attempt, str(event.data.get("message", "error")))
-        elif event.type == "cancelled":
-            await self._end_attempt(event.attempt, "the worker stopped before finishing")
-        elif event.type == "exit":
-            code = event.data.get("returncode")
-            tail = str(event.data.get("stderr_tail", "")).strip().splitlines()[-3:]
-            detail = f": {' | '.join(tail)}" if tail and code else ""
-            await self._end_attempt(event.attempt, f"the worker exited with code {code}{detail}")
-            self._wake()
+    async def _apply_final(
+        self,
+        attempt: Attempt,
+        message: protocol.Result | protocol.Cancelled | protocol.Error | Exited,
+    ) -> None:
+        match message:
+            case protocol.Result():
+                await self._complete(attempt, message)
+            case protocol.Error():
+                await self._end_attempt(attempt, message.message)
+            case protocol.Cancelled():
+                await self._end_attempt(attempt, "the worker stopped before finishing")
+            case Exited(returncode=code, stderr_tail=stderr):
+                tail = stderr.strip().splitlines()[-3:]
+                detail = f": {' | '.join(tail)}" if tail and code else ""
+                await self._end_attempt(attempt, f"the worker exited with code {code}{detail}")
+                self._wake()
+            case _:
+                assert_never(message)
 
     async def _end_attempt(self, attempt: Attempt, error: str) -> None:
         async with self.sessionmaker.begin() as session:
@@ -234,24 +247,24 @@ class Dispatcher:
             await lifecycle.fail_attempt(
                 session, job, error, max_attempts=self.settings.max_attempts
             )
-            final = job.status == "failed"
+            final = job.status == JobStatus.failed
         log.warning("attempt failed", job_id=attempt.job_id, error=error[:300], final=final)
         if final:
             self._cleanup(attempt.job_id)
         self._notify_all()
         self._wake()
 
-    async def _complete(self, attempt: Attempt, data: dict[str, Any]) -> None:
+    async def _complete(self, attempt: Attempt, result: protocol.Result) -> None:
         async with self.sessionmaker() as session:
             if await lifecycle.current(session, attempt) is None:
                 return
         prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
         try:
-            files = await asyncio.to_thread(store_files, self.blobs, prefix, data["files"])
-        except (OSError, KeyError, TypeError, ValueError) as exc:
+            files = await asyncio.to_thread(store_files, self.blobs, prefix, result.files)
+        except (OSError, ValueError) as exc:  # a reported file missing, a bad file name
             await self._end_attempt(attempt, f"could not store the model files: {exc}")
             return
-        summary = {k: data.get(k) for k in ("final_loss", "steps", "seconds", "stats")}
+        summary = result.model_dump(include={"final_loss", "steps", "seconds", "stats"})
         async with self.sessionmaker.begin() as session:
             job = await lifecycle.current(session, attempt)
             if job is None:

@@ -7,14 +7,14 @@ from sqlalchemy.orm import selectinload
 from core.accounts import count_accounts, get_account
 from core.db.models import Account, LedgerEntry
 from core.enums import JobStatus, LedgerKind
-from core.jobs import job_status_view, jobs_by_status, list_jobs, requeue_job
+from core.jobs import job_standing, jobs_by_status, list_jobs, requeue_job
 from core.ledger import post_entry
+from daemon.answers import json_answer
 from daemon.keys import EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
-from daemon.routes.jobs import cancel_and_answer
-from daemon.routes.ledger import entry_view
-from daemon.routes.me import account_view
+from daemon.routes.jobs import cancel_and_answer, jobs_answer
 from daemon.schemas import (
+    AccountOut,
     AdminAccountsOut,
     AdminAccountsQuery,
     CancelOut,
@@ -23,6 +23,7 @@ from daemon.schemas import (
     JobOut,
     JobsOut,
     JobsQuery,
+    LedgerEntryOut,
     StatsOut,
 )
 from daemon.validation import parse_body, parse_query, path_int
@@ -35,6 +36,8 @@ routes = web.RouteTableDef()
     summary="Add (or take away) points, once per idempotency key",
     body=GrantIn,
     response=GrantOut,
+    status=201,
+    repeat_status=200,
     errors=(400, 402, 404, 409),
 )
 async def post_grant(request: web.Request) -> web.Response:
@@ -51,12 +54,12 @@ async def post_grant(request: web.Request) -> web.Response:
             reference=body.reason,
             fingerprint=body.reason,
         )
-        answer = {
-            "entry": entry_view(entry),
-            "balance": (await get_account(session, account.id)).balance,
-            "created": created,
-        }
-    return web.json_response(answer, status=201 if created else 200)
+        answer = GrantOut(
+            entry=LedgerEntryOut.model_validate(entry),
+            balance=(await get_account(session, account.id)).balance,
+            created=created,
+        )
+    return json_answer(answer, status=201 if created else 200)
 
 
 @routes.get("/admin/accounts")
@@ -75,8 +78,8 @@ async def get_accounts(request: web.Request) -> web.Response:
             .order_by(Account.id)
             .limit(query.limit)
         )
-        views = [account_view(account) for account in accounts]
-    return web.json_response({"accounts": views})
+        answer = AdminAccountsOut(accounts=[AccountOut.model_validate(a) for a in accounts])
+    return json_answer(answer)
 
 
 @routes.get("/admin/jobs")
@@ -85,11 +88,8 @@ async def get_all_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
     async with request.app[READ_SESSIONMAKER].begin() as session:
         jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
-        views = [
-            await job_status_view(session, job, slots=request.app[SETTINGS].workers)
-            for job in jobs
-        ]
-    return web.json_response({"jobs": views})
+        answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
+    return json_answer(answer)
 
 
 @routes.post("/admin/jobs/{id}/cancel")
@@ -109,9 +109,11 @@ async def post_requeue(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         job = await requeue_job(session, job_id)
         await session.flush()
-        view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
+        answer = JobOut.of(
+            job, await job_standing(session, job, slots=request.app[SETTINGS].workers)
+        )
     request.app[EVENTS].jobs_changed()
-    return web.json_response(view)
+    return json_answer(answer)
 
 
 @routes.get("/admin/stats")
@@ -123,11 +125,11 @@ async def get_stats(request: web.Request) -> web.Response:
         rows = await session.execute(
             select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)
         )
-        stats = {
-            "accounts": await count_accounts(session),
-            "jobs_by_status": by_status,
-            "points_outstanding": int(outstanding or 0),
-            "ledger_by_kind": {kind: int(total or 0) for kind, total in rows},
-            "queued": by_status[str(JobStatus.queued)],
-        }
-    return web.json_response(stats)
+        stats = StatsOut(
+            accounts=await count_accounts(session),
+            jobs_by_status=by_status,
+            points_outstanding=int(outstanding or 0),
+            ledger_by_kind={kind: int(total or 0) for kind, total in rows},
+            queued=by_status[str(JobStatus.queued)],
+        )
+    return json_answer(stats)

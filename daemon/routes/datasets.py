@@ -1,16 +1,13 @@
 """Datasets of the acting account and their images: create, list, change, delete, upload."""
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.blobs import BlobStore
 from core.dataset_images import (
-    ImageList,
-    ImageOut,
     UploadBatch,
     UploadLimits,
-    UploadResult,
+    UploadOutcome,
     add_images,
     delete_image,
     image_file,
@@ -20,8 +17,6 @@ from core.dataset_images import (
 )
 from core.datasets import (
     DatasetCreate,
-    DatasetList,
-    DatasetOut,
     DatasetPatch,
     create_dataset,
     delete_dataset,
@@ -31,40 +26,25 @@ from core.datasets import (
     update_dataset,
 )
 from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
+from daemon.answers import json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
+from daemon.schemas import (
+    DatasetList,
+    DatasetOut,
+    DatasetsQuery,
+    Deleted,
+    ImageList,
+    ImageOut,
+    ImagePatch,
+    UploadForm,
+    UploadResult,
+)
 from daemon.uploads import check_declared_size, read_upload
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
-
-
-class DatasetsQuery(BaseModel):
-    include_public: bool = Field(False, description="Also list others' public datasets.")
-
-
-class ImagePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    caption: str = Field(description="The new caption; empty removes it.")
-
-
-class Deleted(BaseModel):
-    deleted: bool
-    blobs_removed: int = Field(description="Stored files no other image used any more.")
-
-
-class UploadForm(BaseModel):
-    """multipart/form-data: one or more `image` parts (each with a filename) and an optional
-    `captions` part holding a JSON object from file name to caption."""
-
-    image: list[bytes] = Field(description="The picture files (JPEG, PNG or WebP).")
-    captions: str | None = Field(None, description='JSON, e.g. {"cat1.jpg": "a cat, sitting"}')
-
-
-def _json(model: BaseModel, status: int = 200) -> web.Response:
-    return web.json_response(model.model_dump(mode="json"), status=status)
 
 
 def _sessionmaker(request: web.Request) -> async_sessionmaker[AsyncSession]:
@@ -88,7 +68,7 @@ async def post_dataset(request: web.Request) -> web.Response:
     async with _sessionmaker(request).begin() as session:
         account = await acting_account(request, session)
         dataset = await create_dataset(session, account.id, body)
-    return _json(dataset, status=201)
+    return json_answer(DatasetOut.of(dataset, viewer=account.id), status=201)
 
 
 @routes.get("/v1/datasets")
@@ -103,7 +83,9 @@ async def get_datasets(request: web.Request) -> web.Response:
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         datasets = await list_datasets(session, account.id, include_public=query.include_public)
-    return _json(DatasetList(datasets=datasets))
+    return json_answer(
+        DatasetList(datasets=[DatasetOut.of(d, viewer=account.id) for d in datasets])
+    )
 
 
 @routes.get("/v1/datasets/{id}")
@@ -113,7 +95,7 @@ async def get_one_dataset(request: web.Request) -> web.Response:
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         dataset = await get_dataset(session, dataset_id, account.id)
-    return _json(dataset)
+    return json_answer(DatasetOut.of(dataset, viewer=account.id))
 
 
 @routes.patch("/v1/datasets/{id}")
@@ -129,7 +111,7 @@ async def patch_dataset(request: web.Request) -> web.Response:
     async with _sessionmaker(request).begin() as session:
         account = await acting_account(request, session)
         dataset = await update_dataset(session, dataset_id, account.id, body)
-    return _json(dataset)
+    return json_answer(DatasetOut.of(dataset, viewer=account.id))
 
 
 @routes.delete("/v1/datasets/{id}")
@@ -145,7 +127,7 @@ async def delete_one_dataset(request: web.Request) -> web.Response:
         account = await acting_account(request, session)
         keys = await delete_dataset(session, dataset_id, account.id)
     removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
-    return _json(Deleted(deleted=True, blobs_removed=removed))
+    return json_answer(Deleted(deleted=True, blobs_removed=removed))
 
 
 @routes.post("/v1/datasets/{id}/images")
@@ -172,10 +154,10 @@ async def post_images(request: web.Request) -> web.Response:
     limits = UploadLimits(settings.max_images_per_dataset, settings.account_quota_bytes)
     try:
         batch.apply_captions(captions, max_chars=settings.max_caption_chars)
-        result = await _store(sessionmaker, blobs, batch, dataset_id, account.id, limits)
+        outcome = await _store(sessionmaker, blobs, batch, dataset_id, account.id, limits)
     finally:
         batch.discard(blobs)
-    return _json(result)
+    return json_answer(UploadResult.of(outcome))
 
 
 async def _store(
@@ -185,7 +167,7 @@ async def _store(
     dataset_id: int,
     account_id: int,
     limits: UploadLimits,
-) -> UploadResult:
+) -> UploadOutcome:
     try:
         async with sessionmaker.begin() as session:
             return await add_images(
@@ -204,7 +186,7 @@ async def get_images(request: web.Request) -> web.Response:
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         images = await list_images(session, dataset_id, account.id)
-    return _json(ImageList(images=images))
+    return json_answer(ImageList(images=[ImageOut.of(row) for row in images]))
 
 
 @routes.patch("/v1/datasets/{id}/images/{image_id}")
@@ -220,11 +202,11 @@ async def patch_image(request: web.Request) -> web.Response:
         image = await recaption_image(
             session, dataset_id, image_id, account.id, body.caption, max_chars=max_chars
         )
-    return _json(image)
+    return json_answer(ImageOut.of(image))
 
 
 @routes.delete("/v1/datasets/{id}/images/{image_id}")
-@describe(summary="Remove an image from a dataset", response=Deleted, errors=(400, 403, 404))
+@describe(summary="Remove an image from a dataset", response=Deleted, errors=(400, 403, 404, 409))
 async def delete_one_image(request: web.Request) -> web.Response:
     dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
     sessionmaker = _sessionmaker(request)
@@ -232,7 +214,7 @@ async def delete_one_image(request: web.Request) -> web.Response:
         account = await acting_account(request, session)
         keys = await delete_image(session, dataset_id, image_id, account.id)
     removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
-    return _json(Deleted(deleted=True, blobs_removed=removed))
+    return json_answer(Deleted(deleted=True, blobs_removed=removed))
 
 
 @routes.get("/v1/datasets/{id}/images/{image_id}/file")

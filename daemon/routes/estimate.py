@@ -3,7 +3,8 @@
 from aiohttp import web
 
 from core.estimate import estimate
-from core.jobs import queue_outlook
+from core.queue_standing import queue_standing
+from daemon.answers import json_answer
 from daemon.auth import acting_account
 from daemon.keys import OFFERINGS, READ_SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -34,5 +35,5 @@ async def post_estimate(request: web.Request) -> web.Response:
             overrides=body.overrides.model_dump(exclude_none=True),
             data_dir=request.app[SETTINGS].data_dir,
         )
-        outlook = await queue_outlook(session, slots=request.app[SETTINGS].workers)
-    return web.json_response({**result.as_dict(), **outlook})
+        outlook = await queue_standing(session, None, slots=request.app[SETTINGS].workers)
+    return json_answer(EstimateOut.of(result, outlook))

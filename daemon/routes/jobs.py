@@ -1,9 +1,8 @@
 """Training jobs of the acting account: submit (paid, idempotent), list, show, cancel, metrics."""
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Job
 from core.jobs import (
@@ -11,15 +10,23 @@ from core.jobs import (
     cancel_job,
     get_job,
     job_metrics,
-    job_status_view,
-    job_view,
+    job_standing,
     list_jobs,
     submit_job,
 )
+from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
 from daemon.keys import EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
-from daemon.schemas import CancelOut, JobIn, JobOut, JobsOut, JobsQuery, MetricsOut
+from daemon.schemas import (
+    CancelOut,
+    JobIn,
+    JobOut,
+    JobsOut,
+    JobsQuery,
+    MetricPoint,
+    MetricsOut,
+)
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -42,23 +49,24 @@ def _request_of(body: JobIn) -> JobRequest:
     body=JobIn,
     response=JobOut,
     status=201,
+    repeat_status=200,
     errors=(400, 402, 404, 409, 422),
 )
 async def post_job(request: web.Request) -> web.Response:
     body = await parse_body(request, JobIn)
     job_request = _request_of(body)
     try:
-        view, created = await _submit(request, job_request)
+        answer, created = await _submit(request, job_request)
     except IntegrityError:
         # A concurrent submit with the same key won the unique constraint (our transaction
         # was rolled back): a second pass finds its job and answers it.
-        view, created = await _submit(request, job_request)
+        answer, created = await _submit(request, job_request)
     if created:
         request.app[EVENTS].jobs_changed()
-    return web.json_response(view, status=201 if created else 200)
+    return json_answer(answer, status=201 if created else 200)
 
 
-async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[str, Any], bool]:
+async def _submit(request: web.Request, job_request: JobRequest) -> tuple[JobOut, bool]:
     platform, user_id = acting_identity(request)
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
@@ -71,7 +79,8 @@ async def _submit(request: web.Request, job_request: JobRequest) -> tuple[dict[s
             request=job_request,
             data_dir=request.app[SETTINGS].data_dir,
         )
-        return await job_status_view(session, job, slots=request.app[SETTINGS].workers), created
+        standing = await job_standing(session, job, slots=request.app[SETTINGS].workers)
+        return JobOut.of(job, standing), created
 
 
 @routes.get("/v1/jobs")
@@ -81,11 +90,15 @@ async def get_jobs(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
-        views = [
-            await job_status_view(session, job, slots=request.app[SETTINGS].workers)
-            for job in jobs
-        ]
-    return web.json_response({"jobs": views})
+        answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
+    return json_answer(answer)
+
+
+async def jobs_answer(session: AsyncSession, jobs: list[Job], *, slots: int) -> JobsOut:
+    """Jobs, each with where it stands in the queue."""
+    return JobsOut(
+        jobs=[JobOut.of(job, await job_standing(session, job, slots=slots)) for job in jobs]
+    )
 
 
 @routes.get("/v1/jobs/{id}")
@@ -95,8 +108,8 @@ async def get_one_job(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
-        view = await job_status_view(session, job, slots=request.app[SETTINGS].workers)
-    return web.json_response(view)
+        standing = await job_standing(session, job, slots=request.app[SETTINGS].workers)
+    return json_answer(JobOut.of(job, standing))
 
 
 async def cancel_and_answer(request: web.Request, *, as_operator: bool) -> web.Response:
@@ -105,9 +118,11 @@ async def cancel_and_answer(request: web.Request, *, as_operator: bool) -> web.R
     async with request.app[SESSIONMAKER].begin() as session:
         owner = None if as_operator else (await acting_account(request, session)).id
         result = await cancel_job(session, job_id, owner)
-        job: Job = result.job
+        # A cancelled job waits in no queue: its standing needs no query.
+        standing = await job_standing(session, result.job, slots=request.app[SETTINGS].workers)
+        answer = CancelOut.of(result.job, standing, refunded_now=result.refunded)
     request.app[EVENTS].jobs_changed()
-    return web.json_response({**job_view(job), "refunded_now": result.refunded})
+    return json_answer(answer)
 
 
 @routes.post("/v1/jobs/{id}/cancel")
@@ -127,5 +142,5 @@ async def get_job_metrics(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
-        points = await job_metrics(session, job.id)
-    return web.json_response({"job_id": job_id, "points": points})
+        points = [MetricPoint.model_validate(row) for row in await job_metrics(session, job.id)]
+    return json_answer(MetricsOut(job_id=job.id, points=points))

@@ -2,27 +2,15 @@
 
 from aiohttp import web
 
-from core.db.models import LedgerEntry
 from core.ledger import list_entries
+from daemon.answers import json_answer
 from daemon.auth import acting_account
 from daemon.keys import READ_SESSIONMAKER
 from daemon.openapi import describe
-from daemon.schemas import LedgerOut, LedgerQuery
+from daemon.schemas import LedgerEntryOut, LedgerOut, LedgerQuery
 from daemon.validation import parse_query
 
 routes = web.RouteTableDef()
-
-
-def entry_view(entry: LedgerEntry) -> dict:
-    """The JSON shape of a ledger entry."""
-    return {
-        "id": entry.id,
-        "delta": entry.delta,
-        "kind": entry.kind,
-        "reference": entry.reference,
-        "balance_after": entry.balance_after,
-        "created_at": entry.created_at.isoformat(),
-    }
 
 
 @routes.get("/v1/ledger")
@@ -38,5 +26,7 @@ async def get_ledger(request: web.Request) -> web.Response:
         entries = await list_entries(
             session, account.id, limit=query.limit, before_id=query.before_id
         )
-        body = {"balance": account.balance, "entries": [entry_view(e) for e in entries]}
-    return web.json_response(body)
+        answer = LedgerOut(
+            balance=account.balance, entries=[LedgerEntryOut.model_validate(e) for e in entries]
+        )
+    return json_answer(answer)

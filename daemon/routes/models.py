@@ -1,44 +1,16 @@
 """Trained models of the acting account and their downloadable files."""
 
-from typing import Any
-
 from aiohttp import web
-from pydantic import BaseModel
 
 from core import models_registry
+from daemon.answers import json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, READ_SESSIONMAKER
 from daemon.openapi import describe
+from daemon.schemas import ModelOut, ModelsOut
 from daemon.validation import path_int
 
 routes = web.RouteTableDef()
-
-
-class ModelFileOut(BaseModel):
-    name: str
-    role: str | None
-    kind: str
-    size: int
-    sha256: str
-    url: str
-
-
-class ModelOut(BaseModel):
-    id: int
-    job_id: int
-    dataset_id: int | None
-    offering_id: str
-    name: str
-    trigger_word: str | None
-    format: str
-    files: list[ModelFileOut]
-    final_loss: float | None
-    steps: int | None
-    created_at: str
-
-
-class ModelsOut(BaseModel):
-    models: list[ModelOut]
 
 
 @routes.get("/v1/models")
@@ -47,8 +19,7 @@ async def list_models(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         rows = await models_registry.list_models(session, account.id)
-        body: dict[str, Any] = {"models": [models_registry.model_view(m) for m in rows]}
-    return web.json_response(body)
+    return json_answer(ModelsOut(models=[ModelOut.of(model) for model in rows]))
 
 
 @routes.get("/v1/models/{id}")
@@ -58,7 +29,7 @@ async def get_model(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         model = await models_registry.get_model(session, model_id, account.id)
-    return web.json_response(models_registry.model_view(model))
+    return json_answer(ModelOut.of(model))
 
 
 @routes.get("/v1/models/{id}/files/{name}")

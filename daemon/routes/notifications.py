@@ -1,57 +1,20 @@
 """The bots' delivery channel: long-poll pending notifications, acknowledge them by id."""
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from core import notifications
-from core.enums import Platform
+from daemon.answers import json_answer
 from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
+from daemon.schemas import AckIn, AckOut, NotificationOut, NotificationsOut, NotificationsQuery
 from daemon.validation import parse_body, parse_query
 
 routes = web.RouteTableDef()
 
-MAX_WAIT_SECONDS = 60.0
 # Leases expire without anyone announcing it; look again at least this often while waiting.
 RECHECK_SECONDS = 5.0
-
-
-class NotificationsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    platform: Platform
-    wait: float = Field(
-        0.0, ge=0.0, le=MAX_WAIT_SECONDS, description="Seconds to wait when none are pending."
-    )
-    limit: int = Field(50, ge=1, le=notifications.MAX_FETCH)
-
-
-class NotificationOut(BaseModel):
-    id: int
-    kind: str
-    account_id: int
-    platform: Platform
-    platform_user_id: str
-    payload: dict[str, Any]
-    created_at: str
-    deliveries: int
-
-
-class NotificationsOut(BaseModel):
-    notifications: list[NotificationOut]
-
-
-class AckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    ids: list[int] = Field(max_length=1000, description="Ids of delivered notifications.")
-
-
-class AckOut(BaseModel):
-    acknowledged: int
 
 
 @routes.get("/v1/notifications")
@@ -76,10 +39,12 @@ async def fetch_notifications(request: web.Request) -> web.Response:
                 max_deliveries=settings.notification_max_deliveries,
                 limit=query.limit,
             )
-            body = {"notifications": [notifications.notification_view(row) for row in rows]}
+            answer = NotificationsOut(
+                notifications=[NotificationOut.model_validate(row) for row in rows]
+            )
         remaining = deadline - asyncio.get_running_loop().time()
         if rows or remaining <= 0:
-            return web.json_response(body)
+            return json_answer(answer)
         await events.wait_notifications(
             query.platform, min(remaining, RECHECK_SECONDS), after=generation
         )
@@ -96,4 +61,4 @@ async def ack_notifications(request: web.Request) -> web.Response:
     body = await parse_body(request, AckIn)
     async with request.app[SESSIONMAKER].begin() as session:
         count = await notifications.acknowledge(session, body.ids)
-    return web.json_response({"acknowledged": count})
+    return json_answer(AckOut(acknowledged=count))

@@ -3,6 +3,7 @@
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from daemon.answers import json_answer
 from daemon.keys import METRICS
 from daemon.observability import METRICS_OBJECT
 from daemon.openapi import build_openapi, describe
@@ -16,7 +17,7 @@ VERSION = "0.1.0"
 @routes.get("/healthz")
 @describe(summary="Liveness", response=HealthOut)
 async def get_healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": VERSION})
+    return json_answer(HealthOut(status="ok", version=VERSION))
 
 
 @routes.get("/metrics")

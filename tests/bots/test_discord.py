@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from bots.common.actions import Action
+from bots.discord.buttons import ActionButton
 from bots.discord.main import run
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
@@ -180,6 +182,46 @@ async def test_lists_and_dm_fallback_to_the_channel(
     assert balance.ephemeral and "refund" in balance.content
 
 
+async def test_every_action_but_download_is_reachable(
+    daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each action pressed once (Download needs a trained model: the slow journey presses it)."""
+    fake = fake_discord
+    pressed: set[Action] = set()
+    press = fake.press
+
+    async def recording(user_id: int, sent: Sent, label_part: str, **kw: Any) -> str:
+        custom_id = await press(user_id, sent, label_part, **kw)
+        match = ActionButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+        if match is not None:  # else the ✎ that opens a modal for a typed answer
+            pressed.add(Action(match["action"]))
+        return custom_id
+
+    monkeypatch.setattr(fake, "press", recording)
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    summary = await _to_summary(fake)
+    await _press(fake, summary, "Cancel", "Nothing was charged")
+    first = await _slash(fake, "train", "start", "Which dataset")
+    images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
+    trigger = await _press(fake, images, "Done", "Suggested: mycat")
+    # The daemon's rule, checked before calling it: a dot is refused in plain words.
+    again = await _modal(fake, trigger, "✎", "my.cat", "without spaces, dots or accents")
+    offerings = await _modal(fake, again, "✎", "my_cat", "What should I train?")
+    presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
+    summary = await _press(fake, presets, "fast", "trigger word: my_cat")
+    await _press(fake, summary, "Confirm", "is queued")
+
+    datasets = await _slash(fake, "datasets", "list", "My Cat — 4 images")
+    detail = await _press(fake, datasets, "My Cat", "Dataset #")
+    await _press(fake, detail, "Add images", "Send images now")
+    await _modal(fake, detail, "✎", "recaptioned", "updated")
+    refused = await _press(fake, detail, "Delete", "That did not work")  # a queued job uses it
+    assert refused.ephemeral
+    await _press(fake, await _slash(fake, "jobs", "list", "queued"), "Cancel job", "refunded")
+    assert pressed == set(Action) - {Action.download_model}
+
+
 @pytest.mark.slow
 async def test_journey_with_a_restart_before_delivery(
     training_daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
@@ -219,6 +261,12 @@ async def test_journey_with_a_restart_before_delivery(
     assert [s.files[0][0].endswith(".safetensors") for s in sent] == [True, True, False, False]
     assert sent[2].content.startswith("Loss curve") and sent[3].content.startswith("Samples")
     assert all(s.files[0][1].startswith(b"\x89PNG") for s in sent[2:])
+    models = await _slash(fake, "models", "list", "trigger mycat")
+    mark = len(fake.log)
+    await fake.press(USER, models, "Download")
+    await fake.wait_for(lambda s: s.how == "followup" and "Samples" in s.content, after=mark)
+    downloaded = [s.files[0][1] for s in fake.log[mark:] if s.how == "followup" and s.files]
+    assert downloaded[:2] == [s.files[0][1] for s in sent[:2]]  # the same LoRA files
 
     await bot.stop()  # and once more: it was acknowledged, so nothing comes twice
     await _start(fake, training_daemon, run_bot)

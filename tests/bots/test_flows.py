@@ -3,14 +3,26 @@
 import pytest
 
 from bots.common import library, texts
+from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, deliver_once
+from bots.common.dispatch import Press, dispatch
 from bots.common.errors import DaemonUnavailable, NotFoundError
-from bots.common.schemas import Actor, NotificationOut, Upload
+from bots.common.schemas import Actor, Upload
 from bots.common.screens import Expect, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep, suggest_trigger
+from core.naming import NamingProblem
+from daemon.schemas import NotificationOut
 from tests.bots.conftest import Daemon, png
 from tests.conftest import RPC_TOKEN
+
+
+async def _press(flow: TrainFlow, action: Action, arg: str = "") -> Screen:
+    """Press a button of the journey's current screen, through the common dispatch."""
+    press = Press(action, arg, flow.state.token, flow.actor, flow.state)
+    outcome = await dispatch(flow.client, press)
+    assert outcome.screen is not None and outcome.journey is flow.state
+    return outcome.screen
 
 
 async def _to_summary(
@@ -18,7 +30,7 @@ async def _to_summary(
 ) -> tuple[TrainFlow, Screen]:
     flow = TrainFlow(rpc, who, TrainState())
     await flow.begin()
-    asked = await flow.handle("new", "")
+    asked = await _press(flow, Action.new_dataset)
     assert asked.expects is Expect.text
     screen = await flow.text(name)
     assert screen.expects is Expect.images and "0 image(s)" in screen.text
@@ -27,13 +39,17 @@ async def _to_summary(
     ack = await flow.add_images(uploads)
     assert f"“{name}” now has 4" in ack.text
     assert "✗ notes.txt:" in ack.text  # the daemon's reason follows
-    trigger = await flow.handle("done", "")
+    trigger = await _press(flow, Action.images_done)
     assert trigger.suggestion == suggest_trigger(name)
-    offerings = await flow.handle("trg", trigger.suggestion)
+    offerings = await _press(flow, Action.use_trigger)
     assert any(b.arg == "tiny-lora" for b in offerings.buttons)
-    presets = await flow.handle("off", "tiny-lora")
-    assert [b.arg for b in presets.buttons if b.action == "pre"] == ["fast", "balanced", "quality"]
-    summary = await flow.handle("pre", "fast")
+    presets = await _press(flow, Action.pick_offering, "tiny-lora")
+    assert [b.arg for b in presets.buttons if b.action is Action.pick_preset] == [
+        "fast",
+        "balanced",
+        "quality",
+    ]
+    summary = await _press(flow, Action.pick_preset, "fast")
     assert flow.state.step is TrainStep.summary and "Price:" in summary.text
     return flow, summary
 
@@ -67,8 +83,8 @@ async def test_stale_and_foreign_answers_change_nothing(
     with pytest.raises(StaleAction):
         await flow.confirm("an-old-summary")
     with pytest.raises(StaleAction):
-        await flow.handle("off", "tiny-lora")  # a button of an earlier step
-    await flow.handle("no", "")
+        await _press(flow, Action.pick_offering, "tiny-lora")  # a button of an earlier step
+    await _press(flow, Action.cancel)
     with pytest.raises(StaleAction):
         await flow.confirm(flow.state.summary_id or "")
     assert await rpc.jobs(alice) == []
@@ -94,12 +110,12 @@ async def test_bad_names_and_trigger_words_are_asked_again(
 ) -> None:
     flow = TrainFlow(rpc, alice, TrainState())
     await flow.begin()
-    await flow.handle("new", "")
-    assert (await flow.text("   ")).text == texts.BAD_DATASET_NAME
+    await _press(flow, Action.new_dataset)
+    assert (await flow.text("   ")).text == texts.NAMING_PROBLEM[NamingProblem.name_length]
     assert flow.state.step is TrainStep.naming and await rpc.datasets(alice) == []
     await flow.text("dogs")
     await flow.add_images([Upload("d.png", png(7))])
-    await flow.handle("done", "")
+    await _press(flow, Action.images_done)
     again = await flow.text("two words")
     assert "without spaces" in again.text and flow.state.step is TrainStep.trigger
     assert (await rpc.dataset(alice, flow.state.dataset_id or 0)).trigger_word is None
@@ -110,9 +126,9 @@ async def test_done_without_images_keeps_asking_for_images(
 ) -> None:
     flow = TrainFlow(rpc, alice, TrainState())
     await flow.begin()
-    await flow.handle("new", "")
+    await _press(flow, Action.new_dataset)
     await flow.text("empty")
-    screen = await flow.handle("done", "")
+    screen = await _press(flow, Action.images_done)
     assert screen.text == texts.NO_IMAGES_YET and flow.state.step is TrainStep.images
 
 
@@ -129,7 +145,7 @@ async def test_lists_balance_and_cancel_with_refund(
     detail = await library.dataset(rpc, alice, flow.state.dataset_id or 0)
     assert "a cat, pose 0" in detail.text  # captions made it through
     jobs = await library.jobs(rpc, alice)
-    assert any(b.action == "jc" and b.arg == str(job_id) for b in jobs.buttons)
+    assert any(b.action is Action.cancel_job and b.arg == str(job_id) for b in jobs.buttons)
     refused = await library.delete_dataset(rpc, alice, flow.state.dataset_id or 0)
     assert refused.text.startswith("That did not work")  # a queued job uses it
     cancelled, job = await library.cancel_job(rpc, alice, job_id)
@@ -193,12 +209,55 @@ def test_trigger_suggestions() -> None:
 
 
 def test_summary_shows_the_daemons_queue_outlook() -> None:
-    from bots.common.schemas import DatasetOut, EstimateOut, OfferingOut
+    from datetime import UTC, datetime
 
-    dataset = DatasetOut(id=1, name="cats", image_count=4, trigger_word="cats")
-    offering = OfferingOut(id="tiny-lora", title="Tiny")
-    idle = EstimateOut(ok=True, cost=10, estimated_seconds=65)
-    busy = EstimateOut(ok=True, cost=10, queue_ahead=2, starts_in_seconds=130)
+    from daemon.schemas import DatasetOut, EstimateOut, OfferingOut, PresetOut
+
+    now = datetime.now(UTC)
+    dataset = DatasetOut(
+        id=1,
+        name="cats",
+        trigger_word="cats",
+        description="",
+        tags=[],
+        visibility="private",
+        image_count=4,
+        owned=True,
+        created_at=now,
+        updated_at=now,
+    )
+    preset = PresetOut(
+        steps=50, rank=4, alpha=4.0, learning_rate=1e-4, batch_size=1, resolution=64
+    )
+    offering = OfferingOut(
+        id="tiny-lora",
+        title="Tiny",
+        description="",
+        family="tiny",
+        enabled=True,
+        base_model="tiny",
+        base_model_available=True,
+        resolution=64,
+        min_images=4,
+        max_images=200,
+        presets={"fast": preset},
+        bounds={},
+        pricing={},
+    )
+    estimate = {
+        "ok": True,
+        "offering_id": "tiny-lora",
+        "preset": "fast",
+        "cost": 10,
+        "estimated_seconds": 65.0,
+        "vram_gb": 1.0,
+        "image_count": 4,
+        "params": {},
+        "errors": [],
+        "warnings": [],
+    }
+    idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0)
+    busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0)
     text = texts.summary(dataset, offering, "fast", idle, 100)
     assert "you are next" in text and "Estimated time: 1 min 5 s" in text
     assert "balance after: 90 points" in text

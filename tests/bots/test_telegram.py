@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from bots.common.actions import Action
+from bots.telegram.callbacks import ActionCb
 from bots.telegram.main import run
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
@@ -233,6 +235,43 @@ async def test_lists_captions_cancel_balance_and_link(
     code = (await daemon.post("/v1/me/link-code", "discord:31337", {}))["code"]
     linked = await _say(fake, f"/link {code}", "Linked!")
     assert "balance 1000 points" in linked.text
+
+
+async def test_every_action_but_download_is_reachable(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each action pressed once (Download needs a trained model: the slow journey presses it)."""
+    fake = fake_telegram
+    pressed: set[Action] = set()
+    press = fake.press
+
+    def recording(user_id: int, sent: Sent, label_part: str, **kw: Any) -> str:
+        data = press(user_id, sent, label_part, **kw)
+        pressed.add(ActionCb.unpack(data).action)
+        return data
+
+    monkeypatch.setattr(fake, "press", recording)
+    await daemon.grant(WHO, 1000)
+    run_bot(run, _settings(daemon, fake))
+    summary = await _to_summary(fake)
+    await _press(fake, summary, "Cancel", "Nothing was charged")
+    first = await _say(fake, "/train", "Which dataset")
+    images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
+    await _press(fake, images, "Done", "Suggested: mycat")
+    # The daemon's rule, checked before calling it: a dot is refused in plain words.
+    await _say(fake, "my.cat", "without spaces, dots or accents, e.g. mycat")
+    offerings = await _say(fake, "my_cat", "What should I train?")
+    presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
+    summary = await _press(fake, presets, "fast", "trigger word: my_cat")
+    await _press(fake, summary, "Confirm", "is queued")
+
+    detail = await _press(fake, await _say(fake, "/datasets", "Your datasets:"), "My", "Dataset #")
+    await _press(fake, detail, "Add images", "Send images now")
+    await _press(fake, detail, "✎ #", "Send the new caption")
+    await _say(fake, "recaptioned", "updated")
+    await _press(fake, detail, "Delete", "That did not work")  # a queued job uses it
+    await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
+    assert pressed == set(Action) - {Action.download_model}
 
 
 async def test_result_arrives_once_after_a_restart_before_delivery(

@@ -1,5 +1,6 @@
 """One person cannot flood the RPC; others, and the bots' delivery channel, are unaffected."""
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -37,9 +38,12 @@ async def test_flooding_gets_429_with_retry_after(
     assert statuses == [200, 200, 200]
     refused = await client.get("/v1/me", headers=alice)
     body = await refused.json()
-    assert refused.status == 429 and refused.headers["Retry-After"] == "10"
-    assert body["error"]["code"] == "RATE_LIMITED"
-    assert body["error"]["details"]["retry_after"] == pytest.approx(10.0, abs=0.1)
+    # One token every 10 s: the wait is what is left of that since the burst began (the
+    # requests themselves take a moment, longer on a loaded machine).
+    retry_after = body["error"]["details"]["retry_after"]
+    assert refused.status == 429 and body["error"]["code"] == "RATE_LIMITED"
+    assert 5.0 < retry_after <= 10.0
+    assert refused.headers["Retry-After"] == str(math.ceil(retry_after))
     assert (await client.get("/v1/me", headers=bob)).status == 200
     polled = await client.get("/v1/notifications?platform=telegram&wait=0", headers=RPC_HEADERS)
     assert polled.status == 200

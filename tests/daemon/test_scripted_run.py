@@ -16,6 +16,7 @@ import pytest
 
 from daemon.demo import Rpc, demo_image
 from daemon.process import DaemonProcess, running_daemon
+from tests.conftest import CHECK_ANSWERS_ENV, logged_mismatches
 from tests.imagefactory import png_bytes
 
 ALICE = "telegram:alice"
@@ -24,9 +25,11 @@ BOB = "discord:bob"
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
-    with running_daemon(tmp_path / "data", env={"LORABOT_RUN_QUEUE": "false"}) as process:
+    env = {"LORABOT_RUN_QUEUE": "false", **CHECK_ANSWERS_ENV}
+    with running_daemon(tmp_path / "data", env=env) as process:
         yield process
     assert process.process.returncode == 0, process.log_tail()  # SIGTERM stops it cleanly
+    assert logged_mismatches(process.log_path) == []
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from daemon.process import DaemonProcess, running_daemon
+from tests.conftest import CHECK_ANSWERS_ENV, logged_mismatches
 from tests.imagefactory import png_bytes
 from tests.queue.conftest import (
     TERMINAL,
@@ -21,7 +22,7 @@ from tests.queue.conftest import (
 pytestmark = pytest.mark.slow
 
 USER = "telegram:4242"
-ENV = {"LORABOT_LEASE_SECONDS": "15", "LORABOT_LOG_LEVEL": "WARNING"}
+ENV = {"LORABOT_LEASE_SECONDS": "15", "LORABOT_LOG_LEVEL": "WARNING", **CHECK_ANSWERS_ENV}
 
 
 async def call(
@@ -104,3 +105,4 @@ async def test_killed_daemon_leaves_no_job_stuck_lost_or_charged_twice(
     assert kinds == ["grant", "training_debit"], json.dumps(ledger)
     assert me["balance"] == sum(entry["delta"] for entry in ledger["entries"]) == 500 - job["cost"]
     assert [j["id"] for j in jobs["jobs"]] == [job["id"]]
+    assert logged_mismatches(data_dir / "daemon.log") == []

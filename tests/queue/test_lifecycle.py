@@ -2,14 +2,18 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import lifecycle, notifications
 from core.db.models import Job, JobMetric, LedgerEntry
 from core.db.types import utcnow
-from core.enums import NotificationKind
+from core.enums import JobStatus, NotificationKind
+from core.errors import Conflict
 from core.ledger import balance
+from core.queue_standing import QueueStanding, queue_standing
+from core.worker_protocol import Progress
 from tests.conftest import make_account, make_dataset
 
 Maker = async_sessionmaker[AsyncSession]
@@ -66,7 +70,7 @@ async def test_stale_attempts_are_fenced_off(db: Maker) -> None:
         await lifecycle.fail_attempt(session, claimed, "boom", max_attempts=3)
         again = await lifecycle.claim_next(session, owner="d", lease_seconds=30)
         assert again is not None and again.fencing_token == old.fencing_token + 1
-    report = {"stage": "training", "step": 3, "total_steps": 10, "loss": 0.5, "lr": 1e-3}
+    report = Progress(stage="training", step=3, total_steps=10, loss=0.5, lr=1e-3)
     async with db.begin() as session:
         assert await lifecycle.record_progress(session, old, [report], lease_seconds=30) is None
         fresh = lifecycle.Attempt(job.id, again.fencing_token)
@@ -107,7 +111,7 @@ async def test_cancel_while_running_refunds_the_unused_share_rounded_down(db: Ma
         job = await lifecycle.claim_next(session, owner="d", lease_seconds=30)
         assert job is not None
         job.step = 3
-        refunded = await lifecycle.cancel_running(session, job)
+        refunded = await lifecycle.cancel(session, job)
     assert refunded == 70 and job.status == "cancelled" and job.cancel_requested
 
 
@@ -188,7 +192,7 @@ async def test_notifications_dedupe_lease_and_acknowledge(db: Maker) -> None:
         )
 
 
-async def test_queue_eta_spreads_the_work_ahead_over_the_slots(db: Maker) -> None:
+async def test_queue_standing_spreads_the_work_ahead_over_the_slots(db: Maker) -> None:
     async with db.begin() as session:
         account = await make_account(session)
         jobs = [await queued_job(session, account.id) for _ in range(3)]
@@ -197,6 +201,39 @@ async def test_queue_eta_spreads_the_work_ahead_over_the_slots(db: Maker) -> Non
         running = await lifecycle.claim_next(session, owner="d", lease_seconds=30)
         assert running is not None
         running.eta_seconds = 4.0
-        assert await lifecycle.queue_eta(session, running, slots=1) is None
-        assert await lifecycle.queue_eta(session, jobs[1], slots=1) == 4.0
-        assert await lifecycle.queue_eta(session, jobs[2], slots=2) == (4.0 + 10.0) / 2
+        assert await queue_standing(session, running, slots=1) == QueueStanding()
+        assert await queue_standing(session, jobs[1], slots=1) == QueueStanding(1, 4.0)
+        assert await queue_standing(session, jobs[2], slots=2) == QueueStanding(2, 7.0)
+        # A job submitted now waits behind both queued jobs.
+        now = await queue_standing(session, None, slots=2)
+        assert (now.position, now.ahead, now.starts_in_seconds) == (3, 2, (4.0 + 20.0) / 2)
+
+
+async def test_cancel_and_requeue_follow_the_refund_rules(db: Maker) -> None:
+    async with db.begin() as session:
+        account = await make_account(session, balance=0)
+        queued = await queued_job(session, account.id, cost=30)
+        failed = await queued_job(session, account.id, cost=20)
+    async with db.begin() as session:
+        job = await session.get(Job, queued.id)
+        assert job is not None
+        assert await lifecycle.cancel(session, job) == 30
+        assert (job.status, job.stage, job.refunded) == (JobStatus.cancelled, "cancelled", 30)
+        with pytest.raises(Conflict) as finished:
+            await lifecycle.cancel(session, job)
+        assert finished.value.code == "JOB_FINISHED"
+        with pytest.raises(Conflict) as refunded:
+            lifecycle.requeue(job)
+        assert refunded.value.code == "REQUEUE_REFUNDED"
+        other = await session.get(Job, failed.id)
+        assert other is not None
+        with pytest.raises(Conflict) as waiting:
+            lifecycle.requeue(other)
+        assert waiting.value.code == "JOB_NOT_REQUEUABLE"
+        # Failed without a refund (e.g. settled by hand): an operator may run it again.
+        other.status, other.attempts, other.error = JobStatus.failed, 3, "boom"
+        lifecycle.requeue(other)
+        assert (other.status, other.attempts, other.error) == (JobStatus.queued, 0, None)
+        assert other.fencing_token == 1
+    async with db() as session:
+        assert await balance(session, account.id) == 30

@@ -163,7 +163,12 @@ async def test_cancel_while_training_stops_the_worker_and_refunds_the_rest(
     await wait_for(gone, timeout=15, what="the worker process to exit")
     refunds = [e for e in await ledger_of(client, user) if e["kind"] == "refund"]
     assert [e["delta"] for e in refunds] == [cancelled["refunded"]]
-    assert worker_pid(client, job["id"]) is None
+
+    # The executor frees the slot once it has read the exit (a moment after the process died).
+    async def released() -> bool:
+        return worker_pid(client, job["id"]) is None
+
+    await wait_for(released, timeout=10, every=0.05, what="the executor to free the slot")
 
 
 BROKEN_OFFERING = """

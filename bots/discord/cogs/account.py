@@ -1,6 +1,6 @@
 """/account start, balance, link, help."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -21,20 +21,22 @@ class AccountCog(commands.GroupCog, group_name="account", group_description="You
         super().__init__()
 
     @app_commands.command(name="start", description="Welcome, your balance and the next step")
-    async def start(self, interaction: discord.Interaction[Any]) -> None:
+    async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Welcome."""
         screen = await library.start(self.bot.client, actor(interaction.user))
         await interaction.response.send_message(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="balance", description="Your points and recent ledger entries")
-    async def balance(self, interaction: discord.Interaction[Any]) -> None:
+    async def balance(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Balance and ledger."""
         screen = await library.balance(self.bot.client, actor(interaction.user))
         await interaction.response.send_message(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="link", description="Join your Telegram and Discord accounts")
     @app_commands.describe(code="A code from /link on Telegram; leave empty to get a code")
-    async def link(self, interaction: discord.Interaction[Any], code: str | None = None) -> None:
+    async def link(
+        self, interaction: discord.Interaction["LoraBot"], code: str | None = None
+    ) -> None:
         """Issue or redeem a link code."""
         who = actor(interaction.user)
         if code:
@@ -44,6 +46,6 @@ class AccountCog(commands.GroupCog, group_name="account", group_description="You
         await interaction.response.send_message(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="help", description="What this bot can do")
-    async def help(self, interaction: discord.Interaction[Any]) -> None:
+    async def help(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Help."""
         await interaction.response.send_message(texts.HELP_DISCORD, ephemeral=True)

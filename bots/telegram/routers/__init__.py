@@ -2,9 +2,9 @@
 
 from aiogram import Router
 
-from bots.telegram.routers import account, errors, library, train
+from bots.telegram.routers import account, buttons, errors, library, train
 
 
 def build_routers() -> list[Router]:
     """New router instances for one Dispatcher."""
-    return [errors.build(), account.build(), train.build(), library.build()]
+    return [errors.build(), account.build(), train.build(), library.build(), buttons.build()]

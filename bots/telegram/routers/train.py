@@ -4,17 +4,17 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import Message
 
 from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.progress import ProgressBoard, cancel_row
-from bots.common.schemas import JobOut
 from bots.common.screens import Button, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep
-from bots.telegram.callbacks import TrainCb, lib_packer, train_packer
+from bots.telegram.callbacks import packer
 from bots.telegram.render import actor, actor_for, edit, screen_kwargs
 from bots.telegram.uploads import AlbumBuffer, has_image, uploads_of
+from daemon.schemas import JobOut
 
 
 class Training(StatesGroup):
@@ -33,24 +33,29 @@ class Training(StatesGroup):
 STATES = {step: getattr(Training, step.value, None) for step in TrainStep}
 
 
-async def load(state: FSMContext, client: DaemonClient, user_id: int) -> TrainFlow:
-    """The person's journey from FSM storage."""
+async def journey(state: FSMContext) -> TrainState | None:
+    """The person's journey from FSM storage, if one was started."""
     data = await state.get_data()
-    if "train" not in data:
+    return TrainState.model_validate(data["train"]) if "train" in data else None
+
+
+async def load(state: FSMContext, client: DaemonClient, user_id: int) -> TrainFlow:
+    """The person's journey, for a typed answer or images; none yet is a stale answer."""
+    train = await journey(state)
+    if train is None:
         raise StaleAction("no conversation")
-    train = TrainState.model_validate(data["train"])
     return TrainFlow(client, actor_for(user_id), train)
 
 
-async def save(state: FSMContext, flow: TrainFlow) -> None:
+async def save(state: FSMContext, train: TrainState) -> None:
     """Store the journey and move the FSM to its step."""
-    await state.update_data(train=flow.state.model_dump(mode="json"))
-    await state.set_state(STATES[flow.state.step])
+    await state.update_data(train=train.model_dump(mode="json"))
+    await state.set_state(STATES[train.step])
 
 
 async def send_screen(message: Message, flow: TrainFlow, screen: Screen, owner: int) -> None:
     """Answer with a screen of this journey."""
-    await message.answer(**screen_kwargs(screen, train_packer(owner, flow.state.token)))
+    await message.answer(**screen_kwargs(screen, packer(owner, flow.state.token)))
 
 
 async def cmd_train(message: Message, state: FSMContext, client: DaemonClient) -> None:
@@ -58,7 +63,7 @@ async def cmd_train(message: Message, state: FSMContext, client: DaemonClient) -
     assert message.from_user is not None
     flow = TrainFlow(client, actor(message.from_user), TrainState())
     screen = await flow.begin()
-    await save(state, flow)
+    await save(state, flow.state)
     await send_screen(message, flow, screen, message.from_user.id)
 
 
@@ -67,7 +72,7 @@ async def on_text(message: Message, state: FSMContext, client: DaemonClient) -> 
     assert message.from_user is not None and message.text is not None
     flow = await load(state, client, message.from_user.id)
     screen = await flow.text(message.text)
-    await save(state, flow)
+    await save(state, flow.state)
     await send_screen(message, flow, screen, message.from_user.id)
 
 
@@ -94,44 +99,11 @@ async def on_not_image(message: Message) -> None:
     await message.answer(texts.NOT_AN_IMAGE)
 
 
-async def on_button(
-    query: CallbackQuery,
-    callback_data: TrainCb,
-    bot: Bot,
-    state: FSMContext,
-    client: DaemonClient,
-    progress: ProgressBoard,
-) -> None:
-    """A journey button: check who pressed it and that it is current, then move on."""
-    if callback_data.owner != query.from_user.id:
-        await query.answer(texts.FOREIGN_BUTTON, show_alert=True)
-        return
-    flow = await load(state, client, query.from_user.id)
-    if flow.state.token != callback_data.token:
-        raise StaleAction(callback_data.token)
-    message = query.message
-    assert isinstance(message, Message)
-    pack = train_packer(query.from_user.id, flow.state.token)
-    if callback_data.action != "ok":
-        screen = await flow.handle(callback_data.action, callback_data.arg)
-        await save(state, flow)
-        await query.answer()
-        await edit(bot, message.chat.id, message.message_id, screen, pack)
-        return
-    reply_to = {"chat_id": message.chat.id, "message_id": message.message_id}
-    confirmation = await flow.confirm(callback_data.arg, reply_to)
-    await save(state, flow)
-    await query.answer()
-    await edit(bot, message.chat.id, message.message_id, confirmation.screen, pack)
-    if confirmation.created and confirmation.job is not None:
-        await start_progress(bot, message.chat.id, query.from_user.id, confirmation.job, progress)
-
-
 async def start_progress(
     bot: Bot, chat_id: int, owner: int, job: JobOut, progress: ProgressBoard
 ) -> None:
     """Send the job's progress message and keep editing it until the job is final."""
-    pack = lib_packer(owner)
+    pack = packer(owner)
     first = Screen(texts.job_progress(job), cancel_row(job))
     sent = await bot.send_message(chat_id, **screen_kwargs(first, pack))
 
@@ -145,7 +117,6 @@ def build() -> Router:
     """The training router."""
     router = Router(name="train")
     router.message.register(cmd_train, Command("train"))
-    router.callback_query.register(on_button, TrainCb.filter())
     router.message.register(on_text, Training.naming, F.text, ~F.text.startswith("/"))
     router.message.register(on_text, Training.trigger, F.text, ~F.text.startswith("/"))
     router.message.register(on_images, Training.images, has_image)

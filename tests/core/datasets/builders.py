@@ -35,8 +35,8 @@ async def make_account(sm: Sessionmaker) -> int:
 
 async def make_dataset(sm: Sessionmaker, account_id: int, name: str = "cats", **fields) -> int:
     async with sm.begin() as session:
-        view = await create_dataset(session, account_id, DatasetCreate(name=name, **fields))
-        return view.id
+        created = await create_dataset(session, account_id, DatasetCreate(name=name, **fields))
+        return created.dataset.id
 
 
 def make_batch(blobs: BlobStore, files: dict[str, bytes], captions=None) -> UploadBatch:

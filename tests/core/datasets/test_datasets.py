@@ -20,12 +20,11 @@ from core.datasets import (
     delete_dataset,
     get_dataset,
     list_datasets,
-    training_images,
     update_dataset,
 )
 from core.db.models import Image, Job, Model
 from core.enums import JobStatus
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.images import RefusalCode
 from tests import imagefactory as f
 from tests.core.datasets.builders import (
@@ -46,18 +45,23 @@ async def test_create_list_get_update(sessionmaker: Sessionmaker) -> None:
     hidden = await make_dataset(sessionmaker, other, "hidden")
     async with sessionmaker.begin() as session:
         own = await list_datasets(session, owner)
-        assert [d.id for d in own] == [private]
-        assert own[0].trigger_word == "sks_cat" and own[0].owned and own[0].image_count == 0
+        assert [d.dataset.id for d in own] == [private]
+        assert own[0].dataset.trigger_word == "sks_cat" and own[0].image_count == 0
         with_public = await list_datasets(session, owner, include_public=True)
-        assert [(d.id, d.owned) for d in with_public] == [(private, True), (public, False)]
-        assert (await get_dataset(session, public, owner)).name == "theirs"
+        assert [(d.dataset.id, d.dataset.account_id) for d in with_public] == [
+            (private, owner),
+            (public, other),
+        ]
+        assert (await get_dataset(session, public, owner)).dataset.name == "theirs"
         with pytest.raises(NotFound):
             await get_dataset(session, hidden, owner)
         with pytest.raises(Forbidden):
             await update_dataset(session, public, owner, DatasetPatch(name="stolen"))
-        changed = await update_dataset(
-            session, private, owner, DatasetPatch(description="fluffy", trigger_word=None)
-        )
+        changed = (
+            await update_dataset(
+                session, private, owner, DatasetPatch(description="fluffy", trigger_word=None)
+            )
+        ).dataset
         assert (changed.description, changed.trigger_word, changed.name) == (
             "fluffy",
             None,
@@ -169,31 +173,6 @@ async def test_reclaim_orphans(sessionmaker: Sessionmaker, blobs: BlobStore) -> 
     assert len(stored_files(blobs)) == 2
     assert await reclaim_orphan_blobs(sessionmaker, blobs) == 1
     assert len(stored_files(blobs)) == 1 and not blobs.exists(orphan.key)
-
-
-async def test_training_images_refuses_what_cannot_train(
-    sessionmaker: Sessionmaker, blobs: BlobStore
-) -> None:
-    owner = await make_account(sessionmaker)
-    ds = await make_dataset(sessionmaker, owner)
-    async with sessionmaker.begin() as session:
-        with pytest.raises(InvalidInput) as caught:
-            await training_images(session, blobs, ds)
-        assert caught.value.code == "DATASET_EMPTY"
-        for missing in (None, 999_999):
-            with pytest.raises(NotFound):
-                await training_images(session, blobs, missing)
-    await upload(
-        sessionmaker, blobs, ds, owner, {"a.png": f.png_bytes(), "b.png": f.png_bytes(seed=1)}
-    )
-    async with sessionmaker.begin() as session:
-        pairs = await training_images(session, blobs, ds)
-    assert len(pairs) == 2
-    pairs[0][0].unlink()
-    async with sessionmaker.begin() as session:
-        with pytest.raises(NotFound) as caught:
-            await training_images(session, blobs, ds)
-    assert caught.value.code == "IMAGE_FILE_MISSING"
 
 
 async def test_images_cannot_be_deleted_while_a_job_uses_them(

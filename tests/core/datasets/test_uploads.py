@@ -15,7 +15,6 @@ from core.datasets import (
     dataset_stats,
     delete_dataset,
     get_usable_dataset,
-    training_images,
 )
 from core.db.models import Image
 from core.errors import InvalidInput, NotFound
@@ -46,7 +45,7 @@ async def test_upload_adds_and_refuses_file_by_file(
         "a2.png": f.png_bytes(seed=1),
     }
     result = await upload(sessionmaker, blobs, ds, owner, files, {"b.jpg": "a cat, sitting"})
-    assert [a.filename for a in result.added] == ["a.png", "b.jpg"]
+    assert [a.original_filename for a in result.added] == ["a.png", "b.jpg"]
     assert result.added[1].caption == "a cat, sitting"
     assert [(r.filename, r.code) for r in result.refused] == [
         ("a2.png", RefusalCode.duplicate_image)
@@ -57,7 +56,7 @@ async def test_upload_adds_and_refuses_file_by_file(
     assert "already in this dataset" in again.refused[0].message
     async with sessionmaker.begin() as session:
         images = await list_images(session, ds, owner)
-        assert [i.filename for i in images] == ["a.png", "b.jpg"]
+        assert [i.original_filename for i in images] == ["a.png", "b.jpg"]
         stats = await dataset_stats(session, ds)
         assert (stats.image_count, stats.uncaptioned, stats.min_side, stats.max_side) == (
             2,
@@ -65,7 +64,7 @@ async def test_upload_adds_and_refuses_file_by_file(
             64,
             64,
         )
-        pairs = await training_images(session, blobs, ds)
+    pairs = [(blobs.path(image.blob_key), image.caption) for image in images]
     assert [caption for _, caption in pairs] == ["", "a cat, sitting"]
     assert all(path.is_file() and path.is_relative_to(blobs.root) for path, _ in pairs)
     assert len(temp_files(blobs)) == 0
@@ -79,7 +78,7 @@ async def test_invalid_caption_refuses_only_that_file(
     files = {"a.png": f.png_bytes(seed=1), "b.png": f.png_bytes(seed=2)}
     result = await upload(sessionmaker, blobs, ds, owner, files, {"a.png": "x" * 101})
     assert [r.code for r in result.refused] == [RefusalCode.invalid_caption]
-    assert [a.filename for a in result.added] == ["b.png"]
+    assert [a.original_filename for a in result.added] == ["b.png"]
     assert len(stored_files(blobs)) == 1 and temp_files(blobs) == []
 
 

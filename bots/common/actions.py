@@ -1,0 +1,26 @@
+"""The vocabulary of buttons: every action a button can carry, with its short wire code.
+
+The codes travel in Telegram's callback data (64 bytes in all) and Discord's custom_id, so they
+stay a few letters long; a code once shipped keeps its meaning (old messages keep their buttons).
+"""
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # The training journey: the button also carries its conversation's token.
+    pick_dataset = "ds"  # continue with an existing dataset; arg: its id
+    new_dataset = "new"  # start a new dataset: ask for its name
+    images_done = "done"  # every image is in: ask for the trigger word
+    use_trigger = "trg"  # take the suggested trigger word
+    pick_offering = "off"  # train this offering; arg: its id
+    pick_preset = "pre"  # with this preset, and show the price; arg: the preset's name
+    confirm = "ok"  # pay and queue; arg: the id of the summary that showed the price
+    cancel = "no"  # leave the journey, nothing charged
+    # Lists and progress messages.
+    open_dataset = "dso"  # a dataset's details and images; arg: its id
+    add_images = "dsa"  # open the journey at the image step of a dataset; arg: its id
+    delete_dataset = "dsd"  # arg: the dataset's id
+    recaption = "dsc"  # ask for an image's new caption; arg: "<dataset id>.<image id>"
+    download_model = "mdl"  # send a model's files; arg: its id
+    cancel_job = "jc"  # cancel a job, refunded by the rules; arg: its id

@@ -1,0 +1,233 @@
+"""Discord's buttons: one persistent `DynamicItem` for every action, one for typed answers.
+
+A button's custom_id carries everything (action, owner, journey token, argument), so a button
+still works after a restart; its press goes through `bots.common.dispatch` like Telegram's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bots.common import library, texts
+from bots.common.actions import Action
+from bots.common.dispatch import Outcome, Place, Press, dispatch
+from bots.common.progress import cancel_row
+from bots.common.screens import Button, Expect, Screen
+from bots.discord.errors import report
+from bots.discord.render import actor, content, send_outgoing
+from bots.discord.widgets import TextModal
+from daemon.schemas import JobOut
+
+if TYPE_CHECKING:
+    from bots.discord.main import LoraBot
+
+# The action group lists the codes, so only a known action parses (custom_id: 100 characters).
+ACTION_TEMPLATE = (
+    rf"lb:(?P<action>{'|'.join(re.escape(a) for a in Action)}):(?P<owner>\d+)"
+    r":(?P<token>[\w-]*):(?P<arg>[^:]*)"
+)
+ANSWER_TEMPLATE = r"lbt:(?P<owner>\d+):(?P<token>[\w-]+)"
+MAX_ROWS = 5
+MAX_PER_ROW = 5
+STYLES = {
+    Action.confirm: discord.ButtonStyle.success,
+    Action.cancel: discord.ButtonStyle.danger,
+    Action.cancel_job: discord.ButtonStyle.danger,
+    Action.delete_dataset: discord.ButtonStyle.danger,
+}
+
+
+async def _pressed_by_owner(interaction: discord.Interaction[LoraBot], owner: int) -> bool:
+    """Only the person who owns the screen may press (anyone can click in a channel)."""
+    if interaction.user.id == owner:
+        return True
+    await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
+    return False
+
+
+class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_TEMPLATE):
+    """A button of a screen: pressing it dispatches its action."""
+
+    def __init__(
+        self, action: Action, owner: int, token: str = "", arg: str = "", label: str = "·"
+    ) -> None:
+        self.action, self.owner, self.token, self.arg = action, owner, token, arg
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80],
+                style=STYLES.get(action, discord.ButtonStyle.secondary),
+                custom_id=f"lb:{action}:{owner}:{token}:{arg}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[LoraBot],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ActionButton:
+        label = getattr(item, "label", None) or "·"
+        return cls(
+            Action(match["action"]), int(match["owner"]), match["token"], match["arg"], label
+        )
+
+    async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        return await _pressed_by_owner(interaction, self.owner)
+
+    async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
+        bot, user = interaction.client, interaction.user
+        try:
+            async with bot.journeys.lock(user.id):
+                outcome = await dispatch(bot.client, self._press(interaction))
+                if outcome.journey is not None:
+                    bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
+                if outcome.caption_for is None:
+                    await show(interaction, outcome)
+                    return
+            await ask_caption(interaction, outcome)  # no lock held while the person types
+        except Exception as exc:
+            await report(interaction, exc)
+
+    def _press(self, interaction: discord.Interaction[LoraBot]) -> Press:
+        return Press(
+            self.action,
+            self.arg,
+            self.token,
+            actor(interaction.user),
+            interaction.client.journeys.states.get(interaction.user.id),
+            {"channel_id": interaction.channel_id, "guild_id": interaction.guild_id},
+        )
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
+    """✎ on a screen that waits for a typed answer: a button cannot be answered in text, so
+    it opens a modal whose answer goes to the journey like a typed reply on Telegram."""
+
+    def __init__(self, owner: int, token: str, label: str = "✎") -> None:
+        self.owner, self.token = owner, token
+        custom_id = f"lbt:{owner}:{token}"
+        super().__init__(discord.ui.Button(label=label[:80], custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[LoraBot],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AnswerButton:
+        return cls(int(match["owner"]), match["token"], getattr(item, "label", None) or "✎")
+
+    async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        return await _pressed_by_owner(interaction, self.owner)
+
+    async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
+        bot, user = interaction.client, interaction.user
+        try:
+            asked = bot.journeys.flow(bot.client, user, self.token).prompt()
+            modal = TextModal(asked.prompt, asked.prompt, asked.suggestion)
+            await interaction.response.send_modal(modal)
+        except Exception as exc:
+            await report(interaction, exc)
+            return
+        if await modal.wait() or modal.interaction is None or modal.value is None:
+            return  # timed out: nothing changes
+        try:
+            async with bot.journeys.lock(user.id):
+                flow = bot.journeys.flow(bot.client, user, self.token)
+                screen = await flow.text(modal.value)
+            await respond(modal.interaction, screen, flow.state.token)
+        except Exception as exc:
+            await report(modal.interaction, exc)
+
+
+def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
+    """A View of the screen's buttons; a typed answer gets a ✎ button that opens a modal."""
+    view = discord.ui.View(timeout=None)
+    rows: list[list[discord.ui.Item[Any]]] = []
+    if screen.expects is Expect.text:
+        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or 'Answer'}")])
+    rows.extend(
+        [ActionButton(b.action, owner, token, b.arg, b.label) for b in row] for row in screen.rows
+    )
+    for index, row in enumerate(rows[:MAX_ROWS]):
+        for item in row[:MAX_PER_ROW]:
+            item.row = index
+            view.add_item(item)
+    return view
+
+
+async def respond(
+    interaction: discord.Interaction[Any],
+    screen: Screen,
+    token: str = "",
+    *,
+    edit: bool = False,
+    ephemeral: bool = False,
+) -> None:
+    """Answer an interaction with a screen: a new message, or an edit of the pressed one."""
+    view = screen_view(screen, interaction.user.id, token)
+    text = content(screen.text)
+    if edit:
+        await interaction.response.edit_message(content=text, view=view)
+    elif interaction.response.is_done():
+        await interaction.followup.send(text, view=view, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(text, view=view, ephemeral=ephemeral)
+
+
+async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
+    """Show a press's outcome: its screen, its files, the progress of the job it created."""
+    if outcome.screen is not None:
+        token = outcome.journey.token if outcome.journey else ""
+        place = outcome.place
+        edit, private = place is Place.replace, place is Place.private
+        await respond(interaction, outcome.screen, token, edit=edit, ephemeral=private)
+    if outcome.files is not None:
+        if not interaction.response.is_done():
+            # Discord wants an answer within 3 s; the files may take longer to fetch.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        await send_outgoing(interaction.followup, await outcome.files())
+    if outcome.job is not None and interaction.channel_id is not None:
+        await start_progress(
+            interaction.client, interaction.channel_id, interaction.user, outcome.job
+        )
+
+
+async def ask_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
+    """Ask for an image's caption in a modal, then save it."""
+    assert outcome.caption_for is not None and outcome.screen is not None
+    image = outcome.caption_for
+    title = texts.CAPTION_TITLE.format(image_id=image.image_id)
+    modal = TextModal(title, outcome.screen.prompt)
+    await interaction.response.send_modal(modal)
+    if await modal.wait() or modal.interaction is None or modal.value is None:
+        return
+    try:
+        bot = interaction.client
+        screen = await library.recaption(
+            bot.client, actor(interaction.user), image.dataset_id, image.image_id, modal.value
+        )
+        await modal.interaction.response.send_message(content(screen.text), ephemeral=True)
+    except Exception as exc:
+        await report(modal.interaction, exc)
+
+
+async def start_progress(
+    bot: LoraBot, channel_id: int, user: discord.abc.User, job: JobOut
+) -> None:
+    """Post the job's progress message (a bot message: editable beyond 15 minutes)."""
+    channel = bot.get_partial_messageable(channel_id)
+    first = Screen(texts.job_progress(job), cancel_row(job))
+    message = await channel.send(first.text, view=screen_view(first, user.id))
+
+    async def render(text: str, rows: list[list[Button]]) -> None:
+        view = screen_view(Screen(text, rows), user.id)
+        await message.edit(content=content(text), view=view)
+
+    bot.progress.follow(actor(user), job, channel_id, render, first.text)

@@ -1,0 +1,56 @@
+"""The rules of dataset names and trigger words: one copy, read by the daemon and the bots.
+
+Pure and light (no database, no pictures), so a bot checks a typed answer with the very rule
+the daemon enforces and asks again before calling it.
+"""
+
+import re
+import unicodedata
+from enum import StrEnum
+
+MAX_NAME_CHARS = 100
+MAX_TRIGGER_CHARS = 64
+TRIGGER_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class NamingProblem(StrEnum):
+    """Why a name or trigger word is refused; the daemon reports it as the field error's type."""
+
+    name_length = "DATASET_NAME_LENGTH"  # empty once trimmed, or over MAX_NAME_CHARS
+    name_control_chars = "DATASET_NAME_CONTROL_CHARS"  # control or invisible format characters
+    trigger_length = "TRIGGER_WORD_LENGTH"  # empty, or over MAX_TRIGGER_CHARS
+    trigger_chars = "TRIGGER_WORD_CHARS"  # anything but A-Z a-z 0-9 _ - (spaces, dots, accents)
+
+
+# The daemon's wording of each rule (the bots say it their own, friendlier way).
+RULES: dict[NamingProblem, str] = {
+    NamingProblem.name_length: f"a dataset name has 1 to {MAX_NAME_CHARS} characters",
+    NamingProblem.name_control_chars: "a dataset name cannot hold control characters",
+    NamingProblem.trigger_length: f"a trigger word has 1 to {MAX_TRIGGER_CHARS} characters",
+    NamingProblem.trigger_chars: (
+        "a trigger word holds only A-Z, a-z, 0-9, '_' or '-', without spaces"
+    ),
+}
+
+
+def has_control_chars(text: str, *, allow: str = "") -> bool:
+    """Whether the text holds control or format characters (other than those in `allow`)."""
+    return any(unicodedata.category(c) in {"Cc", "Cf"} and c not in allow for c in text)
+
+
+def check_dataset_name(name: str) -> NamingProblem | None:
+    """Why this name (already trimmed) is refused, or None when it is acceptable."""
+    if not 1 <= len(name) <= MAX_NAME_CHARS:
+        return NamingProblem.name_length
+    if has_control_chars(name):
+        return NamingProblem.name_control_chars
+    return None
+
+
+def check_trigger_word(word: str) -> NamingProblem | None:
+    """Why this trigger word is refused, or None when it is acceptable."""
+    if not 1 <= len(word) <= MAX_TRIGGER_CHARS:
+        return NamingProblem.trigger_length
+    if not TRIGGER_CHARS.fullmatch(word):
+        return NamingProblem.trigger_chars
+    return None

@@ -1,0 +1,149 @@
+"""The worker protocol: the job file the daemon writes and the messages the worker sends back.
+
+Both sides import this module, and it loads neither torch nor the database. For each attempt
+the daemon writes a `JobFile` (JSON) and starts `python -m core.training.worker JOB_FILE`; the
+worker answers with one JSON object per line on its stdout, tagged by `type`:
+
+- `hello` {pid, job_id, fencing_token}: the process is up, before torch is imported;
+- `heartbeat`: every `heartbeat_seconds`, whatever the trainer is doing;
+- `progress` {stage, step, total_steps, loss, lr, steps_per_second, eta_seconds, message};
+- `checkpoint` {step, path}: a resumable checkpoint was written;
+- `result` {files: {name: path}, final_loss, steps, seconds, stats};
+- `cancelled` {step} or `error` {message, error_type}; then the process exits.
+
+The daemon writes the line `cancel` on the worker's stdin to ask it to stop at the next step.
+Anything else — an unknown `type`, a missing, extra or mistyped field, a line that is not
+JSON — raises `ProtocolError`: both ends come from one checkout, so it is a bug, not a
+version to tolerate.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+CANCEL_COMMAND = "cancel"
+
+
+class ProtocolError(ValueError):
+    """A job file or a worker message that does not follow the protocol."""
+
+
+class _Record(BaseModel):
+    # Strict: "3" is not 3 and nothing unknown slips through (a float field still takes 3).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TrainingFile(_Record):
+    """One image of the training set: a stored file and its caption."""
+
+    path: Path
+    caption: str
+
+
+class JobFile(_Record):
+    """One attempt as the daemon hands it to a worker."""
+
+    job_id: int
+    fencing_token: int
+    spec: dict[str, Any]
+    """The `TrainingSpec` as a dict (`TrainingSpec.from_dict` checks it in the worker)."""
+    images: list[TrainingFile]
+    out_dir: Path
+    checkpoint_dir: Path
+    data_dir: Path
+    heartbeat_seconds: float = 5.0
+
+    def write(self, path: Path) -> None:
+        """Write the job file (UTF-8 JSON)."""
+        Path(path).write_text(self.model_dump_json(), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> "JobFile":
+        """Read and check a job file (ProtocolError when it is malformed)."""
+        data = Path(path).read_bytes()
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            raise ProtocolError(f"malformed job file {path}: {_summary(exc)}") from None
+
+
+class Hello(_Record):
+    type: Literal["hello"] = "hello"
+    pid: int
+    job_id: int
+    fencing_token: int
+
+
+class Heartbeat(_Record):
+    type: Literal["heartbeat"] = "heartbeat"
+
+
+class Progress(_Record):
+    """A progress report of the trainer (`core.training.progress.Progress` on the wire)."""
+
+    type: Literal["progress"] = "progress"
+    stage: Literal["preparing", "training", "finishing"]
+    step: int = 0
+    total_steps: int = 0
+    loss: float | None = None
+    lr: float | None = None
+    steps_per_second: float | None = None
+    eta_seconds: float | None = None
+    message: str = ""
+
+
+class Checkpoint(_Record):
+    type: Literal["checkpoint"] = "checkpoint"
+    step: int
+    path: str
+
+
+class Result(_Record):
+    """The training finished; `files` maps output roles to the paths written."""
+
+    type: Literal["result"] = "result"
+    files: dict[str, str]
+    final_loss: float | None
+    steps: int
+    seconds: float
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+
+class Cancelled(_Record):
+    type: Literal["cancelled"] = "cancelled"
+    step: int
+
+
+class Error(_Record):
+    """The attempt failed; whether to retry is the daemon's decision."""
+
+    type: Literal["error"] = "error"
+    message: str
+    error_type: str
+
+
+Message = Hello | Heartbeat | Progress | Checkpoint | Result | Cancelled | Error
+_MESSAGE: TypeAdapter[Message] = TypeAdapter(
+    Annotated[Message, Field(discriminator="type")]  # type: ignore[arg-type]
+)
+
+
+def encode(message: Message) -> str:
+    """One message as a JSON line, without the line break."""
+    return _MESSAGE.dump_json(message).decode()
+
+
+def decode(line: str | bytes) -> Message:
+    """The message of one line (ProtocolError when it is not a known, well-formed message)."""
+    try:
+        return _MESSAGE.validate_json(line)
+    except ValidationError as exc:
+        raise ProtocolError(f"malformed worker message: {_summary(exc)}") from None
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
+        for error in exc.errors(include_url=False)
+    )
