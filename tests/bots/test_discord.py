@@ -87,6 +87,13 @@ async def _funded_summary(fake: FakeDiscord, daemon: Daemon, run_bot: Any) -> Se
     return await _to_summary(fake)
 
 
+async def _confirm(fake: FakeDiscord, summary: Sent, times: int = 1) -> Sent:
+    """Press Confirm on the summary; the job's progress message that follows."""
+    mark = len(fake.log)
+    await fake.press(USER, summary, "Confirm", times=times)
+    return await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+
+
 async def test_start_is_private_and_shows_the_balance(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
@@ -118,9 +125,8 @@ async def test_double_click_confirm_makes_one_job(
     fake = fake_discord
     summary = await _funded_summary(fake, daemon, run_bot)
     mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm", times=3)
+    progress = await _confirm(fake, summary, times=3)
     await fake.wait_text("is queued", after=mark)
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
     assert progress.how == "channel" and progress.channel_id == CHANNEL_ID
     await asyncio.sleep(0.5)
     jobs = (await daemon.get("/v1/jobs", WHO))["jobs"]
@@ -150,9 +156,7 @@ async def test_rate_limited_message_still_arrives(
     fake = fake_discord
     summary = await _funded_summary(fake, daemon, run_bot)
     fake.rate_limits["POST /channels/{id}/messages"] = [1.0]
-    mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm")
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    progress = await _confirm(fake, summary)
     assert len(fake.limited) == 1
     assert progress.at - fake.limited[0][1] >= 0.95
 
@@ -231,8 +235,7 @@ async def test_journey_with_a_restart_before_delivery(
     summary = await _to_summary(fake)
     assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.content
     mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm")
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    progress = await _confirm(fake, summary)
     # Live progress: the message is edited in place with a bar, steps and loss.
     await fake.wait_for(
         lambda s: (
