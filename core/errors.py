@@ -1,12 +1,21 @@
 """Domain errors. Each has a stable UPPER_SNAKE `code`; the daemon maps the class to HTTP."""
 
+import re
 from typing import Any
 
 
 class DomainError(Exception):
-    """Base of every error a user or operator may be shown."""
+    """Base of every error a user or operator may be shown.
+
+    A subclass's `code` is its name in UPPER_SNAKE (`NotFound` -> `NOT_FOUND`), so the class
+    and the code clients see cannot drift apart; a raise may still give a finer `code=`.
+    """
 
     code = "ERROR"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).upper()
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -17,38 +26,36 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    code = "INVALID_INPUT"
-
-
-class NotFound(DomainError):
-    """Missing, or not the acting account's (both look the same from outside)."""
-
-    code = "NOT_FOUND"
-
-
-class Conflict(DomainError):
-    code = "CONFLICT"
-
-
-class InsufficientPoints(DomainError):
-    code = "INSUFFICIENT_POINTS"
-
-
-class PreflightRefused(DomainError):
-    code = "PREFLIGHT_REFUSED"
-
-
-class TooLarge(DomainError):
-    code = "TOO_LARGE"
+    """The request is malformed or breaks a rule (400)."""
 
 
 class Unauthorized(DomainError):
-    code = "UNAUTHORIZED"
+    """No valid credentials (401)."""
+
+
+class InsufficientPoints(DomainError):
+    """The balance does not cover the price (402)."""
 
 
 class Forbidden(DomainError):
-    code = "FORBIDDEN"
+    """Authenticated, but not allowed to do this (403)."""
+
+
+class NotFound(DomainError):
+    """Missing, or not the acting account's (both look the same from outside) (404)."""
+
+
+class Conflict(DomainError):
+    """Clashes with the current state, e.g. a name taken or a code used (409)."""
+
+
+class TooLarge(DomainError):
+    """Over a size limit (413)."""
+
+
+class PreflightRefused(DomainError):
+    """The job failed its preflight checks; `details` lists the issues (422)."""
 
 
 class RateLimited(DomainError):
-    code = "RATE_LIMITED"
+    """Too many requests; retry later (429)."""

@@ -2,8 +2,9 @@
 
 import math
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -12,6 +13,16 @@ from core.training.locations import builtin_family, is_builtin
 
 Family = Literal["sd15", "sdxl", "flux", "tiny"]
 OVERRIDABLE = ("steps", "rank", "alpha", "learning_rate", "batch_size", "resolution")
+
+
+T = TypeVar("T")
+
+
+def _one_of(choices: Mapping[str, T], key: str, missing: str, *, code: str) -> T:
+    """`choices[key]`; else NotFound saying what is `missing` and listing the known keys."""
+    if key not in choices:
+        raise NotFound(f"{missing}; choose from {sorted(choices)}", code=code)
+    return choices[key]
 
 
 class _Strict(BaseModel):
@@ -113,12 +124,8 @@ class Offering(_Strict):
 
     def preset(self, name: str) -> Preset:
         """A preset by name; NotFound lists the known ones."""
-        if name not in self.presets:
-            raise NotFound(
-                f"offering {self.id!r} has no preset {name!r}; choose from {sorted(self.presets)}",
-                code="UNKNOWN_PRESET",
-            )
-        return self.presets[name]
+        missing = f"offering {self.id!r} has no preset {name!r}"
+        return _one_of(self.presets, name, missing, code="UNKNOWN_PRESET")
 
     def _gpu_seconds(self, params: dict[str, float | int]) -> float:
         scale = (params["resolution"] / self.resolution) ** 2
@@ -193,12 +200,8 @@ class OfferingRegistry:
 
     def get(self, offering_id: str) -> Offering:
         """An offering by id; NotFound lists the known ones."""
-        if offering_id not in self._offerings:
-            raise NotFound(
-                f"unknown offering {offering_id!r}; choose from {sorted(self._offerings)}",
-                code="UNKNOWN_OFFERING",
-            )
-        return self._offerings[offering_id]
+        missing = f"unknown offering {offering_id!r}"
+        return _one_of(self._offerings, offering_id, missing, code="UNKNOWN_OFFERING")
 
     def all(self) -> list[Offering]:
         """Every offering, in file order."""

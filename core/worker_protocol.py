@@ -80,17 +80,25 @@ class Heartbeat(_Record):
 
 
 class Progress(_Record):
-    """A progress report of the trainer (`core.training.progress.Progress` on the wire)."""
+    """One progress report: what the trainer hands its `on_progress` callback, and its line."""
 
     type: Literal["progress"] = "progress"
     stage: Literal["preparing", "training", "finishing"]
+    """`preparing` (loading, caching), `training` (the loop) or `finishing` (saving, sampling)."""
     step: int = 0
+    """Optimizer steps completed so far."""
     total_steps: int = 0
+    """Optimizer steps the training will run in all."""
     loss: float | None = None
+    """Smoothed training loss (exponential moving average) at `step`."""
     lr: float | None = None
+    """Learning rate used for the last step."""
     steps_per_second: float | None = None
+    """Throughput of this process since the loop started."""
     eta_seconds: float | None = None
+    """Estimated seconds until the loop finishes."""
     message: str = ""
+    """A short human-readable note about what is happening."""
 
 
 class Checkpoint(_Record):

@@ -341,7 +341,15 @@ class UploadForm(BaseModel):
     captions: str | None = Field(None, description='JSON, e.g. {"cat1.jpg": "a cat, sitting"}')
 
 
-class ImageOut(Answer):
+class _ImageAnswer(Answer):
+    """An answer made of an image row's fields, whichever of them the subclass declares."""
+
+    @classmethod
+    def of(cls, row: "Image") -> Self:
+        return cls.model_validate({**_image_fields(row, cls), "filename": row.original_filename})
+
+
+class ImageOut(_ImageAnswer):
     id: int
     dataset_id: int
     filename: str
@@ -352,25 +360,17 @@ class ImageOut(Answer):
     content_hash: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, row: "Image") -> Self:
-        return cls.model_validate({**_image_fields(row, cls), "filename": row.original_filename})
-
 
 class ImageList(Answer):
     images: list[ImageOut]
 
 
-class AddedImage(Answer):
+class AddedImage(_ImageAnswer):
     id: int
     filename: str
     width: int
     height: int
     caption: str
-
-    @classmethod
-    def of(cls, row: "Image") -> Self:
-        return cls.model_validate({**_image_fields(row, cls), "filename": row.original_filename})
 
 
 def _image_fields(row: "Image", model: type[Answer]) -> dict[str, Any]:

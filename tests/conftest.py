@@ -17,6 +17,8 @@
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -41,6 +43,7 @@ from daemon.answer_check import ANSWER_MISMATCHES
 from daemon.app import create_app
 from daemon.keys import SESSIONMAKER
 
+REPO = Path(__file__).resolve().parents[1]
 RPC_TOKEN = "test-rpc-token"
 ADMIN_TOKEN = "test-admin-token"
 RPC_HEADERS = {"Authorization": f"Bearer {RPC_TOKEN}"}
@@ -52,6 +55,29 @@ CHECK_ANSWERS_ENV = {"LORABOT_CHECK_ANSWERS": "true"}
 def user_headers(user: str = "telegram:1001") -> dict[str, str]:
     """Headers of a bot call acting for `user` (`<platform>:<platform_user_id>`)."""
     return {**RPC_HEADERS, "X-User": user}
+
+
+def run_lorabot(*args: str, env: dict[str, str], **run: Any) -> subprocess.CompletedProcess[str]:
+    """`lorabot ARGS` as a process in the checkout: this environment plus `env`, text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        **run,
+    )
+
+
+def job_body(dataset_id: int, key: str = "k1", **extra: Any) -> dict[str, Any]:
+    """A POST /v1/jobs body: the tiny LoRA's fast preset on `dataset_id`."""
+    return {
+        "dataset_id": dataset_id,
+        "offering_id": "tiny-lora",
+        "preset": "fast",
+        "idempotency_key": key,
+        **extra,
+    }
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """`alembic upgrade head` builds the schema from nothing, and the models agree with it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ from sqlalchemy.engine import Connection
 from core.db.base import Base
 from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine
+from tests.conftest import REPO, run_lorabot
 
-REPO = Path(__file__).resolve().parents[1]
 TABLES = {
     "accounts",
     "identities",
@@ -75,14 +74,7 @@ def test_alembic_cli_and_lorabot_migrate(tmp_path: Path) -> None:
     subprocess.run([*alembic, "upgrade", "head"], cwd=REPO, check=True, capture_output=True)
     check = subprocess.run([*alembic, "check"], cwd=REPO, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    env = {**os.environ, "LORABOT_DATA_DIR": str(tmp_path / "var"), "LORABOT_DATABASE_URL": ""}
-    out = subprocess.run(
-        [sys.executable, "-m", "core.cli", "migrate"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    env = {"LORABOT_DATA_DIR": str(tmp_path / "var"), "LORABOT_DATABASE_URL": ""}
+    out = run_lorabot("migrate", env=env, check=True)
     assert "up to date" in out.stdout
     assert (tmp_path / "var" / "lorabot.sqlite3").is_file()

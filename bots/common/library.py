@@ -12,6 +12,11 @@ from daemon.schemas import JobOut
 MAX_LISTED = 20
 
 
+def _list_screen(lines: list[str], buttons: list[Button]) -> Screen:
+    """A list screen: one line per item, its buttons two to a row."""
+    return Screen("\n".join(lines), chunk(buttons, 2))
+
+
 async def start(client: DaemonClient, actor: Actor) -> Screen:
     """Welcome, balance, what the bot does and the next step."""
     return Screen(texts.welcome(await client.me(actor)))
@@ -38,12 +43,11 @@ async def link(client: DaemonClient, actor: Actor, code: str) -> Screen:
 
 async def datasets(client: DaemonClient, actor: Actor) -> Screen:
     """The person's datasets with an Open button each."""
-    items = await client.datasets(actor)
-    if not items:
+    shown = (await client.datasets(actor))[:MAX_LISTED]
+    if not shown:
         return Screen(texts.NO_DATASETS + " Send /train.")
-    lines = [texts.DATASETS_HEADER, *(texts.dataset_line(d) for d in items[:MAX_LISTED])]
-    buttons = [Button(d.name, Action.open_dataset, str(d.id)) for d in items[:MAX_LISTED]]
-    return Screen("\n".join(lines), chunk(buttons, 2))
+    lines = [texts.DATASETS_HEADER, *(texts.dataset_line(d) for d in shown)]
+    return _list_screen(lines, [Button(d.name, Action.open_dataset, str(d.id)) for d in shown])
 
 
 async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen:
@@ -112,15 +116,13 @@ async def delete_dataset(client: DaemonClient, actor: Actor, dataset_id: int) ->
 
 async def models(client: DaemonClient, actor: Actor) -> Screen:
     """The person's models with a Download button each."""
-    items = await client.models(actor)
-    if not items:
+    shown = (await client.models(actor))[:MAX_LISTED]
+    if not shown:
         return Screen(texts.NO_MODELS)
-    lines = [texts.model_line(m) for m in items[:MAX_LISTED]]
     buttons = [
-        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id))
-        for m in items[:MAX_LISTED]
+        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id)) for m in shown
     ]
-    return Screen("\n".join(lines), chunk(buttons, 2))
+    return _list_screen([texts.model_line(m) for m in shown], buttons)
 
 
 async def model_download(client: DaemonClient, actor: Actor, model_id: int) -> list[Outgoing]:
@@ -131,16 +133,15 @@ async def model_download(client: DaemonClient, actor: Actor, model_id: int) -> l
 
 async def jobs(client: DaemonClient, actor: Actor) -> Screen:
     """The person's jobs, with Cancel on those still running."""
-    items = await client.jobs(actor)
-    if not items:
+    shown = (await client.jobs(actor))[:MAX_LISTED]
+    if not shown:
         return Screen(texts.NO_JOBS)
-    lines = [texts.job_line(j) for j in items[:MAX_LISTED]]
     buttons = [
         Button(f"{texts.CANCEL_JOB} #{j.id}", Action.cancel_job, str(j.id))
-        for j in items[:MAX_LISTED]
+        for j in shown
         if not j.is_final
     ]
-    return Screen("\n".join(lines), chunk(buttons, 2))
+    return _list_screen([texts.job_line(j) for j in shown], buttons)
 
 
 async def cancel_job(client: DaemonClient, actor: Actor, job_id: int) -> tuple[Screen, JobOut]:

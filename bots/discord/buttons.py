@@ -7,7 +7,7 @@ still works after a restart; its press goes through `bots.common.dispatch` like 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
@@ -40,16 +40,42 @@ STYLES = {
 }
 
 
-async def _pressed_by_owner(interaction: discord.Interaction[LoraBot], owner: int) -> bool:
-    """Only the person who owns the screen may press (anyone can click in a channel)."""
-    if interaction.user.id == owner:
-        return True
-    await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
-    return False
+class _OwnedButton:
+    """What both persistent buttons share: rebuilt from the custom_id Discord sends back with
+    its label, and pressable only by the person who owns the screen."""
+
+    owner: int
+    default_label: ClassVar[str]
+
+    @classmethod
+    def parse(cls, match: re.Match[str], label: str) -> Self:
+        """The button its custom_id's template `match` and `label` describe."""
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[LoraBot],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls.parse(match, getattr(item, "label", None) or cls.default_label)
+
+    async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        # Anyone can click in a channel; only the owner's presses count.
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
+        return False
 
 
-class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_TEMPLATE):
+class ActionButton(
+    _OwnedButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_TEMPLATE
+):
     """A button of a screen: pressing it dispatches its action."""
+
+    default_label = "·"
 
     def __init__(
         self, action: Action, owner: int, token: str = "", arg: str = "", label: str = "·"
@@ -64,20 +90,9 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTI
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[LoraBot],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ActionButton:
-        label = getattr(item, "label", None) or "·"
-        return cls(
-            Action(match["action"]), int(match["owner"]), match["token"], match["arg"], label
-        )
-
-    async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
-        return await _pressed_by_owner(interaction, self.owner)
+    def parse(cls, match: re.Match[str], label: str) -> Self:
+        owner, token, arg = int(match["owner"]), match["token"], match["arg"]
+        return cls(Action(match["action"]), owner, token, arg, label)
 
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
@@ -104,9 +119,13 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTI
         )
 
 
-class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
+class AnswerButton(
+    _OwnedButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE
+):
     """✎ on a screen that waits for a typed answer: a button cannot be answered in text, so
     it opens a modal whose answer goes to the journey like a typed reply on Telegram."""
+
+    default_label = "✎"
 
     def __init__(self, owner: int, token: str, label: str = "✎") -> None:
         self.owner, self.token = owner, token
@@ -114,17 +133,8 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
         super().__init__(discord.ui.Button(label=label[:80], custom_id=custom_id))
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[LoraBot],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> AnswerButton:
-        return cls(int(match["owner"]), match["token"], getattr(item, "label", None) or "✎")
-
-    async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
-        return await _pressed_by_owner(interaction, self.owner)
+    def parse(cls, match: re.Match[str], label: str) -> Self:
+        return cls(int(match["owner"]), match["token"], label)
 
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user

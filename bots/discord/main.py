@@ -14,7 +14,7 @@ from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton
 from bots.discord.cogs.account import AccountCog
-from bots.discord.cogs.library import DatasetsCog, JobsCog, ModelsCog
+from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
 from bots.discord.journeys import Journeys
@@ -39,7 +39,7 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog(self), DatasetsCog(self), ModelsCog(self), JobsCog(self)):
+        for cog in (TrainCog(self), LibraryCog(self)):
             await self.add_cog(cog)
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)

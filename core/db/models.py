@@ -19,7 +19,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db.base import Base
-from core.db.types import UTCDateTime, created_at, intpk, json_dict, str64, str200
+from core.db.types import (
+    UTCDateTime,
+    account_ref,
+    bigint,
+    created_at,
+    intpk,
+    json_dict,
+    str16,
+    str32,
+    str64,
+    str200,
+)
 from core.enums import JobStatus
 
 
@@ -47,8 +58,8 @@ class Identity(Base):
     __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[account_ref]
+    platform: Mapped[str16]
     platform_user_id: Mapped[str64]
     created_at: Mapped[created_at]
 
@@ -61,7 +72,7 @@ class LinkCode(Base):
     __tablename__ = "link_codes"
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[account_ref]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
@@ -74,14 +85,14 @@ class LedgerEntry(Base):
     __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    delta: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[account_ref]
+    delta: Mapped[bigint]
+    kind: Mapped[str32]
     reference: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str200]
     # Hash of what the request asked for: the same key with other content is a conflict.
     request_hash: Mapped[str64]
-    balance_after: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[bigint]
     created_at: Mapped[created_at]
 
 
@@ -90,7 +101,7 @@ class Dataset(Base):
     __table_args__ = (UniqueConstraint("account_id", "name"),)
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[account_ref]
     name: Mapped[str] = mapped_column(String(100))
     trigger_word: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -113,10 +124,10 @@ class Image(Base):
     id: Mapped[intpk]
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
     # Whose quota it counts against (denormalized so the quota check is one sum).
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[account_ref]
     content_hash: Mapped[str64]
     blob_key: Mapped[str200]
-    byte_size: Mapped[int] = mapped_column(BigInteger)
+    byte_size: Mapped[bigint]
     width: Mapped[int]
     height: Mapped[int]
     caption: Mapped[str] = mapped_column(Text, default="")
@@ -136,15 +147,15 @@ class Job(Base):
     )
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[account_ref]
     # Cleared when the dataset is deleted; the job keeps its own copy of the images (job_images).
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), index=True)
     offering_id: Mapped[str64]
-    preset: Mapped[str] = mapped_column(String(32))
+    preset: Mapped[str32]
     # The final training parameters (a `TrainingSpec` as JSON) and what the user asked.
     params: Mapped[json_dict]
     overrides: Mapped[json_dict]
-    cost: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[bigint]
     estimated_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     idempotency_key: Mapped[str200]
     request_hash: Mapped[str64]
@@ -228,12 +239,12 @@ class Model(Base):
 
     id: Mapped[intpk]
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[account_ref]
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     offering_id: Mapped[str64]
     name: Mapped[str200]
     trigger_word: Mapped[str | None] = mapped_column(String(64))
-    format: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str32]
     blob_prefix: Mapped[str200]
     # [{"name", "kind", "size", "sha256"}]
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -250,9 +261,9 @@ class Notification(Base):
     __table_args__ = (Index("ix_notifications_pending", "platform", "acked_at", "id"),)
 
     id: Mapped[intpk]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[account_ref]
+    kind: Mapped[str32]
+    platform: Mapped[str16]
     platform_user_id: Mapped[str64]
     payload: Mapped[json_dict]
     # One row per event (e.g. "job:7:completed"), so a replayed event adds nothing.

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -40,6 +40,12 @@ created_at = Annotated[
     datetime,
     mapped_column(UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")),
 ]
+str16 = Annotated[str, mapped_column(String(16))]
+str32 = Annotated[str, mapped_column(String(32))]
 str64 = Annotated[str, mapped_column(String(64))]
 str200 = Annotated[str, mapped_column(String(200))]
 json_dict = Annotated[dict[str, Any], mapped_column(JSON, default=dict)]
+# Points and byte counts can pass 2**31.
+bigint = Annotated[int, mapped_column(BigInteger)]
+# The owner of a row; indexed, since most queries are "this account's rows".
+account_ref = Annotated[int, mapped_column(ForeignKey("accounts.id"), index=True)]

@@ -159,7 +159,15 @@ def run_loop(
         speed = (done - start) / max(time.perf_counter() - began, 1e-9)
         lr = ctx.lr_scheduler.get_last_lr()[0]
         report(
-            Progress("training", done, total, ema(losses[-50:]), lr, speed, (total - done) / speed)
+            Progress(
+                stage="training",
+                step=done,
+                total_steps=total,
+                loss=ema(losses[-50:]),
+                lr=lr,
+                steps_per_second=speed,
+                eta_seconds=(total - done) / speed,
+            )
         )
         on_step_done(done)
 

@@ -145,7 +145,13 @@ def train(
     started = time.time()
     report = on_progress or (lambda _progress: None)
     cancel = should_cancel or _never
-    report(Progress("preparing", 0, spec.steps, message="loading base model and caching"))
+    report(
+        Progress(
+            stage="preparing",
+            total_steps=spec.steps,
+            message="loading base model and caching",
+        )
+    )
     pipe, precision, data, cache = _prepare(spec, images, Path(data_dir))
     ctx = _build_loop(spec, pipe, precision, data)
     resumed = _resume(ctx, checkpoint_dir)
@@ -153,7 +159,15 @@ def train(
     if cancel():
         raise TrainingCancelled(resumed.step)
     run_loop(ctx, losses, report, cancel, _checkpointer(ctx, checkpoint_dir, losses))
-    report(Progress("finishing", spec.steps, spec.steps, ema(losses[-50:]), message="saving"))
+    report(
+        Progress(
+            stage="finishing",
+            step=spec.steps,
+            total_steps=spec.steps,
+            loss=ema(losses[-50:]),
+            message="saving",
+        )
+    )
     facts = RunFacts(spec.steps, len(images), tag_frequency(data.captions[1:]), started, 0.0)
     stats = {**cache.stats.to_dict(), "resumed_from_step": resumed.step}
     files = _write_outputs(ctx, losses, facts, stats, Path(out_dir), cancel)

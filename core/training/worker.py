@@ -78,8 +78,8 @@ def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
 
     seen: list[Path | None] = [latest_checkpoint(checkpoint_dir)]
 
-    def on_progress(progress: Any) -> None:
-        channel.send(protocol.Progress(**progress.to_dict()))
+    def on_progress(progress: protocol.Progress) -> None:
+        channel.send(progress)
         if progress.stage != "training":
             return
         found = latest_checkpoint(checkpoint_dir)

@@ -3,6 +3,8 @@
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,58 +15,53 @@ from tests.bots.fakes.telegram import FakeTelegram
 from tests.conftest import RPC_TOKEN
 
 
-async def _spawn(command: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
+@asynccontextmanager
+async def _running(command: str, daemon: Daemon, env: dict[str, str]) -> AsyncIterator[None]:
+    """`lorabot COMMAND` as a process pointed at `daemon`, terminated (killed if stuck) after."""
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "core.cli",
         command,
-        env={**os.environ, "LORABOT_RPC_TOKEN": RPC_TOKEN, "LORABOT_LOG_LEVEL": "WARNING", **env},
+        env={
+            **os.environ,
+            "LORABOT_RPC_TOKEN": RPC_TOKEN,
+            "LORABOT_LOG_LEVEL": "WARNING",
+            "LORABOT_DAEMON_URL": daemon.url,
+            **env,
+        },
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    process.terminate()
     try:
-        await asyncio.wait_for(process.wait(), 15)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+        yield
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def test_lorabot_telegram_answers(daemon: Daemon, fake_telegram: FakeTelegram) -> None:
     fake: Any = fake_telegram
-    process = await _spawn(
-        "telegram",
-        {
-            "LORABOT_TELEGRAM_TOKEN": fake.token,
-            "LORABOT_TELEGRAM_API_BASE": fake.base_url,
-            "LORABOT_DAEMON_URL": daemon.url,
-        },
-    )
-    try:
+    env = {"LORABOT_TELEGRAM_TOKEN": fake.token, "LORABOT_TELEGRAM_API_BASE": fake.base_url}
+    async with _running("telegram", daemon, env):
         fake.send_text(501, "/start")
         welcome = await fake.wait_text("Welcome to lorabot", timeout=60)
         assert welcome.chat_id == 501 and "Your balance: 0 points" in welcome.text
         assert "setMyCommands" in fake.calls
-    finally:
-        await _stop(process)
 
 
 async def test_lorabot_discord_answers(daemon: Daemon, fake_discord: FakeDiscord) -> None:
     fake: Any = fake_discord
-    process = await _spawn(
-        "discord",
-        {
-            "LORABOT_DISCORD_TOKEN": fake.token,
-            "LORABOT_DISCORD_API_BASE": fake.api_base,
-            "LORABOT_DISCORD_GATEWAY": fake.gateway_url,
-            "LORABOT_DAEMON_URL": daemon.url,
-        },
-    )
-    try:
+    env = {
+        "LORABOT_DISCORD_TOKEN": fake.token,
+        "LORABOT_DISCORD_API_BASE": fake.api_base,
+        "LORABOT_DISCORD_GATEWAY": fake.gateway_url,
+    }
+    async with _running("discord", daemon, env):
         await asyncio.wait_for(fake.identified.wait(), 60)
         for _ in range(200):
             if fake.commands:
@@ -73,8 +70,6 @@ async def test_lorabot_discord_answers(daemon: Daemon, fake_discord: FakeDiscord
         await fake.slash(42, "account", "help")
         help_text = await fake.wait_text("What I can do", timeout=30)
         assert help_text.ephemeral and "/train start" in help_text.content
-    finally:
-        await _stop(process)
 
 
 @pytest.mark.parametrize("command", ["telegram", "discord"])

@@ -80,6 +80,20 @@ async def _to_summary(fake: FakeDiscord) -> Sent:
     return await _press(fake, presets, "fast", "Price:")
 
 
+async def _funded_summary(fake: FakeDiscord, daemon: Daemon, run_bot: Any) -> Sent:
+    """1000 points granted, the bot started, and a journey up to its price summary."""
+    await daemon.grant(WHO, 1000)
+    await _start(fake, daemon, run_bot)
+    return await _to_summary(fake)
+
+
+async def _confirm(fake: FakeDiscord, summary: Sent, times: int = 1) -> Sent:
+    """Press Confirm on the summary; the job's progress message that follows."""
+    mark = len(fake.log)
+    await fake.press(USER, summary, "Confirm", times=times)
+    return await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+
+
 async def test_start_is_private_and_shows_the_balance(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
@@ -95,9 +109,7 @@ async def test_foreign_click_is_refused_and_changes_nothing(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
     fake = fake_discord
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(fake, daemon, run_bot)
     mark = len(fake.log)
     await fake.press(OTHER, summary, "Confirm")  # anyone can click in a channel
     refusal = await fake.wait_text("someone else's conversation", after=mark)
@@ -111,13 +123,10 @@ async def test_double_click_confirm_makes_one_job(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
     fake = fake_discord
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(fake, daemon, run_bot)
     mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm", times=3)
+    progress = await _confirm(fake, summary, times=3)
     await fake.wait_text("is queued", after=mark)
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
     assert progress.how == "channel" and progress.channel_id == CHANNEL_ID
     await asyncio.sleep(0.5)
     jobs = (await daemon.get("/v1/jobs", WHO))["jobs"]
@@ -145,13 +154,9 @@ async def test_rate_limited_message_still_arrives(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
     fake = fake_discord
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(fake, daemon, run_bot)
     fake.rate_limits["POST /channels/{id}/messages"] = [1.0]
-    mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm")
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    progress = await _confirm(fake, summary)
     assert len(fake.limited) == 1
     assert progress.at - fake.limited[0][1] >= 0.95
 
@@ -160,9 +165,7 @@ async def test_lists_and_dm_fallback_to_the_channel(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
 ) -> None:
     fake = fake_discord
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(fake, daemon, run_bot)
     await _press(fake, summary, "Confirm", "is queued")
     datasets = await _slash(fake, "datasets", "list", "My Cat — 4 images")
     assert datasets.ephemeral
@@ -198,9 +201,7 @@ async def test_every_action_but_download_is_reachable(
         return custom_id
 
     monkeypatch.setattr(fake, "press", recording)
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(fake, daemon, run_bot)
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _slash(fake, "train", "start", "Which dataset")
     images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
@@ -234,8 +235,7 @@ async def test_journey_with_a_restart_before_delivery(
     summary = await _to_summary(fake)
     assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.content
     mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm")
-    progress = await fake.wait_for(lambda s: s.content.startswith("Job #"), after=mark)
+    progress = await _confirm(fake, summary)
     # Live progress: the message is edited in place with a bar, steps and loss.
     await fake.wait_for(
         lambda s: (

@@ -25,13 +25,19 @@ async def _press(flow: TrainFlow, action: Action, arg: str = "") -> Screen:
     return outcome.screen
 
 
-async def _to_summary(
-    rpc: DaemonClient, who: Actor, name: str = "My Cat"
-) -> tuple[TrainFlow, Screen]:
+async def _naming(rpc: DaemonClient, who: Actor) -> TrainFlow:
+    """A journey begun with New dataset, waiting for the dataset's name."""
     flow = TrainFlow(rpc, who, TrainState())
     await flow.begin()
     asked = await _press(flow, Action.new_dataset)
     assert asked.expects is Expect.text
+    return flow
+
+
+async def _to_summary(
+    rpc: DaemonClient, who: Actor, name: str = "My Cat"
+) -> tuple[TrainFlow, Screen]:
+    flow = await _naming(rpc, who)
     screen = await flow.text(name)
     assert screen.expects is Expect.images and "0 image(s)" in screen.text
     uploads = [Upload(f"cat{i}.png", png(i), f"a cat, pose {i}") for i in range(4)]
@@ -108,9 +114,7 @@ async def test_not_enough_points_shows_the_shortfall_and_charges_nothing(
 async def test_bad_names_and_trigger_words_are_asked_again(
     rpc: DaemonClient, alice: Actor
 ) -> None:
-    flow = TrainFlow(rpc, alice, TrainState())
-    await flow.begin()
-    await _press(flow, Action.new_dataset)
+    flow = await _naming(rpc, alice)
     assert (await flow.text("   ")).text == texts.NAMING_PROBLEM[NamingProblem.name_length]
     assert flow.state.step is TrainStep.naming and await rpc.datasets(alice) == []
     await flow.text("dogs")
@@ -124,9 +128,7 @@ async def test_bad_names_and_trigger_words_are_asked_again(
 async def test_done_without_images_keeps_asking_for_images(
     rpc: DaemonClient, alice: Actor
 ) -> None:
-    flow = TrainFlow(rpc, alice, TrainState())
-    await flow.begin()
-    await _press(flow, Action.new_dataset)
+    flow = await _naming(rpc, alice)
     await flow.text("empty")
     screen = await _press(flow, Action.images_done)
     assert screen.text == texts.NO_IMAGES_YET and flow.state.step is TrainStep.images

@@ -62,6 +62,22 @@ async def _to_summary(fake: FakeTelegram) -> Sent:
     return await _press(fake, presets, "fast", "Price:")
 
 
+async def _funded_summary(daemon: Daemon, fake: FakeTelegram, run_bot: Any) -> Sent:
+    """1000 points granted, the bot started, and a journey up to its price summary."""
+    await daemon.grant(WHO, 1000)
+    run_bot(run, _settings(daemon, fake))
+    return await _to_summary(fake)
+
+
+async def _answered(fake: FakeTelegram, needle: str) -> None:
+    """Wait until a callback query is answered with a text containing `needle`."""
+    for _ in range(100):
+        if any(needle in (a.get("text") or "") for a in fake.answers):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no answer with {needle!r}: {fake.answers}")
+
+
 @pytest.mark.slow
 async def test_journey_from_start_to_lora(
     training_daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
@@ -139,17 +155,10 @@ async def test_foreign_button_press_is_refused(
     daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
 ) -> None:
     fake = fake_telegram
-    await daemon.grant(WHO, 1000)
-    run_bot(run, _settings(daemon, fake))
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(daemon, fake, run_bot)
     mark = len(fake.log)
     fake.press(4242, summary, "Confirm")  # someone else presses it
-    for _ in range(100):
-        if any("someone else" in (a.get("text") or "") for a in fake.answers):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"no refusal answered: {fake.answers}")
+    await _answered(fake, "someone else")
     assert fake.log[mark:] == []  # nothing was sent or edited
     assert (await daemon.get("/v1/jobs", WHO))["jobs"] == []
     # The owner can still confirm: the conversation was not disturbed.
@@ -166,12 +175,7 @@ async def test_stale_button_is_answered_politely(
     await _say(fake, "/train", "Let's make one")  # a new conversation replaces the old one
     mark = len(fake.log)
     fake.press(USER, old, "New dataset")
-    for _ in range(100):
-        if any("older conversation" in (a.get("text") or "") for a in fake.answers):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"no stale answer: {fake.answers}")
+    await _answered(fake, "older conversation")
     assert fake.log[mark:] == []
 
 
@@ -203,9 +207,7 @@ async def test_lists_captions_cancel_balance_and_link(
     daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
 ) -> None:
     fake = fake_telegram
-    await daemon.grant(WHO, 1000)
-    run_bot(run, _settings(daemon, fake))
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(daemon, fake, run_bot)
     await _press(fake, summary, "Confirm", "is queued")
 
     datasets = await _say(fake, "/datasets", "Your datasets:")
@@ -251,9 +253,7 @@ async def test_every_action_but_download_is_reachable(
         return data
 
     monkeypatch.setattr(fake, "press", recording)
-    await daemon.grant(WHO, 1000)
-    run_bot(run, _settings(daemon, fake))
-    summary = await _to_summary(fake)
+    summary = await _funded_summary(daemon, fake, run_bot)
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _say(fake, "/train", "Which dataset")
     images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")

@@ -18,7 +18,7 @@ from core.jobs import JobRequest, submit_job
 from core.ledger import balance, ledger_sum, post_entry
 from core.offerings import OfferingRegistry
 from core.settings import BUNDLED_OFFERINGS
-from tests.conftest import ADMIN_HEADERS, make_account, make_dataset, user_headers
+from tests.conftest import ADMIN_HEADERS, job_body, make_account, make_dataset, user_headers
 
 DEBITS = 200
 PRICE = 7
@@ -56,14 +56,7 @@ async def test_concurrent_debits_over_http_sqlite(
 
 async def _submit_over_http(client: TestClient, user: str, dataset_id: int, key: str) -> int:
     response = await client.post(
-        "/v1/jobs",
-        json={
-            "dataset_id": dataset_id,
-            "offering_id": "tiny-lora",
-            "preset": "fast",
-            "idempotency_key": key,
-        },
-        headers=user_headers(user),
+        "/v1/jobs", json=job_body(dataset_id, key), headers=user_headers(user)
     )
     assert response.status in (200, 201, 402), await response.text()
     return response.status

@@ -9,7 +9,7 @@ random, keeps the ledger's rules on a real SQLite file.
 
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +17,7 @@ from core.enums import LedgerKind
 from core.errors import Conflict, InsufficientPoints
 from core.ledger import balance, ledger_sum, list_entries, post_entry
 from tests.conftest import make_account
+from tests.core.db_examples import DB_EXAMPLES
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -79,14 +80,7 @@ async def _apply(db: Maker, account_id: int, op: Op) -> str:
     return "created" if created else "repeat"
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    # One migrated database for the test; every example works on an account of its own.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(DB_EXAMPLES, max_examples=40)
 @given(ops=OPS)
 async def test_any_sequence_keeps_the_ledger_rules(db: Maker, ops: list[Op]) -> None:
     async with db.begin() as session:

@@ -1,19 +1,30 @@
 """The rules of dataset names and trigger words, at their edges."""
 
+from collections.abc import Callable
+
 import pytest
 
-from core.naming import (
-    MAX_NAME_CHARS,
-    MAX_TRIGGER_CHARS,
-    RULES,
-    NamingProblem,
-    check_dataset_name,
-    check_trigger_word,
-)
+from core import naming
+from core.naming import NamingProblem
 
 
 def test_every_problem_has_the_daemons_wording() -> None:
-    assert set(RULES) == set(NamingProblem)
+    assert set(naming.RULES) == set(NamingProblem)
+
+
+@pytest.mark.parametrize(
+    ("check", "limit", "problem"),
+    [
+        (naming.check_dataset_name, naming.MAX_NAME_CHARS, NamingProblem.name_length),
+        (naming.check_trigger_word, naming.MAX_TRIGGER_CHARS, NamingProblem.trigger_length),
+    ],
+)
+def test_length_edges(
+    check: Callable[[str], NamingProblem | None], limit: int, problem: NamingProblem
+) -> None:
+    assert check("x" * limit) is None
+    assert check("") == problem
+    assert check("x" * (limit + 1)) == problem
 
 
 @pytest.mark.parametrize(
@@ -22,15 +33,12 @@ def test_every_problem_has_the_daemons_wording() -> None:
         ("My Cat", None),
         ("my.cat", None),  # dots, spaces and accents are fine in a name
         ("Ünïcode 猫", None),
-        ("x" * MAX_NAME_CHARS, None),
-        ("", NamingProblem.name_length),
-        ("x" * (MAX_NAME_CHARS + 1), NamingProblem.name_length),
         ("line\nbreak", NamingProblem.name_control_chars),
         ("zero\u200bwidth", NamingProblem.name_control_chars),
     ],
 )
 def test_dataset_names(name: str, problem: NamingProblem | None) -> None:
-    assert check_dataset_name(name) == problem
+    assert naming.check_dataset_name(name) == problem
 
 
 @pytest.mark.parametrize(
@@ -38,9 +46,6 @@ def test_dataset_names(name: str, problem: NamingProblem | None) -> None:
     [
         ("mycat", None),
         ("sks_Cat-2", None),
-        ("x" * MAX_TRIGGER_CHARS, None),
-        ("", NamingProblem.trigger_length),
-        ("x" * (MAX_TRIGGER_CHARS + 1), NamingProblem.trigger_length),
         ("my.cat", NamingProblem.trigger_chars),
         ("two words", NamingProblem.trigger_chars),
         ("ünï", NamingProblem.trigger_chars),
@@ -48,4 +53,4 @@ def test_dataset_names(name: str, problem: NamingProblem | None) -> None:
     ],
 )
 def test_trigger_words(word: str, problem: NamingProblem | None) -> None:
-    assert check_trigger_word(word) == problem
+    assert naming.check_trigger_word(word) == problem

@@ -1,8 +1,5 @@
 """The offerings registry: the bundled file, cost arithmetic, and clear errors for bad files."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +7,7 @@ import pytest
 from core.errors import InvalidInput, NotFound
 from core.offerings import OfferingRegistry, OfferingsFileError, merged_params
 from core.settings import BUNDLED_OFFERINGS
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import run_lorabot
 
 
 def test_bundled_offerings() -> None:
@@ -77,18 +73,10 @@ def test_daemon_refuses_to_start_with_a_bad_file(tmp_path: Path) -> None:
     path = tmp_path / "offerings.toml"
     path.write_text('[offerings.x]\ntitle = "X"\n')
     env = {
-        **os.environ,
         "LORABOT_DATA_DIR": str(tmp_path / "var"),
         "LORABOT_OFFERINGS_FILE": str(path),
         "LORABOT_PORT": "0",
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "core.cli", "daemon"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_lorabot("daemon", env=env, timeout=60)
     assert out.returncode == 2
     assert "offerings.x.family: Field required" in out.stderr

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +26,7 @@ from core.ledger import balance, ledger_sum
 from core.offerings import OfferingRegistry
 from core.settings import BUNDLED_OFFERINGS
 from tests.conftest import make_account, make_dataset
+from tests.core.db_examples import DB_EXAMPLES
 
 Maker = async_sessionmaker[AsyncSession]
 REGISTRY = OfferingRegistry.load(BUNDLED_OFFERINGS)
@@ -178,14 +179,7 @@ async def _sum(session: AsyncSession, account_id: int, key: str, kind: LedgerKin
     return int(total or 0)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    # One migrated database for the test; every example works on an account of its own.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(DB_EXAMPLES, max_examples=30)
 @given(start=st.integers(0, 40), ops=OPS)
 async def test_any_sequence_keeps_the_job_money_rules(
     db: Maker, tmp_path: Path, start: int, ops: list[Submit | Cancel]

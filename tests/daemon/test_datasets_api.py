@@ -23,6 +23,7 @@ from daemon.app import create_app
 from daemon.keys import SESSIONMAKER
 from tests import imagefactory as f
 from tests.conftest import RPC_HEADERS, user_headers
+from tests.core.datasets.builders import add_job
 
 ALICE = user_headers("telegram:alice")
 BOB = user_headers("discord:bob")
@@ -362,29 +363,18 @@ async def test_delete_refused_while_a_job_uses_the_dataset(
 ) -> None:
     dataset = await new_dataset(client)
     await upload(client, dataset, {"a.png": f.png_bytes()})
-    async with client.app[SESSIONMAKER].begin() as session:
+    sessionmaker = client.app[SESSIONMAKER]
+    async with sessionmaker() as session:
         account_id = await session.scalar(select(Image.account_id))
-        job = Job(
-            account_id=account_id,
-            dataset_id=dataset,
-            offering_id="tiny-lora",
-            preset="fast",
-            params={},
-            overrides={},
-            cost=1,
-            idempotency_key="k",
-            request_hash="h",
-            reply_to={},
-            status=JobStatus.training,
-        )
-        session.add(job)
+    assert account_id is not None
+    job_id = await add_job(sessionmaker, account_id, dataset, JobStatus.training)
     before = await stored.snapshot()
     response = await client.delete(f"/v1/datasets/{dataset}", headers=ALICE)
     assert response.status == 409
     assert (await response.json())["error"]["code"] == "DATASET_IN_USE"
     assert await stored.snapshot() == before
     async with client.app[SESSIONMAKER].begin() as session:
-        (await session.get(Job, job.id)).status = JobStatus.completed  # type: ignore[union-attr]
+        (await session.get(Job, job_id)).status = JobStatus.completed  # type: ignore[union-attr]
     assert (await client.delete(f"/v1/datasets/{dataset}", headers=ALICE)).status == 200
     assert await stored.snapshot() == (0, [], [])
 

@@ -2,13 +2,14 @@
 
 from typing import Any
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db.models import Job, JobMetric
 from core.enums import Visibility
-from tests.conftest import ADMIN_HEADERS, make_account, make_dataset, user_headers
+from tests.conftest import ADMIN_HEADERS, job_body, make_account, make_dataset, user_headers
 
 Maker = async_sessionmaker[AsyncSession]
 ALICE = "telegram:100"
@@ -21,14 +22,11 @@ async def _setup(maker: Maker, *, balance: int = 100, images: int = 8, **dataset
         return (await make_dataset(session, account.id, images=images, **dataset)).id
 
 
-def _job(dataset_id: int, key: str = "k1", **extra: Any) -> dict[str, Any]:
-    return {
-        "dataset_id": dataset_id,
-        "offering_id": "tiny-lora",
-        "preset": "fast",
-        "idempotency_key": key,
-        **extra,
-    }
+async def _submit(
+    client: TestClient, dataset_id: int, who: str = ALICE, key: str = "k1"
+) -> ClientResponse:
+    """POST /v1/jobs for the tiny LoRA on `dataset_id`, as `who`."""
+    return await client.post("/v1/jobs", json=job_body(dataset_id, key), headers=user_headers(who))
 
 
 async def test_estimate_for_tiny_lora(client: TestClient, sessionmaker: Maker) -> None:
@@ -97,7 +95,7 @@ async def test_submit_is_paid_idempotent_and_private(
     client: TestClient, sessionmaker: Maker
 ) -> None:
     dataset_id = await _setup(sessionmaker, balance=10)
-    first = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
+    first = await _submit(client, dataset_id)
     job = await first.json()
     assert first.status == 201, job
     assert (job["status"], job["cost"], job["queue_position"]) == ("queued", 7, 1)
@@ -106,21 +104,21 @@ async def test_submit_is_paid_idempotent_and_private(
     assert job["starts_in_seconds"] == 0
     eta = job["estimated_seconds"]
     assert job["progress"] == {"step": 0, "total_steps": 30, "loss": None, "eta_seconds": eta}
-    again = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
+    again = await _submit(client, dataset_id)
     assert again.status == 200 and (await again.json())["id"] == job["id"]
     other = await client.post(
-        "/v1/jobs", json=_job(dataset_id, preset="balanced"), headers=user_headers(ALICE)
+        "/v1/jobs", json=job_body(dataset_id, preset="balanced"), headers=user_headers(ALICE)
     )
     assert other.status == 409
     assert (await other.json())["error"]["code"] == "IDEMPOTENCY_CONFLICT"
-    short = await client.post("/v1/jobs", json=_job(dataset_id, "k2"), headers=user_headers(ALICE))
+    short = await _submit(client, dataset_id, key="k2")
     error = (await short.json())["error"]
     assert short.status == 402
     assert error["code"] == "INSUFFICIENT_POINTS"
     assert error["details"] == {"shortfall": 4, "balance": 3, "required": 7}
     # Someone else sees neither the job nor the dataset, and cannot train on it.
     assert (await client.get(f"/v1/jobs/{job['id']}", headers=user_headers(BOB))).status == 404
-    theirs = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(BOB))
+    theirs = await _submit(client, dataset_id, BOB)
     assert theirs.status == 422
     assert (await theirs.json())["error"]["details"]["errors"][0]["code"] == "DATASET_NOT_FOUND"
     me = await (await client.get("/v1/me", headers=user_headers(ALICE))).json()
@@ -137,7 +135,7 @@ async def test_public_dataset_is_usable_by_others(client: TestClient, sessionmak
     dataset_id = await _setup(sessionmaker, visibility=Visibility.public)
     async with sessionmaker.begin() as session:
         await make_account(session, platform="discord", platform_user_id="200", balance=20)
-    response = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(BOB))
+    response = await _submit(client, dataset_id, BOB)
     assert response.status == 201, await response.text()
 
 
@@ -145,7 +143,7 @@ async def test_preflight_refusal_is_422_and_changes_nothing(
     client: TestClient, sessionmaker: Maker
 ) -> None:
     dataset_id = await _setup(sessionmaker, images=3)
-    response = await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
+    response = await _submit(client, dataset_id)
     body = await response.json()
     assert response.status == 422
     assert body["error"]["code"] == "PREFLIGHT_REFUSED"
@@ -158,9 +156,7 @@ async def test_preflight_refusal_is_422_and_changes_nothing(
 
 async def test_cancel_refunds_exactly_once(client: TestClient, sessionmaker: Maker) -> None:
     dataset_id = await _setup(sessionmaker, balance=20)
-    job = await (
-        await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
-    ).json()
+    job = await (await _submit(client, dataset_id)).json()
     assert (
         await client.post(f"/v1/jobs/{job['id']}/cancel", headers=user_headers(BOB))
     ).status == 404
@@ -185,7 +181,7 @@ async def test_queue_positions_and_admin_views(client: TestClient, sessionmaker:
     ids = []
     for key in ("a", "b", "c"):
         response = await client.post(
-            "/v1/jobs", json=_job(dataset_id, key), headers=user_headers(ALICE)
+            "/v1/jobs", json=job_body(dataset_id, key), headers=user_headers(ALICE)
         )
         ids.append((await response.json())["id"])
     await client.post(f"/admin/jobs/{ids[0]}/cancel", headers=ADMIN_HEADERS)
@@ -211,9 +207,7 @@ async def test_queue_positions_and_admin_views(client: TestClient, sessionmaker:
 
 async def test_job_metrics_are_the_loss_curve(client: TestClient, sessionmaker: Maker) -> None:
     dataset_id = await _setup(sessionmaker)
-    job = await (
-        await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
-    ).json()
+    job = await (await _submit(client, dataset_id)).json()
     async with sessionmaker.begin() as session:
         session.add_all(
             JobMetric(job_id=job["id"], step=step, loss=1.0 / step, lr=1e-3) for step in (2, 1)
@@ -226,7 +220,7 @@ async def test_job_metrics_are_the_loss_curve(client: TestClient, sessionmaker: 
     assert (await client.get("/v1/jobs/abc", headers=user_headers(ALICE))).status == 400
 
 
-async def _set_job(maker: Maker, job_id: int, **values: Any) -> None:
+async def _setjob_body(maker: Maker, job_id: int, **values: Any) -> None:
     async with maker.begin() as session:
         await session.execute(update(Job).where(Job.id == job_id).values(**values))
 
@@ -235,10 +229,8 @@ async def test_cancel_while_running_refunds_the_unused_share(
     client: TestClient, sessionmaker: Maker
 ) -> None:
     dataset_id = await _setup(sessionmaker, balance=20)
-    job = await (
-        await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
-    ).json()
-    await _set_job(sessionmaker, job["id"], status="training", step=15, total_steps=30)
+    job = await (await _submit(client, dataset_id)).json()
+    await _setjob_body(sessionmaker, job["id"], status="training", step=15, total_steps=30)
     response = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=user_headers(ALICE))
     body = await response.json()
     assert (body["status"], body["refunded_now"]) == ("cancelled", 3)  # 7 * 15 // 30
@@ -248,13 +240,11 @@ async def test_cancel_while_running_refunds_the_unused_share(
 
 async def test_requeue_rules(client: TestClient, sessionmaker: Maker) -> None:
     dataset_id = await _setup(sessionmaker, balance=20)
-    job = await (
-        await client.post("/v1/jobs", json=_job(dataset_id), headers=user_headers(ALICE))
-    ).json()
+    job = await (await _submit(client, dataset_id)).json()
     queued = await client.post(f"/admin/jobs/{job['id']}/requeue", headers=ADMIN_HEADERS)
     assert (queued.status, (await queued.json())["error"]["code"]) == (409, "JOB_NOT_REQUEUABLE")
     # A job that ended without a refund (its debit stands) may run again, at no new charge.
-    await _set_job(sessionmaker, job["id"], status="failed", error="boom", attempts=3)
+    await _setjob_body(sessionmaker, job["id"], status="failed", error="boom", attempts=3)
     requeued = await client.post(f"/admin/jobs/{job['id']}/requeue", headers=ADMIN_HEADERS)
     body = await requeued.json()
     assert requeued.status == 200, body

@@ -7,18 +7,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.common import library, texts
+from bots.discord.cogs.base import BotCog
 from bots.discord.render import actor, content
 
 if TYPE_CHECKING:
     from bots.discord.main import LoraBot
 
 
-class AccountCog(commands.GroupCog, group_name="account", group_description="Your account"):
+class AccountCog(
+    BotCog, commands.GroupCog, group_name="account", group_description="Your account"
+):
     """Welcome, points and linking; private answers are ephemeral."""
-
-    def __init__(self, bot: "LoraBot") -> None:
-        self.bot = bot
-        super().__init__()
 
     @app_commands.command(name="start", description="Welcome, your balance and the next step")
     async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:

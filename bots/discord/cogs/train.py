@@ -9,18 +9,15 @@ from discord.ext import commands
 from bots.common.schemas import Upload
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.discord.buttons import respond, screen_view
+from bots.discord.cogs.base import BotCog
 from bots.discord.render import actor, content
 
 if TYPE_CHECKING:
     from bots.discord.main import LoraBot
 
 
-class TrainCog(commands.GroupCog, group_name="train", group_description="Train a LoRA"):
+class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description="Train a LoRA"):
     """Starting the journey and collecting its images; its buttons go through `buttons`."""
-
-    def __init__(self, bot: "LoraBot") -> None:
-        self.bot = bot
-        super().__init__()
 
     @app_commands.command(name="start", description="Make or pick a dataset and train a LoRA")
     async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:
