@@ -26,8 +26,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
-from core.db.sqlite_driver import OneHopDBAPI
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The execution option that marks a read session's connections.
 READ_ONLY_OPTION = "lorabot_read_only"
@@ -40,9 +38,7 @@ class ReadOnlySessionError(RuntimeError):
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; on SQLite, make concurrent writers queue instead of failing."""
     if url.startswith("sqlite"):
-        # One thread hop per statement (see core.db.sqlite_driver) for aiosqlite URLs.
-        module = {"module": OneHopDBAPI()} if url.startswith("sqlite+aiosqlite") else {}
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **module)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
