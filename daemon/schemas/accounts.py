@@ -1,0 +1,57 @@
+"""Accounts, their identities and links, and the ledger as a person sees it."""
+
+from datetime import datetime
+
+from pydantic import Field
+
+from core.enums import LedgerKind, Platform
+from daemon.schemas.common import MAX_ID, Answer, Body
+
+
+class IdentityOut(Answer):
+    platform: Platform
+    platform_user_id: str
+
+
+class AccountOut(Answer):
+    id: int
+    balance: int
+    identities: list[IdentityOut]
+    created_at: datetime
+
+
+class LinkCodeOut(Answer):
+    code: str
+    expires_at: datetime
+    expires_in_seconds: int
+
+
+class LinkIn(Body):
+    code: str = Field(min_length=4, max_length=16)
+
+
+class LinkOut(Answer):
+    account: AccountOut
+    moved_points: int
+    merged_account_id: int
+
+
+class LedgerQuery(Body):
+    limit: int = Field(50, ge=1, le=500, description="Entries per page.")
+    before_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Page: entries older than this id."
+    )
+
+
+class LedgerEntryOut(Answer):
+    id: int
+    delta: int
+    kind: LedgerKind
+    reference: str | None
+    balance_after: int
+    created_at: datetime
+
+
+class LedgerOut(Answer):
+    balance: int
+    entries: list[LedgerEntryOut]

@@ -1,0 +1,169 @@
+"""Estimates and jobs: what a person asks to train, and how a job stands."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Self
+
+from pydantic import Field
+
+from core.enums import JobStatus
+from daemon.schemas.common import BODY_ID, KEY, Answer, Body
+
+if TYPE_CHECKING:
+    from core.db.models import Job
+    from core.estimate import Estimate
+    from core.jobs import JobStanding
+    from core.queue_standing import QueueStanding
+
+
+# Hard caps on overrides, far past every offering's bounds: within them the price arithmetic
+# stays finite (an out-of-bounds value is still priced and refused as BOUNDS_EXCEEDED).
+MAX_STEPS = 1_000_000
+MAX_RANK = 1024
+MAX_ALPHA = 100_000.0
+MAX_LEARNING_RATE = 1.0
+MAX_BATCH_SIZE = 1024
+MAX_RESOLUTION = 16_384
+
+
+class Overrides(Body):
+    """Any of the preset's fields; each must stay within the offering's bounds."""
+
+    steps: int | None = Field(None, strict=True, ge=1, le=MAX_STEPS)
+    rank: int | None = Field(None, strict=True, ge=1, le=MAX_RANK)
+    alpha: float | None = Field(None, strict=True, gt=0, le=MAX_ALPHA)
+    learning_rate: float | None = Field(None, strict=True, gt=0, le=MAX_LEARNING_RATE)
+    batch_size: int | None = Field(None, strict=True, ge=1, le=MAX_BATCH_SIZE)
+    resolution: int | None = Field(None, strict=True, ge=8, le=MAX_RESOLUTION)
+
+
+class EstimateIn(Body):
+    dataset_id: int = BODY_ID
+    offering_id: str = Field(min_length=1, max_length=64)
+    preset: str = Field("balanced", min_length=1, max_length=32)
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+class IssueOut(Answer):
+    code: str
+    message: str
+
+
+class EstimateOut(Answer):
+    ok: bool
+    offering_id: str
+    preset: str
+    cost: int
+    estimated_seconds: float
+    vram_gb: float
+    image_count: int
+    params: dict[str, Any]
+    errors: list[IssueOut]
+    warnings: list[IssueOut]
+    queue_ahead: int = Field(description="Jobs waiting now that a new job would queue behind.")
+    starts_in_seconds: float = Field(description="Seconds until a slot should take a new job.")
+
+    @classmethod
+    def of(cls, result: "Estimate", outlook: "QueueStanding") -> Self:
+        """A preflight's answer with the queue a job submitted now would join."""
+        return cls(
+            ok=result.ok,
+            offering_id=result.offering_id,
+            preset=result.preset,
+            cost=result.cost,
+            estimated_seconds=result.estimated_seconds,
+            vram_gb=result.vram_gb,
+            image_count=result.image_count,
+            params=result.params,
+            errors=[IssueOut.model_validate(issue) for issue in result.errors],
+            warnings=[IssueOut.model_validate(issue) for issue in result.warnings],
+            queue_ahead=outlook.ahead or 0,
+            starts_in_seconds=outlook.starts_in_seconds or 0.0,
+        )
+
+
+class JobIn(EstimateIn):
+    idempotency_key: str = KEY
+    reply_to: dict[str, Any] = Field(
+        default_factory=dict, description="Front-end routing data echoed in notifications."
+    )
+
+
+class ProgressOut(Answer):
+    step: int
+    total_steps: int
+    loss: float | None
+    eta_seconds: float | None
+
+
+class JobOut(Answer):
+    id: int
+    account_id: int
+    dataset_id: int | None
+    offering_id: str
+    preset: str
+    status: JobStatus
+    stage: str | None
+    cost: int
+    refunded: int
+    estimated_seconds: float
+    queue_position: int | None
+    starts_in_seconds: float | None = Field(
+        None, description="While queued: seconds until a slot should take it."
+    )
+    progress: ProgressOut
+    params: dict[str, Any]
+    overrides: dict[str, Any]
+    attempts: int
+    model_id: int | None
+    error: str | None
+    reply_to: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: "Job", standing: "JobStanding", **extra: Any) -> Self:
+        """A job row with where it stands in the queue (`extra`: a subclass's own fields)."""
+        progress = ProgressOut(
+            step=job.step,
+            total_steps=job.total_steps,
+            loss=job.loss,
+            eta_seconds=standing.eta_seconds,
+        )
+        derived = {
+            "queue_position": standing.queue_position,
+            "starts_in_seconds": standing.starts_in_seconds,
+            "model_id": standing.model_id,
+            "progress": progress,
+            **extra,
+        }
+        row = {name: getattr(job, name) for name in cls.model_fields if name not in derived}
+        return cls.model_validate(row | derived)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+
+class JobsQuery(Body):
+    status: JobStatus | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+class JobsOut(Answer):
+    jobs: list[JobOut]
+
+
+class CancelOut(JobOut):
+    refunded_now: int = Field(description="Points this cancel gave back.")
+
+
+class MetricPoint(Answer):
+    step: int
+    loss: float
+    lr: float | None
+
+
+class MetricsOut(Answer):
+    job_id: int
+    points: list[MetricPoint]

@@ -1,0 +1,49 @@
+"""The trainable offerings with their presets and bounds."""
+
+from typing import TYPE_CHECKING, Self
+
+from daemon.schemas.common import Answer
+
+if TYPE_CHECKING:
+    from core.offerings import Offering
+
+
+class PresetOut(Answer):
+    steps: int
+    rank: int
+    alpha: float
+    learning_rate: float
+    batch_size: int
+    resolution: int
+
+
+class OfferingOut(Answer):
+    id: str
+    title: str
+    description: str
+    family: str
+    enabled: bool
+    base_model: str
+    base_model_available: bool
+    resolution: int
+    min_images: int
+    max_images: int
+    presets: dict[str, PresetOut]
+    bounds: dict[str, dict[str, float]]
+    pricing: dict[str, float]
+
+    @classmethod
+    def of(cls, offering: "Offering", *, available: bool) -> Self:
+        """An offering as clients see it; `available`: its base model is installed here."""
+        shown = set(cls.model_fields) - {"presets", "base_model_available"}
+        return cls(
+            **offering.model_dump(include=shown),
+            presets={
+                name: PresetOut.model_validate(preset) for name, preset in offering.presets.items()
+            },
+            base_model_available=available,
+        )
+
+
+class OfferingsOut(Answer):
+    offerings: list[OfferingOut]
