@@ -10,41 +10,13 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.demo import demo_image  # noqa: E402
+from benchmarks.rpc_client import call, funded_dataset  # noqa: E402
 from daemon.process import DaemonProcess, running_daemon  # noqa: E402
-
-USER = "telegram:31337"
-
-
-async def call(
-    http: aiohttp.ClientSession, daemon: DaemonProcess, method: str, path: str, **kwargs: Any
-) -> Any:
-    token = daemon.admin_token if path.startswith("/admin") else daemon.rpc_token
-    headers = {"Authorization": f"Bearer {token}", "X-User": USER}
-    async with http.request(method, daemon.url + path, headers=headers, **kwargs) as response:
-        body = await response.json()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {body}")
-        return body
-
-
-async def prepare(http: aiohttp.ClientSession, daemon: DaemonProcess) -> int:
-    """A funded account and a 4-image dataset; returns the dataset id."""
-    me = await call(http, daemon, "GET", "/v1/me")
-    grant = {"amount": 100_000, "reason": "benchmark", "idempotency_key": "bench-grant"}
-    await call(http, daemon, "POST", f"/admin/accounts/{me['id']}/grant", json=grant)
-    dataset = await call(http, daemon, "POST", "/v1/datasets", json={"name": "bench"})
-    form = aiohttp.FormData()
-    for i in range(4):
-        form.add_field("image", demo_image(i), filename=f"{i}.png", content_type="image/png")
-    await call(http, daemon, "POST", f"/v1/datasets/{dataset['id']}/images", data=form)
-    return int(dataset["id"])
 
 
 async def one_run(
@@ -97,7 +69,7 @@ async def main(runs: int, steps: int) -> None:
         env = {"LORABOT_LOG_LEVEL": "WARNING"}
         with running_daemon(Path(tmp), env=env) as daemon:
             async with aiohttp.ClientSession() as http:
-                dataset_id = await prepare(http, daemon)
+                dataset_id = await funded_dataset(http, daemon, 100_000)
                 starts, deliveries = [], []
                 for run in range(runs):
                     started, delivered = await one_run(http, daemon, dataset_id, run, steps)

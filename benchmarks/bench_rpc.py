@@ -30,10 +30,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.demo import demo_image  # noqa: E402
+from benchmarks.rpc_client import call, funded_dataset, headers  # noqa: E402
 from daemon.process import DaemonProcess, free_port, running_daemon  # noqa: E402
 
-USER = "telegram:31337"
 READ_CLIENTS = 10
 SUBMIT_CLIENTS = (1, 10, 100)
 MAX_REQUESTS = 20_000  # per measurement, besides the time bound
@@ -89,35 +88,11 @@ async def load(
     return Figures(len(latencies), time.perf_counter() - started, latencies)
 
 
-def headers(daemon: DaemonProcess, path: str) -> dict[str, str]:
-    token = daemon.admin_token if path.startswith("/admin") else daemon.rpc_token
-    return {"Authorization": f"Bearer {token}", "X-User": USER}
-
-
-async def call(
-    http: aiohttp.ClientSession, daemon: DaemonProcess, method: str, path: str, **kwargs: Any
-) -> Any:
-    async with http.request(
-        method, daemon.url + path, headers=headers(daemon, path), **kwargs
-    ) as response:
-        body = await response.json()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {body}")
-        return body
-
-
 async def prepare(http: aiohttp.ClientSession, daemon: DaemonProcess) -> tuple[int, int]:
     """A funded account, a 4-image dataset and one queued job; their ids."""
-    me = await call(http, daemon, "GET", "/v1/me")
-    grant = {"amount": 100_000_000, "reason": "benchmark", "idempotency_key": "bench-grant"}
-    await call(http, daemon, "POST", f"/admin/accounts/{me['id']}/grant", json=grant)
-    dataset = await call(http, daemon, "POST", "/v1/datasets", json={"name": "bench"})
-    form = aiohttp.FormData()
-    for i in range(4):
-        form.add_field("image", demo_image(i), filename=f"{i}.png", content_type="image/png")
-    await call(http, daemon, "POST", f"/v1/datasets/{dataset['id']}/images", data=form)
-    job = await call(http, daemon, "POST", "/v1/jobs", json=job_body(dataset["id"], "first"))
-    return int(dataset["id"]), int(job["id"])
+    dataset_id = await funded_dataset(http, daemon, 100_000_000)
+    job = await call(http, daemon, "POST", "/v1/jobs", json=job_body(dataset_id, "first"))
+    return dataset_id, int(job["id"])
 
 
 def job_body(dataset_id: int, key: str) -> dict[str, Any]:
