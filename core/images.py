@@ -25,6 +25,8 @@ again with other metadata stores the same bytes.
 import io
 import unicodedata
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import structlog
@@ -216,16 +218,9 @@ def _is_srgb(icc: bytes) -> bool:
 
 def _bare_jpeg(layout: JpegLayout) -> NormalizedImage:
     """The JPEG's own compressed data without metadata, once a reduced decode of it succeeds."""
-    try:
-        with Image.open(io.BytesIO(layout.bare)) as image:
-            image.draft("RGB", (1, 1))  # the smallest scale libjpeg offers (1/8)
-            image.load()
-    except Image.DecompressionBombWarning:
-        raise ImageRefused(RefusalCode.too_many_pixels, "the image has too many pixels") from None
-    except Exception as exc:
-        raise ImageRefused(
-            RefusalCode.corrupt_image, f"the image is truncated or damaged ({exc})"
-        ) from None
+    with _refused_as("truncated or damaged"), Image.open(io.BytesIO(layout.bare)) as image:
+        image.draft("RGB", (1, 1))  # the smallest scale libjpeg offers (1/8)
+        image.load()
     return NormalizedImage(
         data=layout.bare,
         content_hash=sha256_hex(layout.bare),
@@ -242,28 +237,30 @@ def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> ImageRefu
     )
 
 
-def _verify(data: bytes) -> None:
+@contextmanager
+def _refused_as(damage: str) -> Iterator[None]:
+    """Pillow's failures while reading a file, as refusals (plugins raise whatever they meet)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
+        yield
     except Image.DecompressionBombWarning:
         raise ImageRefused(RefusalCode.too_many_pixels, "the image has too many pixels") from None
-    except Exception as exc:  # verify() raises whatever the plugin meets
-        raise ImageRefused(RefusalCode.corrupt_image, f"the image is damaged ({exc})") from None
+    except ImageRefused:
+        raise
+    except Exception as exc:
+        raise ImageRefused(RefusalCode.corrupt_image, f"the image is {damage} ({exc})") from None
+
+
+def _verify(data: bytes) -> None:
+    with _refused_as("damaged"), Image.open(io.BytesIO(data)) as image:
+        image.verify()
 
 
 def _decode(data: bytes) -> Image.Image:
     # verify() leaves the image unusable, and it does not decode every pixel: open afresh and
     # load fully, which catches truncated files (Pillow's LOAD_TRUNCATED_IMAGES stays off).
-    try:
+    with _refused_as("truncated or damaged"):
         image = Image.open(io.BytesIO(data))
         image.load()
-    except Image.DecompressionBombWarning:
-        raise ImageRefused(RefusalCode.too_many_pixels, "the image has too many pixels") from None
-    except Exception as exc:
-        raise ImageRefused(
-            RefusalCode.corrupt_image, f"the image is truncated or damaged ({exc})"
-        ) from None
     return image
 
 
