@@ -13,13 +13,52 @@ class LedgerKind(StrEnum):
     purchase = "purchase"  # points bought
     training_debit = "training_debit"  # the price of a job, taken when it is queued
     refund = "refund"  # a job's price given back, in full or the unused share
-    royalty = "royalty"  # a share paid to the owner of a public dataset
+    royalty = "royalty"  # the owner's share of a paid use of their published dataset or model
+    royalty_reversal = "royalty_reversal"  # a refunded use takes its royalty back
+    purchase_refund = (
+        "purchase_refund"  # a refunded purchase takes its points back (or undoes that)
+    )
     link_transfer = "link_transfer"  # balance moved when two accounts are linked into one
 
 
 class Visibility(StrEnum):
     private = "private"  # only the owner sees and uses it
-    public = "public"  # anyone may see it and train on it
+    unlisted = "unlisted"  # not browsable; anyone who knows the id may see and use it
+    public = "public"  # browsable in the marketplace; anyone may see and use it
+
+    @property
+    def is_published(self) -> bool:
+        return self is not Visibility.private
+
+
+class Licence(StrEnum):
+    """The licences a published dataset or model can carry (a fixed list: no free text)."""
+
+    cc0 = "CC0-1.0"  # no rights reserved
+    cc_by = "CC-BY-4.0"  # any use, with credit
+    cc_by_sa = "CC-BY-SA-4.0"  # any use, with credit, derivatives under the same licence
+    cc_by_nc = "CC-BY-NC-4.0"  # non-commercial use, with credit
+    openrail_m = "OpenRAIL-M"  # responsible-AI use restrictions (as many model cards use)
+    personal = "personal-use-only"  # private, non-commercial use; no redistribution
+
+
+class ItemKind(StrEnum):
+    """What a paid use or an earning is about."""
+
+    dataset = "dataset"  # trained on by someone else
+    model = "model"  # generated with by someone else
+
+
+class PurchaseProvider(StrEnum):
+    telegram_stars = "telegram_stars"  # an invoice paid in Telegram Stars (currency XTR)
+    discord_sku = "discord_sku"  # a consumable SKU bought in Discord (an entitlement)
+
+
+class PurchaseStatus(StrEnum):
+    pending = "pending"  # an invoice was sent; nothing is paid yet
+    credited = "credited"  # paid; the pack's points were added
+    refunding = "refunding"  # points taken back; the provider's refund is not confirmed yet
+    refunded = "refunded"  # the provider gave the money back; the points are gone
 
 
 class JobStatus(StrEnum):
@@ -49,6 +88,7 @@ class NotificationKind(StrEnum):
     job_completed = "job_completed"  # the model is ready: id, files, trigger word
     job_failed = "job_failed"  # reason and refund
     job_cancelled = "job_cancelled"  # refund
+    low_balance = "low_balance"  # a debit took the balance below the operator's threshold
 
 
 class RefusalCode(StrEnum):

@@ -1,13 +1,13 @@
 """The offerings registry: trainable kinds, their presets, bounds and prices, from TOML."""
 
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.config_files import load_toml
 from core.errors import InvalidInput, NotFound
 from core.training.locations import builtin_family, is_builtin
 
@@ -167,10 +167,6 @@ class OfferingsFile(_Strict):
         return self
 
 
-class OfferingsFileError(ValueError):
-    """The offerings file is missing or invalid (the daemon refuses to start)."""
-
-
 class OfferingRegistry:
     """The offerings an operator configured, by id."""
 
@@ -179,23 +175,8 @@ class OfferingRegistry:
 
     @classmethod
     def load(cls, path: Path) -> "OfferingRegistry":
-        """Read and validate a TOML file; OfferingsFileError says what and where is wrong."""
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise OfferingsFileError(f"cannot read offerings file {path}: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise OfferingsFileError(f"offerings file {path} is not valid TOML: {exc}") from exc
-        try:
-            parsed = OfferingsFile.model_validate(data)
-        except ValidationError as exc:
-            lines = [
-                f"  {'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-                for err in exc.errors()
-            ]
-            raise OfferingsFileError(
-                f"offerings file {path} is invalid:\n" + "\n".join(lines)
-            ) from None
+        """Read and validate a TOML file; ConfigFileError says what and where is wrong."""
+        parsed = load_toml(path, OfferingsFile, "offerings")
         return cls(parsed.offerings)
 
     def get(self, offering_id: str) -> Offering:

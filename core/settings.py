@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_OFFERINGS = Path(__file__).with_name("offerings.toml")
+BUNDLED_ECONOMY = Path(__file__).with_name("economy.toml")
 
 MB = 1024 * 1024
 
@@ -38,6 +39,17 @@ class Settings(BaseSettings):
         "may read it.",
     )
     offerings_file: Path = Field(BUNDLED_OFFERINGS, description="TOML file of offerings.")
+    economy_file: Path = Field(
+        BUNDLED_ECONOMY, description="TOML file of point packs and marketplace rules."
+    )
+    telegram_token: SecretStr | None = Field(
+        None,
+        description="The Telegram bot's token, for refunds of Telegram Stars purchases "
+        "(`refundStarPayment`); the same value as the bot's.",
+    )
+    telegram_api_base: str | None = Field(
+        None, description="Base URL of a local Bot API server; default: Telegram's."
+    )
 
     max_image_bytes: int = Field(25 * MB, description="Largest accepted image file.")
     max_image_pixels: int = Field(40_000_000, description="Most pixels (width × height).")

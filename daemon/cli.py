@@ -29,7 +29,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from core.logging import configure_logging
-    from core.offerings import OfferingsFileError
+    from core.config_files import ConfigFileError
     from core.settings import Settings
     from daemon.app import create_app
 
@@ -40,7 +40,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     try:
         app = create_app(settings)
-    except OfferingsFileError as exc:
+    except ConfigFileError as exc:
         print(f"lorabot daemon: {exc}", file=sys.stderr)
         return 2
     web.run_app(

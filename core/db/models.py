@@ -1,4 +1,5 @@
-"""The schema: accounts, the points ledger, datasets, jobs, models and notifications."""
+"""The schema: accounts, the points ledger, datasets, jobs, models, notifications, purchases,
+paid uses and quotes."""
 
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,6 +46,8 @@ class Account(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Set when this account was linked into another; its identities now point there.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # The most points the person allows to be spent per UTC day; None: no cap.
+    daily_spending_cap: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[created_at]
 
     identities: Mapped[list["Identity"]] = relationship(
@@ -98,7 +102,10 @@ class LedgerEntry(Base):
 
 class Dataset(Base):
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "name"),
+        Index("ix_datasets_visibility_published_at", "visibility", "published_at"),
+    )
 
     id: Mapped[intpk]
     account_id: Mapped[account_ref]
@@ -107,6 +114,10 @@ class Dataset(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     visibility: Mapped[str] = mapped_column(String(16), default="private")
+    licence: Mapped[str | None] = mapped_column(String(32))
+    # Paid uses by other accounts (trainings on it).
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
     updated_at: Mapped[created_at]
 
@@ -236,6 +247,7 @@ class Model(Base):
     """A trained LoRA: its files live in blob storage under `blob_prefix`."""
 
     __tablename__ = "models"
+    __table_args__ = (Index("ix_models_visibility_published_at", "visibility", "published_at"),)
 
     id: Mapped[intpk]
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
@@ -249,9 +261,92 @@ class Model(Base):
     # [{"name", "kind", "size", "sha256"}]
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     summary: Mapped[json_dict]
+    description: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    visibility: Mapped[str] = mapped_column(
+        String(16), default="private", server_default="private"
+    )
+    licence: Mapped[str | None] = mapped_column(String(32))
+    # What another account pays its owner's side per use (generation), within the bounds.
+    price_per_use: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Paid uses by other accounts.
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
 
     job: Mapped[Job] = relationship(back_populates="model")
+
+
+class Purchase(Base):
+    """Points bought with a payment provider; `charge_id` is the provider's id of the payment.
+
+    Telegram: the row is made when the invoice is sent (it fixes the points and the price) and
+    credited when `successful_payment` arrives. Discord: made and credited by the entitlement.
+    """
+
+    __tablename__ = "purchases"
+    __table_args__ = (UniqueConstraint("provider", "charge_id"),)
+
+    id: Mapped[intpk]
+    account_id: Mapped[account_ref]
+    provider: Mapped[str32]
+    pack_id: Mapped[str64]
+    points: Mapped[bigint]
+    # In the provider's unit: Telegram Stars for XTR; 0 for Discord (Discord bills the SKU).
+    price: Mapped[bigint]
+    currency: Mapped[str16]
+    status: Mapped[str16]
+    charge_id: Mapped[str | None] = mapped_column(String(200))
+    # The identity that paid: Telegram needs its user id to refund.
+    platform_user_id: Mapped[str64]
+    # How many refunds were tried; each keys its own pair of ledger entries.
+    refund_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    refund_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    credited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaidUse(Base):
+    """One paid use of another account's published item, and the royalty it paid its owner.
+
+    Made in the transaction of the user's debit; `reversed` is the royalty taken back when
+    the use was refunded (at most the royalty, once, in the refund's transaction).
+    """
+
+    __tablename__ = "paid_uses"
+    __table_args__ = (
+        UniqueConstraint("job_id", "item_kind"),
+        Index("ix_paid_uses_item", "item_kind", "item_id"),
+    )
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    item_kind: Mapped[str16]
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    owner_id: Mapped[account_ref]
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # The points of the user's debit this use stands for, and the owner's share of them.
+    price: Mapped[bigint]
+    royalty: Mapped[bigint]
+    reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Royalty that could not be taken back because the owner had already spent it.
+    unrecovered: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[created_at]
+
+
+class Quote(Base):
+    """A price shown to a person, held until `expires_at` for exactly that request."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[account_ref]
+    # The hash of the request it prices (as a job's `request_hash`).
+    fingerprint: Mapped[str64]
+    cost: Mapped[bigint]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[created_at]
 
 
 class Notification(Base):

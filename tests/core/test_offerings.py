@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput, NotFound
-from core.offerings import OfferingRegistry, OfferingsFileError, merged_params
+from core.config_files import ConfigFileError
+from core.offerings import OfferingRegistry, merged_params
 from core.settings import BUNDLED_OFFERINGS
 from tests.conftest import run_lorabot
 
@@ -58,14 +59,14 @@ def test_bad_file_names_the_problem(tmp_path: Path, case: str) -> None:
     text, expected = BROKEN[case]
     path = tmp_path / "offerings.toml"
     path.write_text(text)
-    with pytest.raises(OfferingsFileError) as caught:
+    with pytest.raises(ConfigFileError) as caught:
         OfferingRegistry.load(path)
     assert expected in str(caught.value)
     assert str(path) in str(caught.value)
 
 
 def test_missing_file() -> None:
-    with pytest.raises(OfferingsFileError, match="cannot read"):
+    with pytest.raises(ConfigFileError, match="cannot read"):
         OfferingRegistry.load(Path("/nonexistent/offerings.toml"))
 
 
