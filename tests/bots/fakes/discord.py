@@ -2,8 +2,8 @@
 
 It speaks what discord.py expects (HELLO, READY and GUILD_CREATE after IDENTIFY, interaction
 callbacks with `with_response`, exact `application/json` content type, 429 with a `Via`
-header) and lets tests act as users: run slash commands, press buttons, submit modals and
-post messages with attachments.
+header) and lets tests act as users: run slash commands, press buttons, submit modals, post
+messages with attachments, and buy consumable SKUs (`tests.bots.fakes.discord_entitlements`).
 """
 
 import asyncio
@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.bots.fakes.discord_entitlements import DiscordApiError, Entitlements, EntitlementState
 from tests.bots.fakes.discord_payloads import (
     APP_ID,
     BOT_ID,
@@ -66,7 +67,7 @@ class Sent:
 
 
 @dataclass
-class FakeDiscord(SentLog[Sent]):
+class FakeDiscord(Entitlements, SentLog[Sent]):
     """State of the fake; `start()` returns (api_base, gateway_url)."""
 
     token: str = "discord-test-token"
@@ -79,6 +80,7 @@ class FakeDiscord(SentLog[Sent]):
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
     limited: list[tuple[str, float]] = field(default_factory=list)
     dm_forbidden: set[int] = field(default_factory=set)
+    shop: EntitlementState = field(default_factory=EntitlementState)
     server: TestServer | None = None
 
     def __post_init__(self) -> None:
@@ -173,10 +175,16 @@ class FakeDiscord(SentLog[Sent]):
             }
             return json_response(body, 429, Via="1.1 google", **{"X-RateLimit-Scope": "user"})
         payload, files = await read_body(request)
+        parts = path.strip("/").split("/")
         try:
-            result = await self._route(request.method, path.strip("/").split("/"), payload, files)
+            if parts[0] == "applications" and "entitlements" in parts:
+                result = self.entitlement_route(request.method, parts, request.query)
+            else:
+                result = await self._route(request.method, parts, payload, files)
         except PermissionError as exc:
             return json_response({"message": str(exc), "code": 50007}, 403)
+        except DiscordApiError as exc:
+            return json_response({"message": exc.message, "code": exc.code}, exc.status)
         await self._notify()
         if result is None:
             return web.Response(status=204)
@@ -353,11 +361,12 @@ class FakeDiscord(SentLog[Sent]):
         self,
         user_id: int,
         group: str,
-        sub: str,
+        sub: str = "",
         options: dict[str, Any] | None = None,
         attachments: dict[str, tuple[str, bytes]] | None = None,
     ) -> str:
-        """The user runs `/<group> <sub>` with options (attachments by option name)."""
+        """The user runs `/<group> <sub>` (or the top-level `/<group>` when `sub` is empty)
+        with options (attachments by option name)."""
         opts = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
         resolved: dict[str, Any] = {}
         for option, (name, data) in (attachments or {}).items():
@@ -369,7 +378,7 @@ class FakeDiscord(SentLog[Sent]):
             "id": command["id"],
             "name": group,
             "type": 1,
-            "options": [{"name": sub, "type": 1, "options": opts}],
+            "options": [{"name": sub, "type": 1, "options": opts}] if sub else opts,
         }
         if resolved:
             data["resolved"] = {"attachments": resolved}

@@ -200,3 +200,24 @@ def interaction_payload(
         "context": 0,
         "attachment_size_limit": 25 * 1024 * 1024,
     }
+
+
+# Discord's EntitlementType: PURCHASE (bought with money); TEST_MODE_PURCHASE is 4.
+PURCHASE = 1
+
+
+def entitlement_payload(entitlement_id: int, sku_id: str, user_id: int) -> dict[str, Any]:
+    """A one-time purchase of a consumable SKU, as the gateway and the REST API send it."""
+    return {
+        "id": str(entitlement_id),
+        "sku_id": sku_id,
+        "application_id": str(APP_ID),
+        "user_id": str(user_id),
+        "type": PURCHASE,
+        "deleted": False,
+        "consumed": False,
+        "starts_at": None,
+        "ends_at": None,
+        "gift_code_flags": 0,
+        "promotion_id": None,
+    }

@@ -1,7 +1,9 @@
 """A fake Telegram Bot API server: `POST /bot<token>/<Method>`, long-polled updates, files.
 
 It keeps what a Telegram client would see (messages with their current text and keyboard) and
-lets tests act as users: send texts, photos, albums and files, and press inline buttons.
+lets tests act as users: send texts, photos, albums and files, press inline buttons, and pay
+invoices in Telegram Stars (`tests.bots.fakes.telegram_stars`). Parameters arrive as a form,
+multipart or JSON, as the real Bot API takes them.
 """
 
 import asyncio
@@ -18,8 +20,29 @@ from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from tests.bots.fakes.sent_log import SentLog
+from tests.bots.fakes.telegram_stars import BotApiError, StarsPayments, StarsState
 
 BOT_ID = 999000
+# What Telegram delivers while `allowed_updates` is empty: all but the opt-in kinds
+# (chat_member, message_reaction, message_reaction_count).
+DEFAULT_UPDATES = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+]
 
 
 @dataclass
@@ -37,7 +60,7 @@ class Sent:
 
 
 @dataclass
-class FakeTelegram(SentLog[Sent]):
+class FakeTelegram(StarsPayments, SentLog[Sent]):
     """State of the fake server; create with `start()`, stop with `close()`."""
 
     token: str = "123:TEST"
@@ -49,6 +72,9 @@ class FakeTelegram(SentLog[Sent]):
     calls: list[str] = field(default_factory=list)
     rate_limits: dict[str, list[int]] = field(default_factory=dict)
     limited: list[tuple[str, float]] = field(default_factory=list)
+    stars: StarsState = field(default_factory=StarsState)
+    # The update types `getUpdates` asked for (kept until changed, as Telegram does).
+    allowed_updates: list[str] = field(default_factory=list)
     server: TestServer | None = None
 
     def __post_init__(self) -> None:
@@ -77,8 +103,7 @@ class FakeTelegram(SentLog[Sent]):
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         self.calls.append(method)
-        form = await request.post()
-        params = dict(form.items())
+        params = await _params(request)
         if self.rate_limits.get(method):
             retry_after = self.rate_limits[method].pop(0)
             self.limited.append((method, time.monotonic()))
@@ -86,7 +111,10 @@ class FakeTelegram(SentLog[Sent]):
         handler = getattr(self, f"_m_{method.lower()}", None)
         if handler is None:
             return _error(404, f"Not Found: method {method}")
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except BotApiError as exc:
+            return _error(exc.status, exc.description)
         await self._notify()
         return web.json_response({"ok": True, "result": result})
 
@@ -112,8 +140,12 @@ class FakeTelegram(SentLog[Sent]):
     async def _m_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + float(p.get("timeout") or 0)
-        # As Telegram does: asking from `offset` confirms (forgets) every update before it.
-        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if p.get("allowed_updates") is not None:
+            allowed = p["allowed_updates"]
+            self.allowed_updates = json.loads(allowed) if isinstance(allowed, str) else allowed
+        # As Telegram does: asking from `offset` confirms (forgets) every update before it,
+        # and updates of a type the bot did not ask for are never delivered.
+        self.updates = [u for u in self.updates if u["update_id"] >= offset and self._wanted(u)]
         async with self._changed:
             while True:
                 pending = [u for u in self.updates if u["update_id"] >= offset]
@@ -122,6 +154,10 @@ class FakeTelegram(SentLog[Sent]):
                     return pending
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), left)
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kinds = self.allowed_updates or DEFAULT_UPDATES
+        return any(kind in update for kind in kinds)
 
     async def _m_getfile(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = p["file_id"]
@@ -305,9 +341,21 @@ def button_data(message: dict[str, Any], label_part: str) -> str:
     raise AssertionError(f"no button with {label_part!r}; buttons: {labels}")
 
 
+async def _params(request: web.Request) -> dict[str, Any]:
+    """A method's parameters from the query string and a form, multipart or JSON body."""
+    params: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        params.update(await request.json())
+    else:
+        params.update((await request.post()).items())
+    return params
+
+
 def _markup(p: dict[str, Any]) -> dict[str, Any]:
     raw = p.get("reply_markup")
-    return {"reply_markup": json.loads(raw)} if raw else {}
+    if not raw:
+        return {}
+    return {"reply_markup": json.loads(raw) if isinstance(raw, str) else raw}
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
