@@ -24,3 +24,5 @@ class Action(StrEnum):
     recaption = "dsc"  # ask for an image's new caption; arg: "<dataset id>.<image id>"
     download_model = "mdl"  # send a model's files; arg: its id
     cancel_job = "jc"  # cancel a job, refunded by the rules; arg: its id
+    # Points (bots-pay).
+    buy_pack = "buy"  # order a pack and send its invoice (Telegram Stars); arg: the pack's id

@@ -36,6 +36,10 @@ from daemon.schemas import (
     NotificationsOut,
     OfferingOut,
     OfferingsOut,
+    PackOut,
+    PacksOut,
+    PurchaseOut,
+    PurchasesOut,
     UploadResult,
 )
 
@@ -254,16 +258,24 @@ class DaemonClient:
         idempotency_key: str,
         overrides: dict[str, Any] | None = None,
         reply_to: dict[str, Any] | None = None,
+        quote_id: str | None = None,
     ) -> tuple[JobOut, bool]:
-        """Queue a paid job; returns (job, created). The same key again returns the same job."""
-        payload = {
-            "dataset_id": dataset_id,
-            "offering_id": offering_id,
-            "preset": preset,
-            "overrides": overrides or {},
-            "idempotency_key": idempotency_key,
-            "reply_to": reply_to or {},
-        }
+        """Queue a paid job; returns (job, created). The same key again returns the same job.
+
+        With `quote_id` the job costs exactly the quoted price, or is refused with
+        QuoteExpiredError / QuoteChangedError carrying a fresh quote.
+        """
+        payload = _clean(
+            {
+                "dataset_id": dataset_id,
+                "offering_id": offering_id,
+                "preset": preset,
+                "overrides": overrides or {},
+                "idempotency_key": idempotency_key,
+                "reply_to": reply_to or {},
+                "quote_id": quote_id,
+            }
+        )
         status, body = await self._call(
             "POST", "/v1/jobs", actor, json_body=payload, repeatable=True
         )
@@ -296,6 +308,51 @@ class DaemonClient:
         path = f"/v1/models/{model_id}/files/{name}"
         _, body = await self._call("GET", path, actor, raw=True)
         return body
+
+    # -- points: packs and purchases (bots-pay) --------------------------------------------
+    async def packs(self, actor: Actor) -> list[PackOut]:
+        """The point packs on sale."""
+        return (await self._get("/v1/packs", actor, PacksOut)).packs
+
+    async def create_purchase(self, actor: Actor, pack_id: str) -> PurchaseOut:
+        """A pending order of a pack (its invoice payload is `purchase:<id>`)."""
+        # Not repeated on a dropped connection: a second order would be a second invoice.
+        body = {"pack_id": pack_id}
+        return await self._send("POST", "/v1/purchases", actor, PurchaseOut, json_body=body)
+
+    async def check_purchase(
+        self, actor: Actor, purchase_id: int, currency: str, total_amount: int
+    ) -> PurchaseOut:
+        """May this order be paid for this amount now? (Telegram's pre-checkout query.)"""
+        body = {"currency": currency, "total_amount": total_amount}
+        path = f"/v1/purchases/{purchase_id}/check"
+        return await self._send("POST", path, actor, PurchaseOut, json_body=body, repeatable=True)
+
+    async def purchase_paid(
+        self, actor: Actor, purchase_id: int, *, charge_id: str, currency: str, total_amount: int
+    ) -> tuple[PurchaseOut, bool]:
+        """Credit a paid order; (purchase, True) the first time, False when already credited."""
+        body = {"charge_id": charge_id, "currency": currency, "total_amount": total_amount}
+        # Keyed by the charge id on the daemon's side, so sending it again credits once.
+        status, answer = await self._call(
+            "POST", f"/v1/purchases/{purchase_id}/paid", actor, json_body=body, repeatable=True
+        )
+        return PurchaseOut.model_validate(answer), status == 201
+
+    async def entitlement_purchase(
+        self, actor: Actor, entitlement_id: str, sku_id: str
+    ) -> tuple[PurchaseOut, bool]:
+        """Credit a Discord entitlement; (purchase, True) the first time. SkuUnknownError when
+        no pack is sold as that SKU."""
+        body = {"entitlement_id": entitlement_id, "sku_id": sku_id}
+        status, answer = await self._call(
+            "POST", "/v1/purchases/entitlements", actor, json_body=body, repeatable=True
+        )
+        return PurchaseOut.model_validate(answer), status == 201
+
+    async def purchases(self, actor: Actor) -> list[PurchaseOut]:
+        """The acting account's purchases, newest first."""
+        return (await self._get("/v1/purchases", actor, PurchasesOut)).purchases
 
     # -- notifications (the bot's own channel, no X-User) ---------------------------------
     async def notifications(self, platform: str, wait: float = 25.0) -> list[NotificationOut]:

@@ -5,6 +5,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import structlog
 
@@ -75,6 +76,8 @@ async def model_messages(
 
 async def notification_messages(client: DaemonClient, n: NotificationOut) -> list[Outgoing]:
     """What to send for one notification (empty for kinds the bots do not show)."""
+    if n.kind == "low_balance":
+        return [Outgoing(OutKind.text, low_balance_text(n.payload))]
     actor = actor_of(n)
     job_id = int(n.payload.get("job_id", 0)) or None
     job = await client.job(actor, job_id) if job_id else None
@@ -96,6 +99,13 @@ async def notification_messages(client: DaemonClient, n: NotificationOut) -> lis
     if n.kind == "job_started":
         return [Outgoing(OutKind.text, texts.STARTED.format(job_id=job_id))]
     return []
+
+
+def low_balance_text(payload: dict[str, Any]) -> str:
+    """The low-balance notice: the balance left, and where to buy more."""
+    return texts.LOW_BALANCE.format(
+        balance=payload.get("balance", "?"), threshold=payload.get("threshold", "?")
+    )
 
 
 Deliver = Callable[[NotificationOut, list[Outgoing]], Awaitable[None]]

@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import library
+from bots.common import library, shop
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing
@@ -60,6 +60,7 @@ class Outcome:
     job: JobOut | None = None  # a job this press created: follow its progress
     caption_for: ImageRef | None = None  # the presser's next typed answer is its caption
     files: Files | None = None
+    invoice: shop.Invoice | None = None  # an order to send as a Telegram Stars invoice
 
 
 Handler = Callable[[DaemonClient, Press], Awaitable[Outcome]]
@@ -136,6 +137,13 @@ async def _cancel_job(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(screen, Place.private)
 
 
+async def _buy_pack(client: DaemonClient, press: Press) -> Outcome:
+    ordered = await shop.order(client, press.actor, press.arg)
+    if isinstance(ordered, shop.Invoice):
+        return Outcome(invoice=ordered)
+    return Outcome(ordered, Place.private)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -152,6 +160,7 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.recaption: _recaption,
         Action.download_model: _download_model,
         Action.cancel_job: _cancel_job,
+        Action.buy_pack: _buy_pack,
     }
 )
 

@@ -52,6 +52,33 @@ class RateLimitedError(RpcError):
     """429: slow down."""
 
 
+# -- points: buying and quotes (bots-pay) ------------------------------------------------
+class PackUnavailableError(NotFoundError):
+    """404 PACK_UNAVAILABLE: the pack is unknown, or withdrawn from sale since it was shown."""
+
+
+class SkuUnknownError(NotFoundError):
+    """404 SKU_UNKNOWN: no pack is sold as this Discord SKU (the entitlement stays unconsumed)."""
+
+
+class QuoteError(ConflictError):
+    """409: the price a summary quoted no longer holds; `details` carries `quoted` (or null),
+    `cost` and a fresh `quote` (`id`, `cost`, `expires_at`) to show and confirm."""
+
+    @property
+    def fresh_quote(self) -> dict[str, Any] | None:
+        quote = self.details.get("quote")
+        return quote if isinstance(quote, dict) else None
+
+
+class QuoteExpiredError(QuoteError):
+    """409 QUOTE_EXPIRED: the quote's few minutes are over."""
+
+
+class QuoteChangedError(QuoteError):
+    """409 QUOTE_CHANGED: the price of the same training changed since the quote."""
+
+
 class DaemonUnavailable(Exception):
     """The daemon could not be reached, even after retries."""
 
@@ -69,16 +96,26 @@ _BY_STATUS: dict[int, type[RpcError]] = {
 }
 
 
+# Codes that get a narrower type than their status does.
+_BY_CODE: dict[str, type[RpcError]] = {
+    "PACK_UNAVAILABLE": PackUnavailableError,
+    "SKU_UNKNOWN": SkuUnknownError,
+    "QUOTE_EXPIRED": QuoteExpiredError,
+    "QUOTE_CHANGED": QuoteChangedError,
+}
+
+
 def error_from_response(status: int, body: Any) -> RpcError:
     """Build the typed exception for an error response body (or a non-JSON one)."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         error = {"code": "HTTP_ERROR", "message": f"daemon answered HTTP {status}"}
-    cls = _BY_STATUS.get(status, RpcError)
+    code = str(error.get("code") or "ERROR")
+    cls = _BY_CODE.get(code) or _BY_STATUS.get(status, RpcError)
     details = error.get("details")
     return cls(
         status,
-        str(error.get("code") or "ERROR"),
+        code,
         str(error.get("message") or ""),
         details if isinstance(details, dict) else {},
     )

@@ -9,6 +9,8 @@ from daemon.schemas import (
     LedgerEntryOut,
     ModelOut,
     OfferingOut,
+    PackOut,
+    PurchaseOut,
     RefusedImage,
 )
 
@@ -17,7 +19,8 @@ WELCOME = (
     "I train a LoRA — a small add-on for an image model — from your own pictures.\n"
     "Your balance: {balance} points.\n\n"
     "Next step: send /train (on Discord: /train start) to build a dataset from your images, "
-    "pick what to train, see the price and confirm. I will send you the LoRA when it is done."
+    "pick what to train, see the price and confirm. I will send you the LoRA when it is done.\n"
+    "Need points? Send /buy."
 )
 HELP = (
     "What I can do:\n"
@@ -26,6 +29,7 @@ HELP = (
     "/models — your trained LoRAs, download them\n"
     "/jobs — status of your trainings, cancel one\n"
     "/balance — your points and recent ledger entries\n"
+    "/buy — buy points with Telegram Stars\n"
     "/link — a code to join your Telegram and Discord accounts\n"
     "/help — this text"
 )
@@ -37,6 +41,7 @@ HELP_DISCORD = (
     "/models list — your trained LoRAs, download them\n"
     "/jobs list — status of your trainings, cancel one\n"
     "/account balance — your points and recent ledger entries\n"
+    "/buy — buy points\n"
     "/account link — a code to join your Telegram and Discord accounts"
 )
 
@@ -87,7 +92,9 @@ SUMMARY = (
 )
 SUMMARY_WARNING = "⚠ {message}"
 SUMMARY_ERRORS = "This training cannot run:\n{errors}"
-SHORTFALL = "You need {shortfall} more points (balance {balance}, price {cost})."
+SHORTFALL = (
+    "You need {shortfall} more points (balance {balance}, price {cost}). Send /buy to get more."
+)
 CONFIRMED = "Paid {cost} points. Job #{job_id} is queued."
 ALREADY_CONFIRMED = "Already confirmed — that is job #{job_id}; you were charged once."
 CANCELLED_FLOW = "Cancelled. Nothing was charged."
@@ -157,6 +164,48 @@ BTN_USE = "Use {word}"
 BTN_ADD_IMAGES = "Add images"
 BTN_DELETE = "Delete"
 BTN_DOWNLOAD = "Download"
+
+# -- points: buying, quotes and the low-balance notice (bots-pay) --------------------------
+SHOP = "Buy points — your balance: {balance} points."
+PACK_LINE = "• {title}: {points} points for {stars} ⭐"
+PACK_LINE_DISCORD = "• {title}: {points} points"
+NO_PACKS = "No point packs are on sale right now. Please try again later."
+NO_PACKS_DISCORD = "No point packs are sold on Discord right now. Please try again later."
+BTN_BUY = "{points} points — {stars} ⭐"
+INVOICE_DESCRIPTION = "{points} points for training LoRAs with lorabot."
+INVOICE_LABEL = "{points} points"
+PACK_UNAVAILABLE = "That pack is no longer on sale. Send /buy to see the packs on sale now."
+# What Telegram shows the payer when the bot refuses a checkout, by the daemon's error code.
+CHECKOUT_REFUSED = {
+    "PACK_UNAVAILABLE": "This pack is no longer on sale, so nothing was charged. "
+    "Send /buy to see the packs on sale now.",
+    "PRICE_MISMATCH": "The price of this invoice changed, so nothing was charged. "
+    "Send /buy for a new invoice.",
+    "PURCHASE_NOT_PENDING": "This invoice was already paid, so nothing was charged again. "
+    "Send /buy for a new one.",
+    "NOT_FOUND": "This invoice is not valid, so nothing was charged. Send /buy for a new one.",
+}
+CHECKOUT_FAILED = "This invoice cannot be paid right now, so nothing was charged. Send /buy."
+CHECKOUT_DOWN = (
+    "The shop is not reachable right now, so nothing was charged. Please try again in a minute."
+)
+RECEIPT = "Thank you! {points} points were added to your account.\nBalance: {balance} points."
+RECEIPT_PAID = "Paid: {price} Telegram Stars."
+RECEIPT_REFERENCE = "Reference for support: {reference}"
+PAYMENT_NOT_CREDITED = (
+    "Your payment was received, but I could not add the points yet. Nothing is lost: please "
+    "contact support with this reference: {reference}"
+)
+QUOTE_HOLDS = "This price holds until {until} UTC."
+QUOTE_EXPIRED = (
+    "The price shown has expired (a price holds for a few minutes). The price now: {cost} "
+    "points.\nConfirm to pay {cost} points, or Cancel."
+)
+QUOTE_CHANGED = (
+    "The price changed since the summary: it was {quoted} points, it is now {cost} points.\n"
+    "Confirm to pay {cost} points, or Cancel."
+)
+LOW_BALANCE = "Your balance is low: {balance} points (below {threshold}). Send /buy to top it up."
 
 
 def duration(seconds: float | None) -> str:
@@ -281,3 +330,20 @@ def job_line(j: JobOut) -> str:
         cost=j.cost,
         progress=progress,
     )
+
+
+# -- points: buying, quotes and the low-balance notice (bots-pay) --------------------------
+def pack_line(pack: PackOut, *, discord: bool = False) -> str:
+    """One pack on sale: title, points and (on Telegram) its price in Stars."""
+    template = PACK_LINE_DISCORD if discord else PACK_LINE
+    return template.format(title=pack.title, points=pack.points, stars=pack.stars)
+
+
+def receipt(purchase: PurchaseOut) -> str:
+    """What the buyer is told once the points are credited."""
+    lines = [RECEIPT.format(points=purchase.points, balance=purchase.balance)]
+    if purchase.currency == "XTR":
+        lines.append(RECEIPT_PAID.format(price=purchase.price))
+    if purchase.charge_id:
+        lines.append(RECEIPT_REFERENCE.format(reference=purchase.charge_id))
+    return "\n".join(lines)

@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 from bots.common import texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
-from bots.common.errors import InsufficientPointsError
+from bots.common.errors import InsufficientPointsError, QuoteError, QuoteExpiredError
 from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
-from daemon.schemas import JobOut, OfferingOut
+from daemon.schemas import JobOut, OfferingOut, QuoteOut
 
 
 class TrainStep(StrEnum):
@@ -47,6 +47,7 @@ class TrainState(BaseModel):
     preset: str | None = None
     summary_id: str | None = None
     cost: int | None = None
+    quote_id: str | None = None  # the price shown holds under this id: Confirm pays exactly it
     job_id: int | None = None
 
 
@@ -241,17 +242,25 @@ class TrainFlow:
             return Screen(texts.SUMMARY_ERRORS.format(errors=errors))
         account = await self.client.me(self.actor)
         dataset = await self.client.dataset(self.actor, self.state.dataset_id)
-        self.state.preset, self.state.cost = preset, estimate.cost
-        self.state.summary_id = new_token()
+        self.state.preset = preset
         self.state.step = TrainStep.summary
         text = texts.summary(dataset, offering, preset, estimate, account.balance)
-        if estimate.cost > account.balance:
+        if estimate.quote is not None:
+            until = estimate.quote.expires_at.strftime("%H:%M")
+            text += "\n" + texts.QUOTE_HOLDS.format(until=until)
+        return self._price_screen(text, estimate.cost, estimate.quote, account.balance)
+
+    def _price_screen(self, text: str, cost: int, quote: QuoteOut | None, balance: int) -> Screen:
+        """A price to confirm: kept with its quote, under a new summary id (older Confirm
+        buttons go stale), with the shortfall when the balance does not cover it."""
+        self.state.cost = quote.cost if quote is not None else cost
+        self.state.quote_id = quote.id if quote is not None else None
+        self.state.summary_id = new_token()
+        if self.state.cost > balance:
             text += "\n" + texts.SHORTFALL.format(
-                shortfall=estimate.cost - account.balance,
-                balance=account.balance,
-                cost=estimate.cost,
+                shortfall=self.state.cost - balance, balance=balance, cost=self.state.cost
             )
-        confirm = texts.BTN_CONFIRM.format(cost=estimate.cost)
+        confirm = texts.BTN_CONFIRM.format(cost=self.state.cost)
         rows = [
             [
                 Button(confirm, Action.confirm, self.state.summary_id),
@@ -277,7 +286,10 @@ class TrainFlow:
                 preset=s.preset,
                 idempotency_key=f"train:{self.actor.header}:{summary_id}",
                 reply_to=reply_to,
+                quote_id=s.quote_id,
             )
+        except QuoteError as exc:
+            return Confirmation(await self._requote(exc), None, False)
         except InsufficientPointsError as exc:
             balance, required = exc.details.get("balance", "?"), exc.details.get("required", "?")
             text = texts.SHORTFALL.format(shortfall=exc.shortfall, balance=balance, cost=required)
@@ -288,6 +300,19 @@ class TrainFlow:
         return Confirmation(
             Screen(template.format(job_id=job.id, cost=job.cost)), job, not already
         )
+
+    async def _requote(self, exc: QuoteError) -> Screen:
+        """The quoted price no longer holds: show the new one, to be confirmed again."""
+        if exc.fresh_quote is None:
+            raise exc  # a daemon that does not follow the contract: report it as it is
+        quote = QuoteOut.model_validate(exc.fresh_quote)
+        if isinstance(exc, QuoteExpiredError):
+            text = texts.QUOTE_EXPIRED.format(cost=quote.cost)
+        else:
+            quoted = exc.details.get("quoted") or self.state.cost or "?"
+            text = texts.QUOTE_CHANGED.format(quoted=quoted, cost=quote.cost)
+        balance = (await self.client.me(self.actor)).balance
+        return self._price_screen(text, quote.cost, quote, balance)
 
     async def cancel(self, _: str = "") -> Screen:
         """Leave the journey; nothing is charged."""

@@ -15,6 +15,7 @@ from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton
 from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.library import LibraryCog
+from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
 from bots.discord.journeys import Journeys
@@ -42,6 +43,7 @@ class LoraBot(commands.Bot):
         for cog in (TrainCog(self), LibraryCog(self)):
             await self.add_cog(cog)
         await self.add_cog(AccountCog(self))
+        await self.add_cog(ShopCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)
         guild = self.settings.discord_guild_id
         if guild is not None:

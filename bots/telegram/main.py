@@ -29,6 +29,7 @@ COMMANDS = {
     "models": "Your trained LoRAs",
     "jobs": "Your trainings",
     "balance": "Points and ledger",
+    "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",
     "help": "What I can do",
 }

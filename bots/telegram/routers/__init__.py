@@ -2,9 +2,16 @@
 
 from aiogram import Router
 
-from bots.telegram.routers import account, buttons, errors, library, train
+from bots.telegram.routers import account, buttons, errors, library, shop, train
 
 
 def build_routers() -> list[Router]:
     """New router instances for one Dispatcher."""
-    return [errors.build(), account.build(), train.build(), library.build(), buttons.build()]
+    return [
+        errors.build(),
+        account.build(),
+        shop.build(),  # before train: a payment must not be read as the journey's answer
+        train.build(),
+        library.build(),
+        buttons.build(),
+    ]

@@ -12,6 +12,7 @@ from bots.common.screens import StaleAction
 from bots.telegram.callbacks import ActionCb, packer
 from bots.telegram.render import actor, edit, screen_kwargs, send_outgoing
 from bots.telegram.routers.library import Recaption
+from bots.telegram.routers.shop import send_invoice
 from bots.telegram.routers.train import journey, save, start_progress
 
 
@@ -68,6 +69,8 @@ async def show(
         await send_outgoing(bot, message.chat.id, await outcome.files())
     if outcome.job is not None:
         await start_progress(bot, message.chat.id, owner, outcome.job, progress)
+    if outcome.invoice is not None:
+        await send_invoice(bot, message.chat.id, outcome.invoice)
 
 
 async def on_unknown(query: CallbackQuery) -> None:
