@@ -271,6 +271,8 @@ async def test_every_action_but_download_is_reachable(
     await _say(fake, "recaptioned", "updated")
     await _press(fake, detail, "Delete", "That did not work")  # a queued job uses it
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
+    fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
+    assert (await fake.wait_invoice()).payload.startswith("purchase:")
     assert pressed == set(Action) - {Action.download_model}
 
 
