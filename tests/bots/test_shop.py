@@ -329,6 +329,29 @@ async def test_an_unknown_sku_is_not_consumed_and_missed_purchases_are_credited(
     assert [e["delta"] for e in await _purchases(shop, DC.header)] == [500, 500]
 
 
+@pytest.mark.slow
+async def test_bought_points_pay_for_a_training_that_completes(
+    make_settings: Callable[..., Any],
+    aiohttp_server: Any,
+    tmp_path: Path,
+    fake_discord: FakeDiscord,
+    run_bot: Any,
+) -> None:
+    daemon = await _serve(
+        make_settings, aiohttp_server, tmp_path, run_queue=True, notification_lease_seconds=3.0
+    )
+    fake = fake_discord
+    await _start_discord(fake, daemon, run_bot)
+    await _consumed(fake, await fake.buy(DC_USER, STARTER_SKU))
+    async with DaemonClient(daemon.url, RPC_TOKEN) as client:
+        flow = await _train(client, DC)
+        mark = len(fake.log)
+        assert (await flow.confirm(flow.state.summary_id or "")).created
+        job = await daemon.wait_completed(DC.header)
+        await _dm(fake, "Your LoRA is ready", after=mark)
+        assert (await client.me(DC)).balance == 500 - job["cost"]
+
+
 # -- Quotes and the low-balance notice -------------------------------------------------------
 async def _shift_quote(daemon: Daemon, quote_id: str, **values: Any) -> None:
     async with daemon.app[SESSIONMAKER].begin() as session:
