@@ -16,6 +16,8 @@ from daemon.schemas.accounts import (
     LinkCodeOut,
     LinkIn,
     LinkOut,
+    MeOut,
+    MePatch,
 )
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
@@ -50,6 +52,7 @@ from daemon.schemas.jobs import (
     MetricsOut,
     Overrides,
     ProgressOut,
+    QuoteOut,
 )
 from daemon.schemas.marketplace import (
     MAX_PAGE,
@@ -81,6 +84,22 @@ from daemon.schemas.operations import (
     HealthOut,
     StatsOut,
 )
+from daemon.schemas.purchases import (
+    AdminPurchaseOut,
+    AdminPurchasesOut,
+    AdminPurchasesQuery,
+    CheckoutIn,
+    EconomyOut,
+    EntitlementIn,
+    OrderIn,
+    PackOut,
+    PacksOut,
+    PaidIn,
+    ProviderTotals,
+    PurchaseOut,
+    PurchasesOut,
+    RoyaltyTotals,
+)
 
 __all__ = [
     "KEY",
@@ -94,6 +113,8 @@ __all__ = [
     "LinkCodeOut",
     "LinkIn",
     "LinkOut",
+    "MeOut",
+    "MePatch",
     "LedgerQuery",
     "LedgerEntryOut",
     "LedgerOut",
@@ -106,6 +127,7 @@ __all__ = [
     "Overrides",
     "EstimateIn",
     "IssueOut",
+    "QuoteOut",
     "EstimateOut",
     "JobIn",
     "ProgressOut",
@@ -154,4 +176,18 @@ __all__ = [
     "AdminAccountsOut",
     "StatsOut",
     "HealthOut",
+    "PackOut",
+    "PacksOut",
+    "OrderIn",
+    "CheckoutIn",
+    "PaidIn",
+    "EntitlementIn",
+    "PurchaseOut",
+    "PurchasesOut",
+    "AdminPurchaseOut",
+    "AdminPurchasesQuery",
+    "AdminPurchasesOut",
+    "ProviderTotals",
+    "RoyaltyTotals",
+    "EconomyOut",
 ]
