@@ -259,8 +259,8 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
         "warnings": [],
         "quote": None,
     }
-    idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0, quote=None)
-    busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0, quote=None)
+    idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0)
+    busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0)
     text = texts.summary(dataset, offering, "fast", idle, 100)
     assert "you are next" in text and "Estimated time: 1 min 5 s" in text
     assert "balance after: 90 points" in text
