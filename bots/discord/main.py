@@ -15,6 +15,7 @@ from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton
 from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.library import LibraryCog
+from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
 from bots.discord.journeys import Journeys
@@ -39,7 +40,7 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog(self), LibraryCog(self)):
+        for cog in (TrainCog(self), LibraryCog(self), MarketCog(self)):
             await self.add_cog(cog)
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)

@@ -2,9 +2,16 @@
 
 from aiogram import Router
 
-from bots.telegram.routers import account, buttons, errors, library, train
+from bots.telegram.routers import account, buttons, errors, library, market, train
 
 
 def build_routers() -> list[Router]:
     """New router instances for one Dispatcher."""
-    return [errors.build(), account.build(), train.build(), library.build(), buttons.build()]
+    return [
+        errors.build(),
+        account.build(),
+        train.build(),
+        library.build(),
+        market.build(),
+        buttons.build(),
+    ]
