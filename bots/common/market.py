@@ -1,8 +1,8 @@
-"""The marketplace in the chat, front-end neutral: browsing public work, publishing, earnings.
+"""/explore, front-end neutral: pages of public datasets and LoRAs, their cards, searches.
 
-A listing (kind, search, order, page) or a publishing choice under way travels whole in its
-buttons' argument, packed and unpacked side by side here: nothing is kept between presses, so
-an old button still does what it says after a restart.
+A listing (kind, search, order, page) travels whole in its buttons' argument, packed and
+unpacked side by side here: nothing is kept between presses, so an old button still does what
+it says after a restart. The short codes here are shared with `publishing`.
 """
 
 import math
@@ -150,7 +150,7 @@ class _Listed:
 
 
 async def _page(client: DaemonClient, actor: Actor, at: Listing) -> tuple[int, list[_Listed]]:
-    search: dict[str, Any] = {
+    asked: dict[str, Any] = {
         "q": at.query,
         "tag": at.tag,
         "sort": at.sort,
@@ -159,7 +159,7 @@ async def _page(client: DaemonClient, actor: Actor, at: Listing) -> tuple[int, l
     }
     first = (at.page - 1) * PER_PAGE + 1
     if at.kind is ItemKind.dataset:
-        datasets = await client.marketplace_datasets(actor, **search)
+        datasets = await client.marketplace_datasets(actor, **asked)
         return datasets.total, [
             _Listed(
                 d.id,
@@ -171,7 +171,7 @@ async def _page(client: DaemonClient, actor: Actor, at: Listing) -> tuple[int, l
             )
             for n, d in enumerate(datasets.items, first)
         ]
-    models = await client.marketplace_models(actor, **search)
+    models = await client.marketplace_models(actor, **asked)
     return models.total, [
         _Listed(
             m.id,
