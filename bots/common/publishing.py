@@ -165,7 +165,7 @@ async def earnings(client: DaemonClient, actor: Actor) -> Screen:
     lines = [texts.EARNINGS_HEADER]
     lines += [
         texts.EARNING_LINE.format(
-            kind=texts.ITEM_KIND[ItemKind(e.item_kind)],
+            kind=texts.ITEM_KIND[e.item_kind],
             id=e.id,
             name=e.name,
             visibility=e.visibility,
