@@ -26,7 +26,7 @@ from core.db.models import Job
 from core.enums import BrowseSort, ItemKind, Licence, Visibility
 from core.models_registry import blob_prefix, register_model, store_files
 from daemon.app import create_app
-from daemon.keys import BLOBS, SESSIONMAKER
+from daemon.keys import BLOBS, ECONOMY, SESSIONMAKER
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import FakeDiscord
 from tests.bots.fakes.telegram import FakeTelegram
@@ -164,9 +164,10 @@ def test_arguments_this_bot_did_not_make_are_stale(arg: str) -> None:
 async def test_publish_browse_and_train_on_anothers_dataset(
     daemon: Daemon, rpc: DaemonClient
 ) -> None:
+    await daemon.grant(ben.header, 1000)
     public = await _dataset(rpc, ann, "Sunset cats", ["cats", "sunset"], seed=10)
     unlisted = await _dataset(rpc, ann, "Sunset dogs", ["dogs", "sunset"], seed=20)
-    await _dataset(rpc, ann, "Sunset birds", ["birds", "sunset"], seed=30)  # stays private
+    private = await _dataset(rpc, ann, "Sunset birds", ["birds", "sunset"], seed=30)
 
     # Ann's dataset screen has Publish; it asks visibility, then a licence, then says so.
     detail = await library.dataset(rpc, ann, public)
@@ -220,13 +221,22 @@ async def test_publish_browse_and_train_on_anothers_dataset(
     assert summary.screen is not None and "Dataset: Sunset cats (4 images)" in summary.screen.text
     assert "Price:" in summary.screen.text and journey.step is TrainStep.summary
 
+    confirmed = await _press(rpc, ben, _button(summary.screen, "Confirm"), journey)
+    assert confirmed.job is not None and confirmed.job.cost > 0
+
     # The unlisted one is usable by id; the private one answers as a missing one would.
     assert (await rpc.dataset(ben, unlisted)).name == "Sunset dogs"
+    with pytest.raises(NotFoundError):
+        await rpc.dataset(ben, private)
+    # Ann earned the royalty of Ben's paid use; the card counts the use.
+    royalty = daemon.app[ECONOMY].market.royalty(confirmed.job.cost)
     earnings = (await publishing.earnings(rpc, ann)).text
     assert earnings.startswith(texts.EARNINGS_HEADER)
-    assert f"Dataset #{public} “Sunset cats” (public)" in earnings
-    assert f"Dataset #{unlisted} “Sunset dogs” (unlisted)" in earnings
-    assert "Sunset birds" not in earnings and "Total earned:" in earnings
+    assert f"Dataset #{public} “Sunset cats” (public) — 1 uses, {royalty} points" in earnings
+    assert f"Dataset #{unlisted} “Sunset dogs” (unlisted) — 0 uses, 0 points" in earnings
+    assert "Sunset birds" not in earnings
+    assert earnings.endswith(f"Total earned: {royalty} points.")
+    assert "Uses: 1" in (await _screen(rpc, ben, page, "Sunset cats")).text
     # Ben has published nothing.
     assert (await publishing.earnings(rpc, ben)).text == texts.NO_EARNINGS
 
@@ -303,6 +313,7 @@ async def test_published_on_telegram_found_and_trained_on_from_discord(
     fake_discord: FakeDiscord,
     run_bot: Any,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     tg, dc = fake_telegram, fake_discord
     pressed: set[Action] = set()
@@ -372,12 +383,25 @@ async def test_published_on_telegram_found_and_trained_on_from_discord(
     assert [j["dataset_id"] for j in jobs] == [public]
     assert private not in [j["dataset_id"] for j in jobs]
 
-    # Ann's /earnings lists the published dataset with its total.
+    # A public LoRA of Ann's: its card comes with its samples, sent as files.
+    model_id = await _model(daemon, rpc, ann_tg, private, tmp_path)
+    await rpc.update_model(ann_tg, model_id, visibility="public", licence="CC0-1.0")
+    mark = len(dc.log)
+    await dc.slash(BEN_DC, "explore", "models")
+    models = await dc.wait_text("Public LoRAs", after=mark)
+    card = await _dc_press(dc, models, "1. Sunset secrets", f"LoRA #{model_id}")
+    assert "Base: tiny" in card.content and "Licence: CC0-1.0" in card.content
+    samples = await dc.wait_text(f"Samples of model #{model_id}", after=mark)
+    assert samples.files == [("samples.png", png(99, size=96))]
+
+    # Ann's /earnings shows the royalty of Ben's use.
+    royalty = daemon.app[ECONOMY].market.royalty(jobs[0]["cost"])
     mark = len(tg.log)
     tg.send_text(ANN_TG, "/earnings")
     earned = await tg.wait_text(texts.EARNINGS_HEADER, after=mark)
-    assert f"Dataset #{public} “Sunset cats” (public)" in earned.text
-    assert "Sunset secrets" not in earned.text and "Total earned:" in earned.text
+    assert f"Dataset #{public} “Sunset cats” (public) — 1 uses, {royalty} points" in earned.text
+    assert f"Dataset #{private} " not in earned.text and f"LoRA #{model_id} " in earned.text
+    assert earned.text.endswith(f"Total earned: {royalty} points.") and royalty > 0
     assert pressed >= MARKET_ACTIONS
 
 
