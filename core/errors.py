@@ -59,3 +59,7 @@ class PreflightRefused(DomainError):
 
 class RateLimited(DomainError):
     """Too many requests; retry later (429)."""
+
+
+class ProviderFailed(DomainError):
+    """A payment provider refused or could not be reached; nothing was changed (502)."""

@@ -4,11 +4,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.datasets import DatasetStats, dataset_stats, get_usable_dataset
+from core.db.models import Account
 from core.errors import DomainError, NotFound
 from core.offerings import Offering, OfferingRegistry, merged_params
+from core.spending import over_cap, spent_today
 from core.training.locations import base_model_available
 from core.training.spec import TrainingSpec
 
@@ -83,6 +86,7 @@ async def estimate(
     stats = await dataset_stats(session, dataset.id)
     result.image_count = stats.image_count
     _check_images(offering, stats, int(params["resolution"]), result)
+    await _check_spending(session, account_id, result)
     if result.ok:
         result.spec = _build_spec(offering, params, dataset.trigger_word or "", result)
     return result
@@ -105,6 +109,15 @@ def _check_offering(
                 f"the base model of {offering.id} ({offering.base_model}) is not installed",
             )
         )
+
+
+async def _check_spending(session: AsyncSession, account_id: int, result: Estimate) -> None:
+    cap = await session.scalar(select(Account.daily_spending_cap).where(Account.id == account_id))
+    if cap is None:
+        return
+    problem = over_cap(cap, await spent_today(session, account_id), result.cost)
+    if problem is not None:
+        result.errors.append(Issue("DAILY_CAP_REACHED", problem))
 
 
 def _check_images(

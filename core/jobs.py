@@ -4,6 +4,8 @@ cancel, requeue.
 Money rules:
 - submit: the cost is debited with the key `job:<idempotency_key>` in the transaction that
   creates the job; the same key and body returns the same job, another body is a conflict.
+  With a quote, exactly the quoted cost or a refusal with the new price (`core.quotes`); on
+  another's dataset, the owner's royalty in the same transaction (`core.royalties`).
 - cancel while queued: the full cost comes back (`refund:job:<id>`, at most once per job);
   cancel while running: the unused share; both settled by `core.lifecycle.cancel`.
 - requeue (operators, failed/cancelled jobs): allowed only while nothing was refunded. A
@@ -24,20 +26,37 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from core import lifecycle
+from core import lifecycle, royalties
 from core.db.models import Job, JobMetric
-from core.enums import JobStatus, LedgerKind
+from core.economy import MarketRules
+from core.enums import ItemKind, JobStatus, LedgerKind
 from core.errors import Conflict, NotFound, PreflightRefused
 from core.estimate import estimate
 from core.job_images import snapshot_images
-from core.ledger import lock_account, post_entry
+from core.ledger import lock_accounts, post_entry
 from core.offerings import OfferingRegistry
 from core.queue_standing import queue_standing
+from core.quotes import honour_quote
+from core.royalties import PaidItem
+from core.spending import warn_if_low
+
+
+def request_fingerprint(
+    dataset_id: int, offering_id: str, preset: str, overrides: dict[str, Any]
+) -> str:
+    """Hash of the fields that make two trainings the same request (and a quote theirs)."""
+    body = {
+        "dataset_id": dataset_id,
+        "offering_id": offering_id,
+        "preset": preset,
+        "overrides": {k: v for k, v in sorted(overrides.items()) if v is not None},
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
 class JobRequest:
-    """What a user asks to train; `reply_to` is routing data and not part of the identity."""
+    """What a user asks to train; `reply_to` and `quote_id` are not part of its identity."""
 
     dataset_id: int
     offering_id: str
@@ -45,16 +64,12 @@ class JobRequest:
     idempotency_key: str
     overrides: dict[str, Any] = field(default_factory=dict)
     reply_to: dict[str, Any] = field(default_factory=dict)
+    # The price the person confirmed: charged exactly, or refused when it no longer holds.
+    quote_id: str | None = None
 
     def fingerprint(self) -> str:
         """Hash of the fields that make two submissions the same request."""
-        body = {
-            "dataset_id": self.dataset_id,
-            "offering_id": self.offering_id,
-            "preset": self.preset,
-            "overrides": {k: v for k, v in sorted(self.overrides.items()) if v is not None},
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        return request_fingerprint(self.dataset_id, self.offering_id, self.preset, self.overrides)
 
 
 @dataclass
@@ -83,6 +98,7 @@ async def find_job_by_key(session: AsyncSession, account_id: int, key: str) -> J
 async def submit_job(
     session: AsyncSession,
     registry: OfferingRegistry,
+    market: MarketRules,
     *,
     account_id: int,
     platform: str | None,
@@ -90,11 +106,17 @@ async def submit_job(
     request: JobRequest,
     data_dir: Path,
 ) -> tuple[Job, bool]:
-    """Preflight, debit and queue a job; a repeated key returns the first job (created=False)."""
+    """Preflight, debit and queue a job; a repeated key returns the first job (created=False).
+
+    Training on another's dataset is a paid use: its owner's royalty is paid in this
+    transaction (`core.royalties`).
+    """
     fingerprint = request.fingerprint()
+    owner_id = await royalties.owner_of(session, ItemKind.dataset, request.dataset_id)
     # The account lock serializes submissions of one account, so the key lookup below is
-    # decisive on PostgreSQL too (SQLite serializes all writers anyway).
-    await lock_account(session, account_id)
+    # decisive on PostgreSQL too (SQLite serializes all writers anyway). The dataset's owner
+    # is locked with it (in id order) for the royalty.
+    await lock_accounts(session, [account_id] if owner_id is None else [account_id, owner_id])
     existing = await find_job_by_key(session, account_id, request.idempotency_key)
     if existing is not None:
         _same_request(existing, fingerprint)
@@ -115,6 +137,14 @@ async def submit_job(
             errors=[asdict(issue) for issue in preflight.errors],
             warnings=[asdict(issue) for issue in preflight.warnings],
         )
+    if request.quote_id is not None:
+        await honour_quote(
+            session,
+            request.quote_id,
+            account_id=account_id,
+            fingerprint=fingerprint,
+            cost=preflight.cost,
+        )
     job = Job(
         account_id=account_id,
         dataset_id=request.dataset_id,
@@ -133,13 +163,16 @@ async def submit_job(
         stage="queued",
         total_steps=int(preflight.params["steps"]),
     )
-    await _debit_and_add(session, job)
+    await _debit_and_add(session, job, market)
     # The dataset row is share-locked since the preflight, so this is the set it counted.
     await snapshot_images(session, job)
+    if owner_id is not None:
+        item = PaidItem(ItemKind.dataset, request.dataset_id, owner_id)
+        await royalties.charge_use(session, market, job=job, item=item, price=job.cost)
     return job, True
 
 
-async def _debit_and_add(session: AsyncSession, job: Job) -> None:
+async def _debit_and_add(session: AsyncSession, job: Job, market: MarketRules) -> None:
     """Take the job's price and insert it; the debit's reference names the new job."""
     entry = None
     if job.cost > 0:
@@ -155,6 +188,13 @@ async def _debit_and_add(session: AsyncSession, job: Job) -> None:
     await session.flush()
     if entry is not None:
         entry.reference = f"job:{job.id}"
+        await warn_if_low(
+            session,
+            job,
+            before=entry.balance_after + job.cost,
+            after=entry.balance_after,
+            threshold=market.low_balance_points,
+        )
 
 
 def _same_request(job: Job, fingerprint: str) -> None:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,13 @@ async def lock_account(session: AsyncSession, account_id: int) -> Account:
     if account is None:
         raise NotFound(f"account {account_id} does not exist")
     return account
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Iterable[int]) -> None:
+    """Lock several accounts in ascending id order, so two transactions that both move money
+    on the same two accounts (a use of each other's items) cannot deadlock."""
+    for account_id in sorted(set(account_ids)):
+        await lock_account(session, account_id)
 
 
 async def find_entry(session: AsyncSession, account_id: int, key: str) -> LedgerEntry | None:
@@ -132,3 +140,11 @@ async def list_entries(
         query = query.where(LedgerEntry.id < before_id)
     rows = await session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit))
     return list(rows)
+
+
+async def ledger_by_kind(session: AsyncSession) -> dict[str, int]:
+    """Net points moved by each kind of entry, over every account."""
+    rows = await session.execute(
+        select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)
+    )
+    return {kind: int(total or 0) for kind, total in rows}

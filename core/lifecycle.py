@@ -11,7 +11,8 @@ stages), `mark_completed`, `fail_attempt` (retry or fail), `cancel`, `requeue` (
 Only the daemon calls these, inside one transaction each; a report names the attempt it
 belongs to (job id + fencing token) and is ignored when a newer attempt holds the job.
 
-Refund rules (one ledger entry keyed `refund:job:<id>`, so never twice):
+Refund rules (one ledger entry keyed `refund:job:<id>`, so never twice; the royalties the job
+paid are reversed by the same share in the same transaction, see `core.royalties`):
 - failed after the last attempt, or cancelled while queued: the full cost;
 - cancelled while running: the unused share of steps, rounded down —
   `refund = cost * (total_steps - steps_done) // total_steps` (the used share rounds up).
@@ -27,11 +28,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import royalties
 from core.db.models import Job, JobMetric, Model
 from core.db.types import utcnow
 from core.enums import RUNNING_STATUSES, JobStatus, LedgerKind, NotificationKind
 from core.errors import Conflict
-from core.ledger import post_entry
+from core.ledger import lock_accounts, post_entry
 from core.notifications import notify_job
 from core.worker_protocol import Progress
 
@@ -295,9 +297,15 @@ def requeue(job: Job) -> None:
 
 
 async def refund(session: AsyncSession, job: Job, amount: int) -> int:
-    """Give `amount` points of a job back, at most once per job whatever happens."""
+    """Give `amount` points of a job back, at most once per job whatever happens.
+
+    The royalties the job paid owners of others' items give back the same share, in this
+    transaction (`core.royalties`).
+    """
     if amount <= 0:
         return 0
+    uses = await royalties.uses_of(session, job.id)
+    await lock_accounts(session, [job.account_id, *(use.owner_id for use in uses)])
     await post_entry(
         session,
         account_id=job.account_id,
@@ -307,6 +315,7 @@ async def refund(session: AsyncSession, job: Job, amount: int) -> int:
         reference=f"job:{job.id}",
     )
     job.refunded = amount
+    await royalties.reverse_uses(session, job, uses, amount)
     return amount
 
 

@@ -11,6 +11,7 @@ import daemon.routes
 from core.blobs import BlobStore
 from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine, make_read_sessionmaker, make_sessionmaker
+from core.economy import Economy
 from core.offerings import OfferingRegistry
 from core.settings import Settings
 from daemon.answer_check import ANSWER_MISMATCHES, answer_check_middleware
@@ -19,6 +20,7 @@ from daemon.errors import error_middleware, server_logger
 from daemon.events import Events
 from daemon.keys import (
     BLOBS,
+    ECONOMY,
     ENGINE,
     EVENTS,
     OFFERINGS,
@@ -38,7 +40,8 @@ MIN_CLIENT_MAX_SIZE = 1024 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Build the daemon; the offerings file is validated here so a bad one fails at once."""
+    """Build the daemon; the offerings and economy files are validated here, so a bad one
+    fails at once."""
     checks = [answer_check_middleware] if settings.check_answers else []
     app = web.Application(
         middlewares=[
@@ -62,6 +65,7 @@ def create_app(settings: Settings) -> web.Application:
         app[ANSWER_MISMATCHES] = []
     app[SETTINGS] = settings
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
+    app[ECONOMY] = Economy.load(settings.economy_file)
     app[EVENTS] = Events()
     app[RATE_LIMITER] = (
         RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

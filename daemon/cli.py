@@ -28,8 +28,8 @@ def run_daemon(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from aiohttp import web
 
-    from core.logging import configure_logging
     from core.config_files import ConfigFileError
+    from core.logging import configure_logging
     from core.settings import Settings
     from daemon.app import create_app
 

@@ -18,6 +18,7 @@ from core.errors import (
     InvalidInput,
     NotFound,
     PreflightRefused,
+    ProviderFailed,
     RateLimited,
     TooLarge,
     Unauthorized,
@@ -40,6 +41,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     TooLarge: 413,
     PreflightRefused: 422,
     RateLimited: 429,
+    ProviderFailed: 502,
 }
 STATUS_OF_CODE: dict[str, int] = {cls.code: status for cls, status in STATUS_OF.items()}
 

@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.economy import Economy
 from core.offerings import OfferingRegistry
 from core.settings import Settings
 from daemon.events import Events
@@ -24,6 +25,7 @@ SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("session
 # Sessions of transactions that only read (no write lock on SQLite): GET routes, estimates.
 READ_SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("read_sessionmaker")
 OFFERINGS = web.AppKey("offerings", OfferingRegistry)
+ECONOMY = web.AppKey("economy", Economy)
 BLOBS: web.AppKey["BlobStore"] = web.AppKey("blobs")
 EVENTS = web.AppKey("events", Events)
 METRICS = web.AppKey("metrics", CollectorRegistry)

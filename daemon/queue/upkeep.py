@@ -1,4 +1,5 @@
-"""Periodic upkeep: expired link codes, orphaned blobs, old job files, the latent cache budget."""
+"""Periodic upkeep: expired link codes and quotes, orphaned blobs, old job files, the latent
+cache budget."""
 
 import os
 import shutil
@@ -27,6 +28,7 @@ class UpkeepReport:
     """What one upkeep run removed."""
 
     link_codes: int = 0
+    quotes: int = 0
     orphan_blobs: int = 0
     job_dirs: int = 0
     cache_files: int = 0

@@ -1,14 +1,19 @@
-"""Operator routes (admin token): grants, accounts, jobs, requeue, stats."""
+"""Operator routes (admin token): grants, accounts, jobs, requeue, stats, purchases, refunds,
+the economy."""
 
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core import purchases
 from core.accounts import count_accounts, get_account
-from core.db.models import Account, LedgerEntry
-from core.enums import JobStatus, LedgerKind
+from core.db.models import Account, Purchase
+from core.enums import JobStatus, LedgerKind, PurchaseStatus
+from core.errors import ProviderFailed
 from core.jobs import job_standing, jobs_by_status, list_jobs, requeue_job
-from core.ledger import post_entry
+from core.ledger import balance, ledger_by_kind, post_entry
+from core.royalties import royalty_totals
 from daemon.answers import json_answer
 from daemon.keys import EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -17,15 +22,22 @@ from daemon.schemas import (
     AccountOut,
     AdminAccountsOut,
     AdminAccountsQuery,
+    AdminPurchaseOut,
+    AdminPurchasesOut,
+    AdminPurchasesQuery,
     CancelOut,
+    EconomyOut,
     GrantIn,
     GrantOut,
     JobOut,
     JobsOut,
     JobsQuery,
     LedgerEntryOut,
+    ProviderTotals,
+    RoyaltyTotals,
     StatsOut,
 )
+from daemon.star_refunds import refund_star_payment
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -122,14 +134,81 @@ async def get_stats(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         by_status = await jobs_by_status(session)
         outstanding = await session.scalar(select(func.coalesce(func.sum(Account.balance), 0)))
-        rows = await session.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)
-        )
         stats = StatsOut(
             accounts=await count_accounts(session),
             jobs_by_status=by_status,
             points_outstanding=int(outstanding or 0),
-            ledger_by_kind={kind: int(total or 0) for kind, total in rows},
+            ledger_by_kind=await ledger_by_kind(session),
             queued=by_status[str(JobStatus.queued)],
         )
     return json_answer(stats)
+
+
+@routes.get("/admin/purchases")
+@describe(
+    summary="Purchases of every account, newest first",
+    query=AdminPurchasesQuery,
+    response=AdminPurchasesOut,
+)
+async def get_purchases(request: web.Request) -> web.Response:
+    query = parse_query(request, AdminPurchasesQuery)
+    async with request.app[READ_SESSIONMAKER].begin() as session:
+        rows = await purchases.list_purchases(session, status=query.status, limit=query.limit)
+        answer = AdminPurchasesOut(purchases=[await _admin_purchase(session, row) for row in rows])
+    return json_answer(answer)
+
+
+async def _admin_purchase(session: AsyncSession, purchase: Purchase) -> AdminPurchaseOut:
+    return AdminPurchaseOut.of(purchase, await balance(session, purchase.account_id))
+
+
+@routes.post("/admin/purchases/{id}/refund")
+@describe(
+    summary="Refund a Telegram Stars purchase: points back first (refused once spent), then "
+    "refundStarPayment",
+    response=AdminPurchaseOut,
+    errors=(404, 409, 502),
+)
+async def post_refund(request: web.Request) -> web.Response:
+    purchase_id = path_int(request, "id")
+    sessions = request.app[SESSIONMAKER]
+    async with sessions.begin() as session:
+        purchase = await purchases.begin_refund(session, purchase_id)
+    error: ProviderFailed | None = None
+    if purchase.status == PurchaseStatus.refunding:
+        try:
+            await refund_star_payment(
+                request.app[SETTINGS], int(purchase.platform_user_id), purchase.charge_id or ""
+            )
+        except ProviderFailed as exc:
+            error = exc
+    async with sessions.begin() as session:
+        purchase = await purchases.finish_refund(
+            session, purchase_id, error=None if error is None else error.message
+        )
+        answer = await _admin_purchase(session, purchase)
+    if error is not None:
+        raise error
+    return json_answer(answer)
+
+
+@routes.get("/admin/economy")
+@describe(
+    summary="Purchases and refunds by provider, royalties paid, points outstanding and by kind",
+    response=EconomyOut,
+)
+async def get_economy(request: web.Request) -> web.Response:
+    async with request.app[READ_SESSIONMAKER].begin() as session:
+        by_provider = await purchases.totals_by_provider(session)
+        royalties = await royalty_totals(session)
+        outstanding = await session.scalar(select(func.coalesce(func.sum(Account.balance), 0)))
+        answer = EconomyOut(
+            purchases_by_provider={
+                provider: ProviderTotals.model_validate(totals)
+                for provider, totals in by_provider.items()
+            },
+            royalties=RoyaltyTotals.model_validate(royalties),
+            points_outstanding=int(outstanding or 0),
+            ledger_by_kind=await ledger_by_kind(session),
+        )
+    return json_answer(answer)

@@ -1,12 +1,15 @@
-"""Preflight of a training: cost, duration, VRAM, errors and warnings."""
+"""Preflight of a training: cost, duration, VRAM, errors and warnings, and a price quote."""
 
 from aiohttp import web
 
+from core.db.models import Quote
 from core.estimate import estimate
+from core.jobs import request_fingerprint
 from core.queue_standing import queue_standing
+from core.quotes import issue_quote
 from daemon.answers import json_answer
 from daemon.auth import acting_account
-from daemon.keys import OFFERINGS, READ_SESSIONMAKER, SETTINGS
+from daemon.keys import ECONOMY, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import EstimateIn, EstimateOut
 from daemon.validation import parse_body
@@ -16,13 +19,14 @@ routes = web.RouteTableDef()
 
 @routes.post("/v1/estimate")
 @describe(
-    summary="Price a training and list what would stop it (changes nothing)",
+    summary="Price a training, list what would stop it, and hold the price (a quote)",
     body=EstimateIn,
     response=EstimateOut,
     errors=(400,),
 )
 async def post_estimate(request: web.Request) -> web.Response:
     body = await parse_body(request, EstimateIn)
+    overrides = body.overrides.model_dump(exclude_none=True)
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         result = await estimate(
@@ -32,8 +36,27 @@ async def post_estimate(request: web.Request) -> web.Response:
             dataset_id=body.dataset_id,
             offering_id=body.offering_id,
             preset=body.preset,
-            overrides=body.overrides.model_dump(exclude_none=True),
+            overrides=overrides,
             data_dir=request.app[SETTINGS].data_dir,
         )
         outlook = await queue_standing(session, None, slots=request.app[SETTINGS].workers)
-    return json_answer(EstimateOut.of(result, outlook))
+    quote = None
+    if result.ok:
+        fingerprint = request_fingerprint(
+            body.dataset_id, body.offering_id, body.preset, overrides
+        )
+        quote = await hold_price(request, account.id, fingerprint, result.cost)
+    return json_answer(EstimateOut.of(result, outlook, quote))
+
+
+async def hold_price(request: web.Request, account_id: int, fingerprint: str, cost: int) -> Quote:
+    """A quote of `cost` for one request, in a transaction of its own (an estimate only reads;
+    a refused job's transaction rolls back)."""
+    async with request.app[SESSIONMAKER].begin() as session:
+        return await issue_quote(
+            session,
+            account_id=account_id,
+            fingerprint=fingerprint,
+            cost=cost,
+            ttl_seconds=request.app[ECONOMY].market.quote_ttl_seconds,
+        )

@@ -14,10 +14,12 @@ from core.jobs import (
     list_jobs,
     submit_job,
 )
+from core.quotes import QuoteStale
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
-from daemon.keys import EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.keys import ECONOMY, EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
+from daemon.routes.estimate import hold_price
 from daemon.schemas import (
     CancelOut,
     JobIn,
@@ -26,6 +28,7 @@ from daemon.schemas import (
     JobsQuery,
     MetricPoint,
     MetricsOut,
+    QuoteOut,
 )
 from daemon.validation import parse_body, parse_query, path_int
 
@@ -40,6 +43,7 @@ def _request_of(body: JobIn) -> JobRequest:
         idempotency_key=body.idempotency_key,
         overrides=body.overrides.model_dump(exclude_none=True),
         reply_to=body.reply_to,
+        quote_id=body.quote_id,
     )
 
 
@@ -57,6 +61,13 @@ async def post_job(request: web.Request) -> web.Response:
     job_request = _request_of(body)
     try:
         answer, created = await _submit(request, job_request)
+    except QuoteStale as exc:
+        # The person sees the new price first: a fresh quote rides in the refusal.
+        async with request.app[READ_SESSIONMAKER].begin() as session:
+            account = await acting_account(request, session)
+        quote = await hold_price(request, account.id, job_request.fingerprint(), exc.cost)
+        exc.details["quote"] = QuoteOut.model_validate(quote).model_dump(mode="json")
+        raise
     except IntegrityError:
         # A concurrent submit with the same key won the unique constraint (our transaction
         # was rolled back): a second pass finds its job and answers it.
@@ -73,6 +84,7 @@ async def _submit(request: web.Request, job_request: JobRequest) -> tuple[JobOut
         job, created = await submit_job(
             session,
             request.app[OFFERINGS],
+            request.app[ECONOMY].market,
             account_id=account.id,
             platform=str(platform),
             platform_user_id=user_id,

@@ -16,6 +16,8 @@ from daemon.schemas.accounts import (
     LinkCodeOut,
     LinkIn,
     LinkOut,
+    MeOut,
+    MePatch,
 )
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
@@ -50,6 +52,7 @@ from daemon.schemas.jobs import (
     MetricsOut,
     Overrides,
     ProgressOut,
+    QuoteOut,
 )
 from daemon.schemas.models import ModelFileOut, ModelOut, ModelsOut
 from daemon.schemas.notifications import (
@@ -70,6 +73,22 @@ from daemon.schemas.operations import (
     HealthOut,
     StatsOut,
 )
+from daemon.schemas.purchases import (
+    AdminPurchaseOut,
+    AdminPurchasesOut,
+    AdminPurchasesQuery,
+    CheckoutIn,
+    EconomyOut,
+    EntitlementIn,
+    OrderIn,
+    PackOut,
+    PacksOut,
+    PaidIn,
+    ProviderTotals,
+    PurchaseOut,
+    PurchasesOut,
+    RoyaltyTotals,
+)
 
 __all__ = [
     "KEY",
@@ -83,6 +102,8 @@ __all__ = [
     "LinkCodeOut",
     "LinkIn",
     "LinkOut",
+    "MeOut",
+    "MePatch",
     "LedgerQuery",
     "LedgerEntryOut",
     "LedgerOut",
@@ -95,6 +116,7 @@ __all__ = [
     "Overrides",
     "EstimateIn",
     "IssueOut",
+    "QuoteOut",
     "EstimateOut",
     "JobIn",
     "ProgressOut",
@@ -134,4 +156,18 @@ __all__ = [
     "AdminAccountsOut",
     "StatsOut",
     "HealthOut",
+    "PackOut",
+    "PacksOut",
+    "OrderIn",
+    "CheckoutIn",
+    "PaidIn",
+    "EntitlementIn",
+    "PurchaseOut",
+    "PurchasesOut",
+    "AdminPurchaseOut",
+    "AdminPurchasesQuery",
+    "AdminPurchasesOut",
+    "ProviderTotals",
+    "RoyaltyTotals",
+    "EconomyOut",
 ]

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import Field
 
 from core.enums import LedgerKind, Platform
-from daemon.schemas.common import MAX_ID, Answer, Body
+from daemon.schemas.common import MAX_ID, MAX_POINTS, Answer, Body
 
 
 class IdentityOut(Answer):
@@ -17,7 +17,23 @@ class AccountOut(Answer):
     id: int
     balance: int
     identities: list[IdentityOut]
+    daily_spending_cap: int | None = Field(
+        description="Most points spent per UTC day; null: none."
+    )
     created_at: datetime
+
+
+class MeOut(AccountOut):
+    spent_today: int = Field(description="Points spent since 00:00 UTC, net of refunds.")
+
+
+class MePatch(Body):
+    daily_spending_cap: int | None = Field(
+        strict=True,
+        ge=0,
+        le=MAX_POINTS,
+        description="Most points that may be spent per UTC day; null removes the cap.",
+    )
 
 
 class LinkCodeOut(Answer):

@@ -9,7 +9,7 @@ from core.enums import JobStatus
 from daemon.schemas.common import BODY_ID, KEY, Answer, Body
 
 if TYPE_CHECKING:
-    from core.db.models import Job
+    from core.db.models import Job, Quote
     from core.estimate import Estimate
     from core.jobs import JobStanding
     from core.queue_standing import QueueStanding
@@ -48,6 +48,14 @@ class IssueOut(Answer):
     message: str
 
 
+class QuoteOut(Answer):
+    """A price that holds: a job sent with this id before `expires_at` is charged `cost`."""
+
+    id: str
+    cost: int
+    expires_at: datetime
+
+
 class EstimateOut(Answer):
     ok: bool
     offering_id: str
@@ -61,10 +69,15 @@ class EstimateOut(Answer):
     warnings: list[IssueOut]
     queue_ahead: int = Field(description="Jobs waiting now that a new job would queue behind.")
     starts_in_seconds: float = Field(description="Seconds until a slot should take a new job.")
+    quote: QuoteOut | None = Field(
+        description="The price held for a job of exactly this request (null when not ok)."
+    )
 
     @classmethod
-    def of(cls, result: "Estimate", outlook: "QueueStanding") -> Self:
-        """A preflight's answer with the queue a job submitted now would join."""
+    def of(
+        cls, result: "Estimate", outlook: "QueueStanding", quote: "Quote | None" = None
+    ) -> Self:
+        """A preflight's answer with the queue a job submitted now would join, and its quote."""
         return cls(
             ok=result.ok,
             offering_id=result.offering_id,
@@ -78,6 +91,7 @@ class EstimateOut(Answer):
             warnings=[IssueOut.model_validate(issue) for issue in result.warnings],
             queue_ahead=outlook.ahead or 0,
             starts_in_seconds=outlook.starts_in_seconds or 0.0,
+            quote=None if quote is None else QuoteOut.model_validate(quote),
         )
 
 
@@ -85,6 +99,13 @@ class JobIn(EstimateIn):
     idempotency_key: str = KEY
     reply_to: dict[str, Any] = Field(
         default_factory=dict, description="Front-end routing data echoed in notifications."
+    )
+    quote_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="The estimate's quote: charge exactly its cost, or answer 409 "
+        "QUOTE_EXPIRED / QUOTE_CHANGED with a fresh quote in `details.quote`.",
     )
 
 

@@ -257,6 +257,7 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
         "params": {},
         "errors": [],
         "warnings": [],
+        "quote": None,
     }
     idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0)
     busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0)

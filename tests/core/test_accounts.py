@@ -17,6 +17,7 @@ from core.accounts import (
     redeem_link_code,
 )
 from core.db.models import Dataset, Image, Job
+from core.economy import MarketRules
 from core.enums import Platform
 from core.errors import InvalidInput
 from core.jobs import JobRequest, submit_job
@@ -66,6 +67,7 @@ async def _link_scenario(db: Maker, tmp_path: Path) -> None:
             await submit_job(
                 session,
                 registry,
+                MarketRules(),
                 account_id=account.id,
                 platform=None,
                 platform_user_id=None,

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.economy import MarketRules
 from core.enums import LedgerKind
 from core.errors import InsufficientPoints
 from core.jobs import JobRequest, submit_job
@@ -137,6 +138,7 @@ async def test_concurrent_job_submissions_postgres(
                 job, created = await submit_job(
                     session,
                     registry,
+                    MarketRules(),
                     account_id=account.id,
                     platform="telegram",
                     platform_user_id="1",

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InvalidInput, NotFound
 from core.config_files import ConfigFileError
+from core.errors import InvalidInput, NotFound
 from core.offerings import OfferingRegistry, merged_params
 from core.settings import BUNDLED_OFFERINGS
 from tests.conftest import run_lorabot

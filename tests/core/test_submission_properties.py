@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db.models import Job, LedgerEntry
+from core.economy import MarketRules
 from core.enums import JobStatus, LedgerKind
 from core.errors import Conflict, InsufficientPoints, PreflightRefused
 from core.jobs import JobRequest, cancel_job, submit_job
@@ -106,6 +107,7 @@ class Run:
                 job, created = await submit_job(
                     session,
                     REGISTRY,
+                    MarketRules(),
                     account_id=self.account_id,
                     platform="telegram",
                     platform_user_id="1",

@@ -84,6 +84,21 @@ class World:
             ("POST", "/v1/estimate", HEADERS, job),
             ("POST", "/v1/jobs", HEADERS, {**job, "idempotency_key": "k"}),
             ("POST", "/v1/me/link", HEADERS, {"code": "ABCDEFGH"}),
+            ("PATCH", "/v1/me", HEADERS, {"daily_spending_cap": 10}),
+            ("POST", "/v1/purchases", HEADERS, {"pack_id": "starter"}),
+            ("POST", "/v1/purchases/1/check", HEADERS, {"currency": "XTR", "total_amount": 50}),
+            (
+                "POST",
+                "/v1/purchases/1/paid",
+                HEADERS,
+                {"charge_id": "c", "currency": "XTR", "total_amount": 50},
+            ),
+            (
+                "POST",
+                "/v1/purchases/entitlements",
+                user_headers("discord:7001"),
+                {"entitlement_id": "1", "sku_id": "2"},
+            ),
             ("POST", "/v1/notifications/ack", RPC_HEADERS, {"ids": [1]}),
             (
                 "POST",

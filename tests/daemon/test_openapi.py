@@ -179,7 +179,7 @@ async def test_query_parameters_never_offer_null(doc: Doc) -> None:
 async def test_method_not_allowed_keeps_the_allow_header(client: TestClient) -> None:
     response = await client.delete("/v1/me", headers=user_headers())
     assert response.status == 405
-    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD", "PATCH"}
     assert response.content_type == "application/json"
     assert (await response.json())["error"]["code"] == "METHOD_NOT_ALLOWED"
     jobs = await client.put("/v1/jobs", headers=user_headers())
