@@ -62,7 +62,7 @@ class _Standing:
 
     name: str
     visibility: Visibility
-    licence: str | None
+    licence: Licence | None
     price: int | None  # models only
 
 
@@ -84,42 +84,63 @@ def _mark(label: str, current: bool) -> str:
     return f"{label} ✓" if current else label
 
 
+def _complete(at: Publication) -> bool:
+    """Whether every choice this item needs is made."""
+    if at.visibility is None:
+        return False
+    if not at.visibility.is_published:
+        return True
+    return at.licence is not None and (at.kind is ItemKind.dataset or at.price is not None)
+
+
 async def publish(client: DaemonClient, actor: Actor, at: Publication) -> Screen:
     """The next step of publishing: visibility, licence, price (LoRAs), then the change."""
+    if _complete(at):
+        return await _apply(client, actor, at)
     item = await _standing(client, actor, at)
     if at.visibility is None:
-        buttons = [
-            Button(
-                _mark(texts.BTN_VISIBILITY[v], v is item.visibility),
-                Action.publish,
-                replace(at, visibility=v).pack(),
-            )
-            for v in Visibility
-        ]
-        return Screen(f"{_state(at, item)}\n{texts.ASK_VISIBILITY}", [buttons])
-    if at.visibility.is_published and at.licence is None:
-        buttons = [
-            Button(
-                _mark(licence.value, licence.value == item.licence),
-                Action.publish,
-                replace(at, licence=licence).pack(),
-            )
-            for licence in Licence
-        ]
-        text = f"{texts.ASK_LICENCE}\n{texts.licence_choices()}"
-        return Screen(text, chunk(buttons, 2))
-    if at.visibility.is_published and at.kind is ItemKind.model and at.price is None:
-        prices = sorted({*PRICES, *([item.price] if item.price is not None else [])})
-        buttons = [
-            Button(
-                _mark(texts.BTN_PRICE.format(price=p) if p else texts.BTN_FREE, p == item.price),
-                Action.publish,
-                replace(at, price=p).pack(),
-            )
-            for p in prices
-        ]
-        return Screen(texts.ASK_PRICE, chunk(buttons, 4))
-    return await _apply(client, actor, at)
+        return _ask_visibility(at, item)
+    if at.licence is None:
+        return _ask_licence(at, item)
+    return _ask_price(at, item)
+
+
+def _ask_visibility(at: Publication, item: _Standing) -> Screen:
+    buttons = [
+        Button(
+            _mark(texts.BTN_VISIBILITY[v], v is item.visibility),
+            Action.publish,
+            replace(at, visibility=v).pack(),
+        )
+        for v in Visibility
+    ]
+    return Screen(f"{_state(at, item)}\n{texts.ASK_VISIBILITY}", [buttons])
+
+
+def _ask_licence(at: Publication, item: _Standing) -> Screen:
+    buttons = [
+        Button(
+            _mark(licence.value, licence == item.licence),
+            Action.publish,
+            replace(at, licence=licence).pack(),
+        )
+        for licence in Licence
+    ]
+    return Screen(f"{texts.ASK_LICENCE}\n{texts.licence_choices()}", chunk(buttons, 2))
+
+
+def _ask_price(at: Publication, item: _Standing) -> Screen:
+    # The current price is offered too, so keeping it is one press.
+    prices = sorted({*PRICES, *([item.price] if item.price is not None else [])})
+    buttons = [
+        Button(
+            _mark(texts.BTN_PRICE.format(price=p) if p else texts.BTN_FREE, p == item.price),
+            Action.publish,
+            replace(at, price=p).pack(),
+        )
+        for p in prices
+    ]
+    return Screen(texts.ASK_PRICE, chunk(buttons, 4))
 
 
 async def _apply(client: DaemonClient, actor: Actor, at: Publication) -> Screen:
