@@ -361,6 +361,12 @@ async def test_published_on_telegram_found_and_trained_on_from_discord(
     done = await _tg_press(tg, licences, "CC-BY-4.0", "Done.")
     assert f"Dataset #{public} “Sunset cats” is public under CC-BY-4.0." in done.text
     assert done.message_id == asked.message_id  # the publishing answer moved on in place
+    mark = len(tg.log)
+    tg.send_text(ANN_TG, "/explore sunset #cats")
+    chosen = await tg.wait_text(texts.EXPLORE_CHOOSE, after=mark)
+    assert "Search: “sunset” · tag #cats" in chosen.text
+    listed = await _tg_press(tg, chosen, "Datasets", "Public datasets")
+    assert "1. Sunset cats" in listed.text and "secrets" not in listed.text
 
     # Ben on Discord: /explore finds it (never the private one), opens it, trains on it.
     await asyncio.wait_for(dc.identified.wait(), 30)
