@@ -1,7 +1,8 @@
 """Datasets: create, list, read, change and delete them; what training and preflight read.
 
 Someone else's private dataset is indistinguishable from a missing one (NotFound). Others'
-public datasets can be read and trained on, but only their owner changes them (Forbidden).
+published (unlisted or public) datasets can be read and trained on by id, but only their owner
+changes them (Forbidden); only public ones are listed to others.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Dataset, Image, Job, Model
 from core.db.types import utcnow
-from core.enums import RUNNING_STATUSES, JobStatus, Visibility
+from core.enums import RUNNING_STATUSES, ItemKind, JobStatus, Licence, Visibility
 from core.errors import Conflict, Forbidden, NotFound
 from core.naming import (
     MAX_NAME_CHARS,
@@ -25,6 +26,7 @@ from core.naming import (
     check_trigger_word,
     has_control_chars,
 )
+from core.publication import publish
 
 MAX_DESCRIPTION_CHARS = 2000
 MAX_TAGS = 20
@@ -51,7 +53,8 @@ def _check_trigger_word(value: str | None) -> str | None:
     return value
 
 
-def _check_description(value: str) -> str:
+def check_description(value: str) -> str:
+    """A description, trimmed; ValueError when too long or holding control characters."""
     value = value.strip()
     if len(value) > MAX_DESCRIPTION_CHARS:
         raise ValueError(f"a description has at most {MAX_DESCRIPTION_CHARS} characters")
@@ -60,7 +63,8 @@ def _check_description(value: str) -> str:
     return value
 
 
-def _check_tags(value: list[str]) -> list[str]:
+def check_tags(value: list[str]) -> list[str]:
+    """Tags, trimmed and without case-insensitive repeats; ValueError when one is bad."""
     tags: list[str] = []
     for raw in value:
         tag = raw.strip()
@@ -69,7 +73,7 @@ def _check_tags(value: list[str]) -> list[str]:
         if tag.casefold() not in {t.casefold() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
-        raise ValueError(f"a dataset has at most {MAX_TAGS} tags")
+        raise ValueError(f"at most {MAX_TAGS} tags")
     return tags
 
 
@@ -87,11 +91,12 @@ class DatasetCreate(BaseModel):
     description: str = Field("", description=f"At most {MAX_DESCRIPTION_CHARS} characters.")
     tags: list[str] = Field(default_factory=list, description=f"At most {MAX_TAGS} tags.")
     visibility: Visibility = Visibility.private
+    licence: Licence | None = Field(None, description="Required to create it unlisted or public.")
 
     _name = field_validator("name")(_check_name)
     _trigger = field_validator("trigger_word")(_check_trigger_word)
-    _description = field_validator("description")(_check_description)
-    _tags = field_validator("tags")(_check_tags)
+    _description = field_validator("description")(check_description)
+    _tags = field_validator("tags")(check_tags)
 
 
 class DatasetPatch(BaseModel):
@@ -103,9 +108,12 @@ class DatasetPatch(BaseModel):
     trigger_word: str | None = Field(None, description="null removes the trigger word.")
     description: str | None = None
     tags: list[str] | None = None
-    visibility: Visibility | None = None
+    visibility: Visibility | None = Field(
+        None, description="unlisted or public needs a licence (given here or stored)."
+    )
+    licence: Licence | None = None
 
-    @field_validator("name", "description", "tags", "visibility")
+    @field_validator("name", "description", "tags", "visibility", "licence")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -114,8 +122,8 @@ class DatasetPatch(BaseModel):
 
     _name = field_validator("name")(_check_name)
     _trigger = field_validator("trigger_word")(_check_trigger_word)
-    _description = field_validator("description")(_check_description)
-    _tags = field_validator("tags")(_check_tags)
+    _description = field_validator("description")(check_description)
+    _tags = field_validator("tags")(check_tags)
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ class DatasetStats:
     total_bytes: int
 
 
-def _with_image_count() -> Select[tuple[Dataset, int]]:
+def with_image_count() -> Select[tuple[Dataset, int]]:
+    """Datasets, each with the number of its images."""
     count = (
         select(func.count(Image.id))
         .where(Image.dataset_id == Dataset.id)
@@ -150,6 +159,12 @@ def _with_image_count() -> Select[tuple[Dataset, int]]:
 
 
 def _visible_to(account_id: int) -> ColumnElement[bool]:
+    # Unlisted ones too: whoever knows the id may read and train on a published dataset.
+    published = [str(v) for v in Visibility if v.is_published]
+    return or_(Dataset.account_id == account_id, Dataset.visibility.in_(published))
+
+
+def _listed_to(account_id: int) -> ColumnElement[bool]:
     return or_(Dataset.account_id == account_id, Dataset.visibility == Visibility.public)
 
 
@@ -171,8 +186,9 @@ async def create_dataset(
         trigger_word=data.trigger_word,
         description=data.description,
         tags=data.tags,
-        visibility=data.visibility,
+        visibility=Visibility.private,
     )
+    publish(dataset, ItemKind.dataset, visibility=data.visibility, licence=data.licence)
     session.add(dataset)
     await _flush_or_name_conflict(session, data.name)
     return CountedDataset(dataset, 0)
@@ -181,14 +197,15 @@ async def create_dataset(
 async def list_datasets(
     session: AsyncSession, account_id: int, *, include_public: bool = False
 ) -> list[CountedDataset]:
-    """The account's datasets (and others' public ones when asked), oldest first."""
-    where = _visible_to(account_id) if include_public else Dataset.account_id == account_id
-    rows = await session.execute(_with_image_count().where(where).order_by(Dataset.id))
+    """The account's datasets (and others' public ones when asked; never their unlisted ones),
+    oldest first."""
+    where = _listed_to(account_id) if include_public else Dataset.account_id == account_id
+    rows = await session.execute(with_image_count().where(where).order_by(Dataset.id))
     return [CountedDataset(dataset, int(count)) for dataset, count in rows]
 
 
 async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -> CountedDataset:
-    """One dataset the account may see (its own or a public one)."""
+    """One dataset the account may see (its own, an unlisted or a public one)."""
     dataset = await get_usable_dataset(session, dataset_id, account_id, lock=False)
     return await _counted(session, dataset)
 
@@ -196,7 +213,7 @@ async def get_dataset(session: AsyncSession, dataset_id: int, account_id: int) -
 async def get_usable_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, *, lock: bool = True
 ) -> Dataset:
-    """The dataset if the account may train on it (own or public), else NotFound.
+    """The dataset if the account may train on it (own, unlisted or public), else NotFound.
 
     On PostgreSQL the row is share-locked (`lock`) so that a job inserted in the same
     transaction cannot race with the dataset's deletion, which takes the row exclusively.
@@ -213,7 +230,8 @@ async def get_usable_dataset(
 async def get_owned_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, *, lock: bool = False
 ) -> Dataset:
-    """The dataset if the account owns it; others' public ones are Forbidden, the rest NotFound."""
+    """The dataset if the account owns it; others' published ones are Forbidden, the rest
+    NotFound."""
     query = select(Dataset).where(Dataset.id == dataset_id, _visible_to(account_id))
     if lock:
         query = query.with_for_update()
@@ -231,14 +249,17 @@ async def get_owned_dataset(
 async def update_dataset(
     session: AsyncSession, dataset_id: int, account_id: int, patch: DatasetPatch
 ) -> CountedDataset:
-    """Change the fields given in the patch."""
+    """Change the fields given in the patch (visibility and licence by the publication rule)."""
     dataset = await get_owned_dataset(session, dataset_id, account_id, lock=True)
-    changes = patch.model_dump(exclude_unset=True)
+    changes = patch.model_dump(exclude_unset=True, exclude={"visibility", "licence"})
     if "name" in changes and changes["name"] != dataset.name:
         await _ensure_name_free(session, account_id, changes["name"])
+    publishing = bool({"visibility", "licence"} & patch.model_fields_set)
+    if publishing:
+        publish(dataset, ItemKind.dataset, visibility=patch.visibility, licence=patch.licence)
     for field, value in changes.items():
         setattr(dataset, field, value)
-    if changes:
+    if changes or publishing:
         dataset.updated_at = utcnow()
         await _flush_or_name_conflict(session, dataset.name)
     return await _counted(session, dataset)

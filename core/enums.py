@@ -49,6 +49,13 @@ class ItemKind(StrEnum):
     model = "model"  # generated with by someone else
 
 
+class BrowseSort(StrEnum):
+    """The orders of the marketplace's pages."""
+
+    newest = "newest"  # most recently published first
+    most_used = "most_used"  # most paid uses by others first
+
+
 class PurchaseProvider(StrEnum):
     telegram_stars = "telegram_stars"  # an invoice paid in Telegram Stars (currency XTR)
     discord_sku = "discord_sku"  # a consumable SKU bought in Discord (an entitlement)

@@ -1,15 +1,26 @@
-"""Trained models: register a completed job's files in blob storage and look them up."""
+"""Trained models: register a completed job's files in blob storage, look them up, publish.
+
+The owner sees all of their models; anyone may read (and download) a published one by id,
+unlisted or public; someone else's private model is indistinguishable from a missing one.
+"""
 
 import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.blobs import BlobStore
+from core.datasets import MAX_DESCRIPTION_CHARS, MAX_TAGS, check_description, check_tags
 from core.db.models import Dataset, Job, Model
-from core.errors import NotFound
+from core.economy import MarketRules
+from core.enums import ItemKind, Licence, Visibility
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.naming import has_control_chars
+from core.offerings import OfferingRegistry
+from core.publication import publish
 
 # What each trainer output is, in the order a user wants them.
 FILE_KINDS = {
@@ -92,6 +103,54 @@ async def register_model(
     return model
 
 
+MAX_MODEL_NAME_CHARS = 200  # the column's width; generated names fit it too
+
+
+def _check_model_name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= MAX_MODEL_NAME_CHARS or has_control_chars(value):
+        raise ValueError(
+            f"a model name has 1 to {MAX_MODEL_NAME_CHARS} characters, none of them control "
+            "characters"
+        )
+    return value
+
+
+class ModelPatch(BaseModel):
+    """What `PATCH /v1/models/{id}` takes: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description=f"1–{MAX_MODEL_NAME_CHARS} characters.")
+    description: str | None = Field(None, description=f"At most {MAX_DESCRIPTION_CHARS} chars.")
+    tags: list[str] | None = Field(None, description=f"At most {MAX_TAGS} tags.")
+    visibility: Visibility | None = Field(
+        None, description="unlisted or public needs a licence (given here or stored)."
+    )
+    licence: Licence | None = None
+    price_per_use: int | None = Field(
+        None,
+        strict=True,
+        description="Points another person pays per use, within the operator's bounds.",
+    )
+
+    @field_validator("name", "description", "tags", "visibility", "licence", "price_per_use")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    _name = field_validator("name")(_check_model_name)
+    _description = field_validator("description")(check_description)
+    _tags = field_validator("tags")(check_tags)
+
+
+def _visible_to(account_id: int) -> ColumnElement[bool]:
+    published = [str(v) for v in Visibility if v.is_published]
+    return or_(Model.account_id == account_id, Model.visibility.in_(published))
+
+
 async def list_models(session: AsyncSession, account_id: int) -> list[Model]:
     """The account's models, newest first."""
     rows = await session.scalars(
@@ -100,12 +159,64 @@ async def list_models(session: AsyncSession, account_id: int) -> list[Model]:
     return list(rows)
 
 
-async def get_model(session: AsyncSession, model_id: int, account_id: int) -> Model:
-    """One of the account's models; anyone else's looks missing."""
-    model = await session.get(Model, model_id)
-    if model is None or model.account_id != account_id:
+async def get_model(
+    session: AsyncSession, model_id: int, account_id: int, *, lock: bool = False
+) -> Model:
+    """A model the account may see: its own, or anyone's unlisted or public one."""
+    query = select(Model).where(Model.id == model_id, _visible_to(account_id))
+    if lock:
+        query = query.with_for_update()
+    model = await session.scalar(query)
+    if model is None:
         raise NotFound(f"model {model_id} not found", model_id=model_id)
     return model
+
+
+async def update_model(
+    session: AsyncSession, model_id: int, account_id: int, patch: ModelPatch, rules: MarketRules
+) -> Model:
+    """Change the fields given; only the owner may (others' published ones are Forbidden).
+
+    The price must lie within the operator's bounds when it is given and whenever the model
+    is published (PRICE_OUT_OF_BOUNDS); publishing needs a licence (LICENCE_REQUIRED).
+    """
+    model = await get_model(session, model_id, account_id, lock=True)
+    if model.account_id != account_id:
+        raise Forbidden(
+            f"model {model_id} belongs to someone else; only its owner can change it",
+            model_id=model_id,
+        )
+    changes = patch.model_dump(exclude_unset=True, exclude={"visibility", "licence"})
+    price = changes.get("price_per_use", model.price_per_use)
+    visibility = patch.visibility or Visibility(model.visibility)
+    if "price_per_use" in changes or visibility.is_published:
+        _check_price(price, rules)
+    if {"visibility", "licence"} & patch.model_fields_set:
+        publish(model, ItemKind.model, visibility=patch.visibility, licence=patch.licence)
+    for field, value in changes.items():
+        setattr(model, field, value)
+    await session.flush()
+    return model
+
+
+def _check_price(price: int, rules: MarketRules) -> None:
+    low, high = rules.min_price_per_use, rules.max_price_per_use
+    if not low <= price <= high:
+        raise InvalidInput(
+            f"a price per use is {low} to {high} points, not {price}",
+            code="PRICE_OUT_OF_BOUNDS",
+            min_price_per_use=low,
+            max_price_per_use=high,
+            price_per_use=price,
+        )
+
+
+def base_family(offerings: OfferingRegistry, offering_id: str) -> str | None:
+    """The family of the offering a model was trained with; None once the offering is gone."""
+    try:
+        return offerings.get(offering_id).family
+    except NotFound:
+        return None
 
 
 def model_file(blobs: BlobStore, model: Model, name: str) -> tuple[Path, str]:

@@ -44,11 +44,11 @@ class Settings(BaseSettings):
     )
     telegram_token: SecretStr | None = Field(
         None,
-        description="The Telegram bot's token, for refunds of Telegram Stars purchases "
-        "(`refundStarPayment`); the same value as the bot's.",
+        description="Telegram Bot API token (the daemon uses it only to refund Telegram Stars "
+        "purchases, `refundStarPayment`).",
     )
     telegram_api_base: str | None = Field(
-        None, description="Base URL of a local Bot API server; default: Telegram's."
+        None, description="Base URL of a local Bot API server instead of api.telegram.org."
     )
 
     max_image_bytes: int = Field(25 * MB, description="Largest accepted image file.")

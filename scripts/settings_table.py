@@ -8,8 +8,8 @@ from core.settings import Settings
 
 
 def default_text(name: str, field: FieldInfo) -> str:
-    if name == "offerings_file":
-        return "bundled `core/offerings.toml`"
+    if name in ("offerings_file", "economy_file"):
+        return f"bundled `core/{name.removesuffix('_file')}.toml`"
     return "unset" if field.default is None else f"`{field.default}`"
 
 

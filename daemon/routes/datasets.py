@@ -89,7 +89,7 @@ async def get_datasets(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/datasets/{id}")
-@describe(summary="One dataset (own or public)", response=DatasetOut, errors=(400, 404))
+@describe(summary="One dataset (own, unlisted or public)", response=DatasetOut, errors=(400, 404))
 async def get_one_dataset(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
     async with _reader(request).begin() as session:
@@ -100,7 +100,7 @@ async def get_one_dataset(request: web.Request) -> web.Response:
 
 @routes.patch("/v1/datasets/{id}")
 @describe(
-    summary="Change a dataset's name, trigger word, description, tags or visibility",
+    summary="Change a dataset's name, trigger word, description, tags, visibility or licence",
     body=DatasetPatch,
     response=DatasetOut,
     errors=(400, 403, 404, 409),
@@ -180,7 +180,11 @@ async def _store(
 
 
 @routes.get("/v1/datasets/{id}/images")
-@describe(summary="The images of a dataset (own or public)", response=ImageList, errors=(400, 404))
+@describe(
+    summary="The images of a dataset (own, unlisted or public)",
+    response=ImageList,
+    errors=(400, 404),
+)
 async def get_images(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
     async with _reader(request).begin() as session:

@@ -54,6 +54,17 @@ from daemon.schemas.jobs import (
     ProgressOut,
     QuoteOut,
 )
+from daemon.schemas.marketplace import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    DatasetCard,
+    DatasetPage,
+    EarningOut,
+    EarningsOut,
+    MarketQuery,
+    ModelCard,
+    ModelPage,
+)
 from daemon.schemas.models import ModelFileOut, ModelOut, ModelsOut
 from daemon.schemas.notifications import (
     MAX_NOTIFICATIONS,
@@ -143,6 +154,15 @@ __all__ = [
     "ModelFileOut",
     "ModelOut",
     "ModelsOut",
+    "MAX_PAGE",
+    "MAX_PER_PAGE",
+    "MarketQuery",
+    "DatasetCard",
+    "ModelCard",
+    "DatasetPage",
+    "ModelPage",
+    "EarningOut",
+    "EarningsOut",
     "MAX_WAIT_SECONDS",
     "MAX_NOTIFICATIONS",
     "NotificationsQuery",

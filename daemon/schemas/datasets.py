@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field
 
-from core.enums import RefusalCode, Visibility
+from core.enums import Licence, RefusalCode, Visibility
 from daemon.schemas.common import Answer, Body
 
 if TYPE_CHECKING:
@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 
 class DatasetsQuery(BaseModel):
-    include_public: bool = Field(False, description="Also list others' public datasets.")
+    include_public: bool = Field(
+        False, description="Also list others' public datasets (never their unlisted ones)."
+    )
 
 
 class DatasetOut(Answer):
@@ -29,6 +31,9 @@ class DatasetOut(Answer):
     owned: bool = Field(description="Whether the acting account owns it.")
     created_at: datetime
     updated_at: datetime
+    licence: Licence | None = None
+    uses: int = Field(0, description="Paid uses by others (their trainings on it).")
+    published_at: datetime | None = Field(None, description="When it was first published.")
 
     @classmethod
     def of(cls, counted: "CountedDataset", *, viewer: int) -> Self:
@@ -45,6 +50,9 @@ class DatasetOut(Answer):
             owned=dataset.account_id == viewer,
             created_at=dataset.created_at,
             updated_at=dataset.updated_at,
+            licence=dataset.licence,
+            uses=dataset.uses,
+            published_at=dataset.published_at,
         )
 
 

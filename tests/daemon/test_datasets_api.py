@@ -99,7 +99,9 @@ async def test_dataset_crud(client: TestClient) -> None:
     assert again.status == 409
     assert (await again.json())["error"]["code"] == "DATASET_NAME_TAKEN"
     patched = await client.patch(
-        f"/v1/datasets/{dataset['id']}", json={"visibility": "public"}, headers=ALICE
+        f"/v1/datasets/{dataset['id']}",
+        json={"visibility": "public", "licence": "CC-BY-4.0"},
+        headers=ALICE,
     )
     assert patched.status == 200 and (await patched.json())["visibility"] == "public"
     listed = await (await client.get("/v1/datasets", headers=ALICE)).json()
@@ -132,7 +134,7 @@ async def test_bad_dataset_bodies_are_400(client: TestClient, body: dict[str, An
 
 async def test_visibility_between_accounts(client: TestClient) -> None:
     private = await new_dataset(client, ALICE)
-    public = await new_dataset(client, ALICE, visibility="public")
+    public = await new_dataset(client, ALICE, visibility="public", licence="CC0-1.0")
     await upload(client, public, {"a.png": f.png_bytes()})
     assert (await client.get(f"/v1/datasets/{private}", headers=BOB)).status == 404
     assert (await client.get(f"/v1/datasets/{private}/images", headers=BOB)).status == 404

@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+
+from daemon.process import DaemonProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -89,6 +92,25 @@ def worker_pids(parent: int) -> list[int]:
         if b"core.training.worker" in cmdline:
             pids.append(pid)
     return pids
+
+
+async def rpc(
+    http: aiohttp.ClientSession,
+    daemon: DaemonProcess,
+    method: str,
+    path: str,
+    *,
+    user: str,
+    admin: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """One RPC call of `user` (or an operator's, with `admin`) that must succeed; its JSON."""
+    token = daemon.admin_token if admin else daemon.rpc_token
+    headers = {"Authorization": f"Bearer {token}", "X-User": user}
+    async with http.request(method, daemon.url + path, headers=headers, **kwargs) as response:
+        body = await response.json()
+        assert response.status < 300, (response.status, body)
+        return body
 
 
 def kill9(pid: int) -> None:

@@ -1,6 +1,7 @@
 """`kill -9` of a real `lorabot daemon` mid-training, then a restart on the same DATA_DIR."""
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.queue.conftest import (
     kill9,
     link_base_models,
     pid_alive,
+    rpc,
     wait_for,
     worker_pids,
 )
@@ -25,21 +27,7 @@ USER = "telegram:4242"
 ENV = {"LORABOT_LEASE_SECONDS": "15", "LORABOT_LOG_LEVEL": "WARNING", **CHECK_ANSWERS_ENV}
 
 
-async def call(
-    http: aiohttp.ClientSession,
-    daemon: DaemonProcess,
-    method: str,
-    path: str,
-    *,
-    admin: bool = False,
-    **kwargs: Any,
-) -> Any:
-    token = daemon.admin_token if admin else daemon.rpc_token
-    headers = {"Authorization": f"Bearer {token}", "X-User": USER}
-    async with http.request(method, daemon.url + path, headers=headers, **kwargs) as response:
-        body = await response.json()
-        assert response.status < 300, (response.status, body)
-        return body
+call = partial(rpc, user=USER)
 
 
 async def submit_job(http: aiohttp.ClientSession, daemon: DaemonProcess) -> dict[str, Any]:

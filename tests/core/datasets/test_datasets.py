@@ -41,7 +41,9 @@ from tests.core.datasets.builders import (
 async def test_create_list_get_update(sessionmaker: Sessionmaker) -> None:
     owner, other = await make_account(sessionmaker), await make_account(sessionmaker)
     private = await make_dataset(sessionmaker, owner, "mine", trigger_word="sks_cat", tags=["a"])
-    public = await make_dataset(sessionmaker, other, "theirs", visibility="public")
+    public = await make_dataset(
+        sessionmaker, other, "theirs", visibility="public", licence="CC0-1.0"
+    )
     hidden = await make_dataset(sessionmaker, other, "hidden")
     async with sessionmaker.begin() as session:
         own = await list_datasets(session, owner)
