@@ -26,3 +26,8 @@ class Action(StrEnum):
     cancel_job = "jc"  # cancel a job, refunded by the rules; arg: its id
     # Points (bots-pay).
     buy_pack = "buy"  # order a pack and send its invoice (Telegram Stars); arg: the pack's id
+    # The marketplace: browsing, publishing one's own items (arguments packed by `market`).
+    explore = "xp"  # a page of public items; arg: the packed `Listing`
+    open_listed = "xo"  # a public item's card; arg: "d<id>" or "m<id>"
+    train_on = "xt"  # open the journey on a (published) dataset as it is; arg: its id
+    publish = "pb"  # the next step of publishing; arg: the packed `Publication`

@@ -16,11 +16,14 @@ from pydantic import BaseModel
 
 from bots.common.errors import DaemonUnavailable, error_from_response
 from bots.common.schemas import Actor, Upload
+from core.enums import BrowseSort
 from daemon.schemas import (
     AccountOut,
     CancelOut,
     DatasetList,
     DatasetOut,
+    DatasetPage,
+    EarningsOut,
     EstimateOut,
     ImageList,
     ImageOut,
@@ -31,6 +34,7 @@ from daemon.schemas import (
     LinkCodeOut,
     LinkOut,
     ModelOut,
+    ModelPage,
     ModelsOut,
     NotificationOut,
     NotificationsOut,
@@ -353,6 +357,59 @@ class DaemonClient:
     async def purchases(self, actor: Actor) -> list[PurchaseOut]:
         """The acting account's purchases, newest first."""
         return (await self._get("/v1/purchases", actor, PurchasesOut)).purchases
+
+    # -- marketplace, publishing and earnings ---------------------------------------------
+    async def update_model(self, actor: Actor, model_id: int, **fields: Any) -> ModelOut:
+        """Change a model's name, description, tags, visibility, licence or price per use."""
+        path = f"/v1/models/{model_id}"
+        return await self._send("PATCH", path, actor, ModelOut, json_body=fields, repeatable=True)
+
+    async def marketplace_datasets(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        tag: str = "",
+        sort: BrowseSort = BrowseSort.newest,
+        page: int = 1,
+        per_page: int = 10,
+    ) -> DatasetPage:
+        """A page of public datasets: name containing `q`, carrying `tag`, in `sort` order."""
+        params = {"q": q or None, "tag": tag or None, "sort": sort.value, "page": page}
+        return await self._get(
+            "/v1/marketplace/datasets", actor, DatasetPage, per_page=per_page, **params
+        )
+
+    async def marketplace_models(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        tag: str = "",
+        sort: BrowseSort = BrowseSort.newest,
+        page: int = 1,
+        per_page: int = 10,
+    ) -> ModelPage:
+        """A page of public models: name containing `q`, carrying `tag`, in `sort` order."""
+        params = {"q": q or None, "tag": tag or None, "sort": sort.value, "page": page}
+        return await self._get(
+            "/v1/marketplace/models", actor, ModelPage, per_page=per_page, **params
+        )
+
+    async def earnings(self, actor: Actor) -> EarningsOut:
+        """What each of the acting account's published items has earned, and the total."""
+        return await self._get("/v1/earnings", actor, EarningsOut)
+
+    async def download(self, actor: Actor | None, url: str) -> bytes:
+        """The bytes behind a URL the daemon gave (a model's sample image).
+
+        Only the daemon's own paths are fetched: the request carries the bot's RPC token.
+        """
+        path = url.removeprefix(self._base)
+        if not path.startswith("/v1/") or ".." in path:
+            raise ValueError(f"not a daemon URL: {url!r}")
+        _, body = await self._call("GET", path, actor, raw=True)
+        return body
 
     # -- notifications (the bot's own channel, no X-User) ---------------------------------
     async def notifications(self, platform: str, wait: float = 25.0) -> list[NotificationOut]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import library, shop
+from bots.common import library, market, publishing, shop
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing
@@ -144,6 +144,32 @@ async def _buy_pack(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(ordered, Place.private)
 
 
+# -- the marketplace ------------------------------------------------------------------------
+async def _explore(client: DaemonClient, press: Press) -> Outcome:
+    # Another page, order or search of the same listing: the listing moves on in place.
+    listing = await market.listing(client, press.actor, market.Listing.unpack(press.arg))
+    return Outcome(listing, Place.replace)
+
+
+async def _open_listed(client: DaemonClient, press: Press) -> Outcome:
+    screen, samples = await market.card(client, press.actor, press.arg)
+    return Outcome(screen, Place.reply, files=samples)
+
+
+async def _train_on(client: DaemonClient, press: Press) -> Outcome:
+    # A new journey, opened at its training step: it replaces the one under way, if any.
+    flow = TrainFlow(client, press.actor, TrainState())
+    return Outcome(await flow.train_on(_id(press.arg)), Place.reply, flow.state)
+
+
+async def _publish(client: DaemonClient, press: Press) -> Outcome:
+    publication = publishing.Publication.unpack(press.arg)
+    screen = await publishing.publish(client, press.actor, publication)
+    # The first step answers privately; the later ones move that answer on in place.
+    place = Place.private if publication.visibility is None else Place.replace
+    return Outcome(screen, place)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -161,6 +187,10 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.download_model: _download_model,
         Action.cancel_job: _cancel_job,
         Action.buy_pack: _buy_pack,
+        Action.explore: _explore,
+        Action.open_listed: _open_listed,
+        Action.train_on: _train_on,
+        Action.publish: _publish,
     }
 )
 

@@ -5,8 +5,10 @@ from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, model_messages
 from bots.common.errors import ConflictError
+from bots.common.publishing import publish_button
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, chunk
+from core.enums import ItemKind
 from daemon.schemas import JobOut
 
 MAX_LISTED = 20
@@ -76,6 +78,7 @@ async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen
     rows = [
         [
             Button(texts.BTN_ADD_IMAGES, Action.add_images, str(d.id)),
+            publish_button(ItemKind.dataset, d.id),
             Button(texts.BTN_DELETE, Action.delete_dataset, str(d.id)),
         ],
         *chunk(
@@ -119,10 +122,15 @@ async def models(client: DaemonClient, actor: Actor) -> Screen:
     shown = (await client.models(actor))[:MAX_LISTED]
     if not shown:
         return Screen(texts.NO_MODELS)
-    buttons = [
-        Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id)) for m in shown
+    # One row per model: its Download and its Publish.
+    rows = [
+        [
+            Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id)),
+            publish_button(ItemKind.model, m.id, f"{texts.BTN_PUBLISH} #{m.id}"),
+        ]
+        for m in shown
     ]
-    return _list_screen([texts.model_line(m) for m in shown], buttons)
+    return Screen("\n".join(texts.model_line(m) for m in shown), rows)
 
 
 async def model_download(client: DaemonClient, actor: Actor, model_id: int) -> list[Outgoing]:

@@ -102,6 +102,17 @@ class TrainFlow:
         self.state.trigger_word = dataset.trigger_word
         return self._images_screen(dataset.image_count)
 
+    async def train_on(self, dataset_id: int) -> Screen:
+        """Start on a dataset as it stands (another's published one): straight to the trainings.
+
+        Its images and trigger word are its owner's to change, so those steps are skipped.
+        """
+        self._require(TrainStep.dataset)
+        dataset = await self.client.dataset(self.actor, dataset_id)
+        self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
+        self.state.trigger_word = dataset.trigger_word
+        return await self._offerings_screen()
+
     async def ask_name(self, _: str = "") -> Screen:
         """Ask for the new dataset's name."""
         self._require(TrainStep.dataset)

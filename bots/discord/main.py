@@ -15,6 +15,7 @@ from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton
 from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.library import LibraryCog
+from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
@@ -40,10 +41,9 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog(self), LibraryCog(self)):
+        for cog in (TrainCog(self), LibraryCog(self), MarketCog(self), ShopCog(self)):
             await self.add_cog(cog)
         await self.add_cog(AccountCog(self))
-        await self.add_cog(ShopCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)
         guild = self.settings.discord_guild_id
         if guild is not None:

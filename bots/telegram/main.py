@@ -28,6 +28,8 @@ COMMANDS = {
     "datasets": "Your datasets",
     "models": "Your trained LoRAs",
     "jobs": "Your trainings",
+    "explore": "Browse public datasets and LoRAs",
+    "earnings": "What your published work has earned",
     "balance": "Points and ledger",
     "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",

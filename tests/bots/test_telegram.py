@@ -11,6 +11,7 @@ from bots.telegram.callbacks import ActionCb
 from bots.telegram.main import run
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
+from tests.bots.test_market import MARKET_ACTIONS
 
 USER = 777
 WHO = f"telegram:{USER}"
@@ -242,7 +243,8 @@ async def test_lists_captions_cancel_balance_and_link(
 async def test_every_action_but_download_is_reachable(
     daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each action pressed once (Download needs a trained model: the slow journey presses it)."""
+    """Each action pressed once (Download needs a trained model: the slow journey presses it;
+    the marketplace's are pressed in test_market)."""
     fake = fake_telegram
     pressed: set[Action] = set()
     press = fake.press
@@ -273,7 +275,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
     fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
     assert (await fake.wait_invoice()).payload.startswith("purchase:")
-    assert pressed == set(Action) - {Action.download_model}
+    assert pressed == set(Action) - {Action.download_model} - MARKET_ACTIONS
 
 
 async def test_result_arrives_once_after_a_restart_before_delivery(

@@ -2,7 +2,7 @@
 
 from aiogram import Router
 
-from bots.telegram.routers import account, buttons, errors, library, shop, train
+from bots.telegram.routers import account, buttons, errors, library, market, shop, train
 
 
 def build_routers() -> list[Router]:
@@ -13,5 +13,6 @@ def build_routers() -> list[Router]:
         shop.build(),  # before train: a payment must not be read as the journey's answer
         train.build(),
         library.build(),
+        market.build(),
         buttons.build(),
     ]
