@@ -25,6 +25,7 @@ from core.db.types import utcnow
 from core.economy import Economy
 from core.enums import LedgerKind, Platform, PurchaseProvider, PurchaseStatus
 from core.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
+from core.invoices import order_in_payload
 from core.ledger import lock_account, post_entry
 
 STARS = "XTR"
@@ -139,6 +140,32 @@ async def credit_order(
     await _charge_unused(session, PurchaseProvider.telegram_stars, charge_id)
     await _credit(session, purchase, charge_id)
     return purchase, True
+
+
+async def credit_unseen_payment(
+    session: AsyncSession, *, payload: str, charge_id: str, user_id: str, total_amount: int
+) -> bool:
+    """Credit a payment found in Telegram's Star transactions unless it was credited already;
+    True when this call credited it. A payload of no order of this payer's is skipped."""
+    purchase_id = order_in_payload(payload)
+    purchase = None if purchase_id is None else await session.get(Purchase, purchase_id)
+    if (
+        purchase is None
+        or purchase.provider != PurchaseProvider.telegram_stars
+        or purchase.platform_user_id != user_id
+        or purchase.status in PAID
+        or await _by_charge(session, PurchaseProvider.telegram_stars, charge_id) is not None
+    ):
+        return False
+    _, created = await credit_order(
+        session,
+        account_id=purchase.account_id,
+        purchase_id=purchase.id,
+        charge_id=charge_id,
+        currency=STARS,
+        total_amount=total_amount,
+    )
+    return created
 
 
 async def credit_entitlement(

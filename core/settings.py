@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="Telegram Bot API token (the daemon uses it only to refund Telegram Stars "
         "purchases, `refundStarPayment`).",
     )
+    stars_reconcile_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="How often the daemon reads the bot's Star transactions to credit payments "
+        "the bot could not pass on (with LORABOT_TELEGRAM_TOKEN set).",
+    )
     telegram_api_base: str | None = Field(
         None, description="Base URL of a local Bot API server instead of api.telegram.org."
     )

@@ -17,11 +17,11 @@ from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, PackUnavailableError, RpcError, SkuUnknownError
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Screen
+from core.invoices import invoice_payload, order_in_payload
 from daemon.schemas import PackOut
 
 log = structlog.get_logger(__name__)
 
-INVOICE_PREFIX = "purchase:"
 # Telegram fails a checkout that is not answered within 10 s; the answer itself needs some.
 CHECKOUT_SECONDS = 8.0
 
@@ -39,7 +39,7 @@ class Invoice:
 
     @property
     def payload(self) -> str:
-        return f"{INVOICE_PREFIX}{self.purchase_id}"
+        return invoice_payload(self.purchase_id)
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,6 @@ class Redemption:
 
     credited: bool
     receipt: Screen | None
-
-
-def purchase_id_of(payload: str) -> int | None:
-    """The order an invoice payload names; None for a payload this bot did not make."""
-    number = payload.removeprefix(INVOICE_PREFIX)
-    if number == payload or not (number.isascii() and number.isdigit()):
-        return None
-    return int(number)
 
 
 async def telegram_shop(client: DaemonClient, actor: Actor) -> Screen:
@@ -113,7 +105,7 @@ async def check(
 ) -> str | None:
     """Telegram's pre-checkout: None when the payment may go on, else the text shown to the
     payer. Always within `CHECKOUT_SECONDS`, also when the daemon is unreachable."""
-    purchase_id = purchase_id_of(payload)
+    purchase_id = order_in_payload(payload)
     if purchase_id is None:
         return texts.CHECKOUT_REFUSED["NOT_FOUND"]
     try:
@@ -138,7 +130,7 @@ async def credit_stars(
     total_amount: int,
 ) -> Screen | None:
     """Telegram's successful payment: credit it; the receipt, or None for a redelivery."""
-    purchase_id = purchase_id_of(payload)
+    purchase_id = order_in_payload(payload)
     try:
         if purchase_id is None:
             raise ValueError(f"payload {payload!r} names no order")

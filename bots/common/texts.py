@@ -198,8 +198,9 @@ RECEIPT = "Thank you! {points} points were added to your account.\nBalance: {bal
 RECEIPT_PAID = "Paid: {price} Telegram Stars."
 RECEIPT_REFERENCE = "Reference for support: {reference}"
 PAYMENT_NOT_CREDITED = (
-    "Your payment was received, but I could not add the points yet. Nothing is lost: please "
-    "contact support with this reference: {reference}"
+    "Your payment was received, but I could not add the points yet. Nothing is lost: they are "
+    "added automatically within a few minutes. If not, contact support with this reference: "
+    "{reference}"
 )
 QUOTE_HOLDS = "This price holds until {until} UTC."
 QUOTE_EXPIRED = (

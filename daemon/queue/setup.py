@@ -16,6 +16,7 @@ from core import notifications
 from core.dataset_images import reclaim_orphan_blobs
 from core.db.types import utcnow
 from core.quotes import purge_expired as purge_expired_quotes
+from daemon import telegram_stars
 from daemon.executors.local import LocalExecutor
 from daemon.keys import BLOBS, DISPATCHER, EVENTS, EXECUTOR, SCHEDULER, SESSIONMAKER, SETTINGS
 from daemon.queue import upkeep
@@ -81,6 +82,15 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         next_run_time=utcnow() + timedelta(seconds=30),
         **common,
     )
+    if settings.telegram_token is not None:
+        scheduler.add_job(
+            telegram_stars.reconcile,
+            "interval",
+            args=[app],
+            seconds=settings.stars_reconcile_seconds,
+            next_run_time=utcnow() + timedelta(seconds=5),
+            **common,
+        )
     scheduler.start()
     app[SCHEDULER] = scheduler
     yield

@@ -37,7 +37,7 @@ from daemon.schemas import (
     RoyaltyTotals,
     StatsOut,
 )
-from daemon.star_refunds import refund_star_payment
+from daemon.telegram_stars import refund_star_payment
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()

@@ -23,14 +23,16 @@ from bots.discord.main import run as run_discord
 from bots.telegram.main import run as run_telegram
 from core.db.models import Quote
 from core.db.types import utcnow
+from core.invoices import invoice_payload
 from daemon.app import create_app
 from daemon.keys import ECONOMY, SESSIONMAKER
 from daemon.schemas import NotificationOut
+from daemon.telegram_stars import reconcile
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import FakeDiscord, Sent
 from tests.bots.fakes.telegram import FakeTelegram
 from tests.bots.fakes.telegram import Sent as TgSent
-from tests.bots.fakes.telegram_stars import InvoiceSent, Refund
+from tests.bots.fakes.telegram_stars import Charge, InvoiceSent, Refund
 from tests.conftest import ADMIN_HEADERS, RPC_TOKEN
 
 TG_USER = 777
@@ -231,6 +233,30 @@ async def test_an_admin_refund_goes_through_telegram_once(
     assert refunded["status"] == "refunded"
     assert fake.stars.refunds == [Refund(TG_USER, charge_id)]
     assert (await shop.get("/v1/me", TG.header))["balance"] == 0
+
+
+async def test_a_payment_the_bot_never_passed_on_is_credited_once_from_telegram(
+    shop: Daemon, fake_telegram: FakeTelegram, rpc: DaemonClient
+) -> None:
+    # Telegram took the payment, but its update never reached the daemon (the daemon was down
+    # when the bot got it): the payment is in the bot's Star transactions all the same.
+    purchase = await rpc.create_purchase(TG, "small")
+    fake = fake_telegram
+    fake.stars.charges["stxLOST"] = Charge(TG_USER, "XTR", 10, invoice_payload(purchase.id))
+    other = await rpc.create_purchase(Actor(platform="telegram", user_id="778"), "small")
+    # A payment naming another person's order, and one of no order, are not credited.
+    fake.stars.charges["stxFORGED"] = Charge(TG_USER, "XTR", 10, invoice_payload(other.id))
+    fake.stars.charges["stxOTHER"] = Charge(TG_USER, "XTR", 10, "someone-elses-bot")
+    assert await reconcile(shop.app) == 1
+    assert await reconcile(shop.app) == 0
+    # The update arrives after all (the bot retried it): no second credit.
+    _, created = await rpc.purchase_paid(
+        TG, purchase.id, charge_id="stxLOST", currency="XTR", total_amount=10
+    )
+    assert not created
+    assert [e["delta"] for e in await _purchases(shop, TG.header)] == [100]
+    assert (await shop.get("/v1/me", TG.header))["balance"] == 100
+    assert (await shop.get("/v1/me", "telegram:778"))["balance"] == 0
 
 
 async def _admin_post(daemon: Daemon, path: str) -> Any:

@@ -56,6 +56,7 @@ class Charge:
     total_amount: int
     invoice_payload: str
     refunded: bool = False
+    date: int = field(default_factory=lambda: int(time.time()))
 
 
 @dataclass
@@ -157,6 +158,40 @@ class StarsPayments:
         charge.refunded = True
         self.stars.refunds.append(Refund(charge.user_id, charge_id))
         return True
+
+    async def _m_getstartransactions(self, p: dict[str, Any]) -> dict[str, Any]:
+        offset, limit = int(p.get("offset", 0)), int(p.get("limit", 100))
+        if not 1 <= limit <= 100:
+            raise BotApiError(400, "Bad Request: LIMIT_INVALID")
+        transactions: list[dict[str, Any]] = []
+        for charge_id, charge in self.stars.charges.items():
+            user = {"id": charge.user_id, "is_bot": False, "first_name": f"user{charge.user_id}"}
+            transactions.append(
+                {
+                    "id": charge_id,
+                    "amount": charge.total_amount,
+                    "date": charge.date,
+                    "source": {
+                        "type": "user",
+                        "transaction_type": "invoice_payment",
+                        "user": user,
+                        "invoice_payload": charge.invoice_payload,
+                    },
+                }
+            )
+        for refund in self.stars.refunds:
+            charge = self.stars.charges[refund.charge_id]
+            user = {"id": refund.user_id, "is_bot": False, "first_name": f"user{refund.user_id}"}
+            # A refund is an outgoing transaction with the id of the payment it returns.
+            transactions.append(
+                {
+                    "id": refund.charge_id,
+                    "amount": charge.total_amount,
+                    "date": charge.date,
+                    "receiver": {"type": "user", "user": user},
+                }
+            )
+        return {"transactions": transactions[offset : offset + limit]}
 
     # -- acting as the payer -----------------------------------------------------------
     def pre_checkout(
