@@ -18,6 +18,9 @@ from core.db.models import (
     LinkCode,
     Model,
     Notification,
+    PaidUse,
+    Purchase,
+    Quote,
 )
 from core.db.types import utcnow
 from core.enums import LedgerKind, Platform
@@ -217,10 +220,13 @@ async def _move_balance(session: AsyncSession, *, code: str, source: int, target
 async def _move_belongings(session: AsyncSession, *, source: int, target: int) -> None:
     await _rename_clashes(session, Dataset, Dataset.name, source, target, " (linked {id})")
     await _rename_clashes(session, Job, Job.idempotency_key, source, target, "#linked{id}")
-    for model in (Identity, Dataset, Image, Job, Model, Notification):
+    for model in (Identity, Dataset, Image, Job, Model, Notification, Purchase, Quote):
         await session.execute(
             update(model).where(model.account_id == source).values(account_id=target)
         )
+    # The target holds the points now: a royalty reversal takes them from there.
+    for column in (PaidUse.owner_id, PaidUse.user_id):
+        await session.execute(update(PaidUse).where(column == source).values({column: target}))
 
 
 async def _rename_clashes(

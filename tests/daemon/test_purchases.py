@@ -273,3 +273,16 @@ async def test_the_economy_totals_add_up(shop: TestClient) -> None:
     }
     assert economy["purchases_by_provider"]["discord_sku"]["points"] == 1000
     assert economy["points_outstanding"] == 1200 == economy["ledger_by_kind"]["purchase"]
+
+
+async def test_an_order_made_before_linking_accounts_is_credited_to_the_joined_account(
+    shop: TestClient,
+) -> None:
+    purchase = await order(shop)
+    code = await (await shop.post("/v1/me/link-code", headers=DC)).json()
+    linked = await shop.post("/v1/me/link", json={"code": code["code"]}, headers=TG)
+    assert linked.status == 200
+    paid = await pay(shop, purchase["id"], "tg-after-link")
+    assert (paid.status, (await paid.json())["balance"]) == (201, 100)
+    for headers in (TG, DC):
+        assert (await ledger(shop, headers))["balance"] == 100
