@@ -13,6 +13,15 @@ class ConfigFileError(ValueError):
     """A config file is missing or invalid (the daemon refuses to start)."""
 
 
+def ids_from_keys(data: object, section: str) -> object:
+    """Give each table of `[section.<key>]` the id `<key>` unless it names one itself."""
+    if isinstance(data, dict) and isinstance(data.get(section), dict):
+        for key, table in data[section].items():
+            if isinstance(table, dict):
+                table.setdefault("id", key)
+    return data
+
+
 def load_toml(path: Path, model: type[M], what: str) -> M:
     """Read and validate a TOML file; the error names the file, each bad field and why."""
     try:

@@ -5,7 +5,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.config_files import load_toml
+from core.config_files import ids_from_keys, load_toml
 from core.errors import NotFound
 
 
@@ -53,11 +53,7 @@ class Economy(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _ids_from_keys(cls, data: object) -> object:
-        if isinstance(data, dict) and isinstance(data.get("packs"), dict):
-            for key, table in data["packs"].items():
-                if isinstance(table, dict):
-                    table.setdefault("id", key)
-        return data
+        return ids_from_keys(data, "packs")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

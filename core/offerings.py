@@ -7,7 +7,7 @@ from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.config_files import load_toml
+from core.config_files import ids_from_keys, load_toml
 from core.errors import InvalidInput, NotFound
 from core.training.locations import builtin_family, is_builtin
 
@@ -153,11 +153,7 @@ class OfferingsFile(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _ids_from_keys(cls, data: object) -> object:
-        if isinstance(data, dict) and isinstance(data.get("offerings"), dict):
-            for key, table in data["offerings"].items():
-                if isinstance(table, dict):
-                    table.setdefault("id", key)
-        return data
+        return ids_from_keys(data, "offerings")
 
     @model_validator(mode="after")
     def _keys_match_ids(self) -> Self:
