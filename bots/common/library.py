@@ -1,6 +1,6 @@
 """The smaller screens: start, balance, link, and the lists of datasets, models and jobs."""
 
-from bots.common import texts
+from bots.common import market_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, model_messages
@@ -126,7 +126,7 @@ async def models(client: DaemonClient, actor: Actor) -> Screen:
     rows = [
         [
             Button(f"{texts.BTN_DOWNLOAD} #{m.id}", Action.download_model, str(m.id)),
-            publish_button(ItemKind.model, m.id, f"{texts.BTN_PUBLISH} #{m.id}"),
+            publish_button(ItemKind.model, m.id, f"{market_texts.BTN_PUBLISH} #{m.id}"),
         ]
         for m in shown
     ]

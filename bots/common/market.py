@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from bots.common import texts
+from bots.common import market_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.delivery import Outgoing, OutKind
@@ -133,9 +133,13 @@ def choose(words: str = "") -> Screen:
     query, tag = parse_search(words)
     listings = [Listing(kind, query, tag).fitted() for kind in ItemKind]
     buttons = [
-        Button(texts.BTN_EXPLORE_KIND[at.kind], Action.explore, at.pack()) for at in listings
+        Button(market_texts.BTN_EXPLORE_KIND[at.kind], Action.explore, at.pack())
+        for at in listings
     ]
-    lines = [texts.EXPLORE_CHOOSE, texts.explore_filters(listings[0].query, listings[0].tag)]
+    lines = [
+        market_texts.EXPLORE_CHOOSE,
+        market_texts.explore_filters(listings[0].query, listings[0].tag),
+    ]
     return Screen("\n".join(line for line in lines if line), [buttons])
 
 
@@ -164,7 +168,7 @@ async def _page(client: DaemonClient, actor: Actor, at: Listing) -> tuple[int, l
             _Listed(
                 d.id,
                 d.name,
-                texts.LISTED_DATASET.format(
+                market_texts.LISTED_DATASET.format(
                     n=n, name=d.name, count=d.image_count, uses=d.uses, licence=d.licence or "—"
                 ),
                 d.tags,
@@ -176,7 +180,7 @@ async def _page(client: DaemonClient, actor: Actor, at: Listing) -> tuple[int, l
         _Listed(
             m.id,
             m.name,
-            texts.LISTED_MODEL.format(
+            market_texts.LISTED_MODEL.format(
                 n=n, name=m.name, family=m.base_family or "—", price=m.price_per_use, uses=m.uses
             ),
             m.tags,
@@ -190,11 +194,11 @@ async def listing(client: DaemonClient, actor: Actor, at: Listing) -> Screen:
     at = at.fitted()
     total, items = await _page(client, actor, at)
     pages = max(1, math.ceil(total / PER_PAGE))
-    header = texts.EXPLORE_HEADER[at.kind].format(
-        sort=texts.EXPLORE_SORT[at.sort], page=at.page, pages=pages, total=total
+    header = market_texts.EXPLORE_HEADER[at.kind].format(
+        sort=market_texts.EXPLORE_SORT[at.sort], page=at.page, pages=pages, total=total
     )
-    lines = [header, texts.explore_filters(at.query, at.tag)]
-    lines += [item.line for item in items] or [texts.EXPLORE_EMPTY]
+    lines = [header, market_texts.explore_filters(at.query, at.tag)]
+    lines += [item.line for item in items] or [market_texts.EXPLORE_EMPTY]
     code = KIND_CODE[at.kind]
     opens = [
         Button(f"{n}. {item.name}"[:40], Action.open_listed, f"{code}{item.item_id}")
@@ -210,13 +214,17 @@ def _moves(at: Listing, pages: int) -> list[Button]:
     moves = []
     if at.page > 1:
         moves.append(
-            Button(texts.BTN_PREVIOUS, Action.explore, replace(at, page=at.page - 1).pack())
+            Button(market_texts.BTN_PREVIOUS, Action.explore, replace(at, page=at.page - 1).pack())
         )
     moves.append(
-        Button(texts.BTN_SORT[other], Action.explore, replace(at, sort=other, page=1).pack())
+        Button(
+            market_texts.BTN_SORT[other], Action.explore, replace(at, sort=other, page=1).pack()
+        )
     )
     if at.page < pages:
-        moves.append(Button(texts.BTN_NEXT, Action.explore, replace(at, page=at.page + 1).pack()))
+        moves.append(
+            Button(market_texts.BTN_NEXT, Action.explore, replace(at, page=at.page + 1).pack())
+        )
     return moves
 
 
@@ -231,7 +239,7 @@ def _filters(at: Listing, items: list[_Listed]) -> list[Button]:
             break
     if at.query or at.tag:
         cleared = Listing(at.kind, sort=at.sort)
-        buttons.append(Button(texts.BTN_CLEAR_SEARCH, Action.explore, cleared.pack()))
+        buttons.append(Button(market_texts.BTN_CLEAR_SEARCH, Action.explore, cleared.pack()))
     return buttons
 
 
@@ -260,30 +268,30 @@ def _description(text: str) -> str:
 
 def dataset_card(d: DatasetOut) -> Screen:
     """A dataset's card with Train on this."""
-    text = texts.DATASET_CARD.format(
+    text = market_texts.DATASET_CARD.format(
         id=d.id,
         name=d.name,
-        mine=texts.YOURS if d.owned else "",
+        mine=market_texts.YOURS if d.owned else "",
         trigger=d.trigger_word or "—",
         description=_description(d.description),
-        tags=texts.tags_text(d.tags),
+        tags=market_texts.tags_text(d.tags),
         count=d.image_count,
         licence=d.licence or "—",
         uses=d.uses,
     )
-    return Screen(text, [[Button(texts.BTN_TRAIN_ON, Action.train_on, str(d.id))]])
+    return Screen(text, [[Button(market_texts.BTN_TRAIN_ON, Action.train_on, str(d.id))]])
 
 
 def model_card(m: ModelOut) -> Screen:
     """A LoRA's card with Download."""
-    text = texts.MODEL_CARD.format(
+    text = market_texts.MODEL_CARD.format(
         id=m.id,
         name=m.name,
-        mine=texts.YOURS if m.owned else "",
+        mine=market_texts.YOURS if m.owned else "",
         trigger=m.trigger_word or "—",
         family=m.base_family or "—",
         description=_description(m.description),
-        tags=texts.tags_text(m.tags),
+        tags=market_texts.tags_text(m.tags),
         licence=m.licence or "—",
         price=m.price_per_use,
         uses=m.uses,

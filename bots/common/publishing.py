@@ -7,7 +7,7 @@ buttons as a packed `Publication`.
 
 from dataclasses import dataclass, replace
 
-from bots.common import texts
+from bots.common import market_texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InvalidInputError
@@ -75,7 +75,7 @@ async def _standing(client: DaemonClient, actor: Actor, at: Publication) -> _Sta
 
 
 def _state(at: Publication, item: _Standing) -> str:
-    return texts.publication(
+    return market_texts.publication(
         at.kind, at.item_id, item.name, item.visibility, item.licence, item.price
     )
 
@@ -108,13 +108,13 @@ async def publish(client: DaemonClient, actor: Actor, at: Publication) -> Screen
 def _ask_visibility(at: Publication, item: _Standing) -> Screen:
     buttons = [
         Button(
-            _mark(texts.BTN_VISIBILITY[v], v is item.visibility),
+            _mark(market_texts.BTN_VISIBILITY[v], v is item.visibility),
             Action.publish,
             replace(at, visibility=v).pack(),
         )
         for v in Visibility
     ]
-    return Screen(f"{_state(at, item)}\n{texts.ASK_VISIBILITY}", [buttons])
+    return Screen(f"{_state(at, item)}\n{market_texts.ASK_VISIBILITY}", [buttons])
 
 
 def _ask_licence(at: Publication, item: _Standing) -> Screen:
@@ -126,7 +126,9 @@ def _ask_licence(at: Publication, item: _Standing) -> Screen:
         )
         for licence in Licence
     ]
-    return Screen(f"{texts.ASK_LICENCE}\n{texts.licence_choices()}", chunk(buttons, 2))
+    return Screen(
+        f"{market_texts.ASK_LICENCE}\n{market_texts.licence_choices()}", chunk(buttons, 2)
+    )
 
 
 def _ask_price(at: Publication, item: _Standing) -> Screen:
@@ -134,13 +136,16 @@ def _ask_price(at: Publication, item: _Standing) -> Screen:
     prices = sorted({*PRICES, *([item.price] if item.price is not None else [])})
     buttons = [
         Button(
-            _mark(texts.BTN_PRICE.format(price=p) if p else texts.BTN_FREE, p == item.price),
+            _mark(
+                market_texts.BTN_PRICE.format(price=p) if p else market_texts.BTN_FREE,
+                p == item.price,
+            ),
             Action.publish,
             replace(at, price=p).pack(),
         )
         for p in prices
     ]
-    return Screen(texts.ASK_PRICE, chunk(buttons, 4))
+    return Screen(market_texts.ASK_PRICE, chunk(buttons, 4))
 
 
 async def _apply(client: DaemonClient, actor: Actor, at: Publication) -> Screen:
@@ -159,34 +164,36 @@ async def _apply(client: DaemonClient, actor: Actor, at: Publication) -> Screen:
             m = await client.update_model(actor, at.item_id, **fields)
             item = _Standing(m.name, m.visibility, m.licence, m.price_per_use)
     except InvalidInputError as exc:
-        if exc.code not in texts.PUBLISH_REFUSED:
+        if exc.code not in market_texts.PUBLISH_REFUSED:
             raise
         return _refused(at, exc)
-    meaning = texts.VISIBILITY_MEANING[item.visibility].format(id=at.item_id)
-    return Screen(texts.PUBLISHED.format(state=_state(at, item), meaning=meaning))
+    meaning = market_texts.VISIBILITY_MEANING[item.visibility].format(id=at.item_id)
+    return Screen(market_texts.PUBLISHED.format(state=_state(at, item), meaning=meaning))
 
 
 def _refused(at: Publication, exc: InvalidInputError) -> Screen:
     """The refusal in plain words, and a button back to the choice it was about."""
     low, high = exc.details.get("min_price_per_use"), exc.details.get("max_price_per_use")
-    bounds = "" if low is None or high is None else texts.PRICE_BOUNDS.format(min=low, max=high)
-    text = texts.PUBLISH_REFUSED[exc.code].format(bounds=bounds)
+    bounds = (
+        "" if low is None or high is None else market_texts.PRICE_BOUNDS.format(min=low, max=high)
+    )
+    text = market_texts.PUBLISH_REFUSED[exc.code].format(bounds=bounds)
     if exc.code == "PRICE_OUT_OF_BOUNDS":
         again = replace(at, price=None)
     else:
         again = replace(at, licence=None, price=None)
-    return Screen(text, [[Button(texts.BTN_PUBLISH, Action.publish, again.pack())]])
+    return Screen(text, [[Button(market_texts.BTN_PUBLISH, Action.publish, again.pack())]])
 
 
 async def earnings(client: DaemonClient, actor: Actor) -> Screen:
     """What each published item has earned (uses, points), and the total."""
     answer = await client.earnings(actor)
     if not answer.items:
-        return Screen(texts.NO_EARNINGS)
-    lines = [texts.EARNINGS_HEADER]
+        return Screen(market_texts.NO_EARNINGS)
+    lines = [market_texts.EARNINGS_HEADER]
     lines += [
-        texts.EARNING_LINE.format(
-            kind=texts.ITEM_KIND[e.item_kind],
+        market_texts.EARNING_LINE.format(
+            kind=market_texts.ITEM_KIND[e.item_kind],
             id=e.id,
             name=e.name,
             visibility=e.visibility,
@@ -195,10 +202,10 @@ async def earnings(client: DaemonClient, actor: Actor) -> Screen:
         )
         for e in answer.items
     ]
-    lines.append(texts.EARNINGS_TOTAL.format(total=answer.total_earned))
+    lines.append(market_texts.EARNINGS_TOTAL.format(total=answer.total_earned))
     return Screen("\n".join(lines))
 
 
-def publish_button(kind: ItemKind, item_id: int, label: str = texts.BTN_PUBLISH) -> Button:
+def publish_button(kind: ItemKind, item_id: int, label: str = market_texts.BTN_PUBLISH) -> Button:
     """The button that starts publishing an item (on the library's screens)."""
     return Button(label, Action.publish, Publication(kind, item_id).pack())

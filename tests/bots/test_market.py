@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bots.common import library, market, publishing, texts
+from bots.common import library, market, market_texts, publishing, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.dispatch import Outcome, Press, dispatch
@@ -75,7 +75,7 @@ async def _publish(
 ) -> Screen:
     """Press Publish, then the buttons labelled `labels` in turn; the last screen."""
     first = await _press(rpc, who, publishing.publish_button(kind, item_id))
-    assert first.screen is not None and texts.ASK_VISIBILITY in first.screen.text
+    assert first.screen is not None and market_texts.ASK_VISIBILITY in first.screen.text
     screen = first.screen
     for label in labels:
         screen = await _screen(rpc, who, screen, label)
@@ -171,7 +171,7 @@ async def test_publish_browse_and_train_on_anothers_dataset(
 
     # Ann's dataset screen has Publish; it asks visibility, then a licence, then says so.
     detail = await library.dataset(rpc, ann, public)
-    assert _button(detail, texts.BTN_PUBLISH).arg == f"d{public}"
+    assert _button(detail, market_texts.BTN_PUBLISH).arg == f"d{public}"
     done = await _publish(rpc, ann, ItemKind.dataset, public, "Public", "CC-BY-4.0")
     assert done.text.startswith(
         f"Done. Dataset #{public} “Sunset cats” is public under CC-BY-4.0."
@@ -200,7 +200,7 @@ async def test_publish_browse_and_train_on_anothers_dataset(
         assert "Sunset dogs" not in text and "Sunset birds" not in text
     by_tag = await _screen(rpc, ben, page, "#cats")
     assert "tag #cats" in by_tag.text and "Sunset cats" in by_tag.text
-    cleared = await _screen(rpc, ben, by_tag, texts.BTN_CLEAR_SEARCH)
+    cleared = await _screen(rpc, ben, by_tag, market_texts.BTN_CLEAR_SEARCH)
     assert "Search:" not in cleared.text and "(1 found)" in cleared.text
 
     card = (await _press(rpc, ben, _button(page, "Sunset cats"))).screen
@@ -210,7 +210,7 @@ async def test_publish_browse_and_train_on_anothers_dataset(
     assert "Images: 4 · Licence: CC-BY-4.0 · Uses: 0" in card.text
 
     # Train on this: the journey opens at the trainings (the images are Ann's) up to a price.
-    opened = await _press(rpc, ben, _button(card, texts.BTN_TRAIN_ON))
+    opened = await _press(rpc, ben, _button(card, market_texts.BTN_TRAIN_ON))
     journey = opened.journey
     assert journey is not None and journey.step is TrainStep.offering
     assert journey.dataset_id == public and journey.trigger_word == "sunset"
@@ -231,14 +231,14 @@ async def test_publish_browse_and_train_on_anothers_dataset(
     # Ann earned the royalty of Ben's paid use; the card counts the use.
     royalty = daemon.app[ECONOMY].market.royalty(confirmed.job.cost)
     earnings = (await publishing.earnings(rpc, ann)).text
-    assert earnings.startswith(texts.EARNINGS_HEADER)
+    assert earnings.startswith(market_texts.EARNINGS_HEADER)
     assert f"Dataset #{public} “Sunset cats” (public) — 1 uses, {royalty} points" in earnings
     assert f"Dataset #{unlisted} “Sunset dogs” (unlisted) — 0 uses, 0 points" in earnings
     assert "Sunset birds" not in earnings
     assert earnings.endswith(f"Total earned: {royalty} points.")
     assert "Uses: 1" in (await _screen(rpc, ben, page, "Sunset cats")).text
     # Ben has published nothing.
-    assert (await publishing.earnings(rpc, ben)).text == texts.NO_EARNINGS
+    assert (await publishing.earnings(rpc, ben)).text == market_texts.NO_EARNINGS
 
 
 async def test_a_published_lora_shows_its_samples_and_downloads(
@@ -249,7 +249,7 @@ async def test_a_published_lora_shows_its_samples_and_downloads(
     models = await library.models(rpc, ann)
     assert [b.label for b in models.rows[0]] == [f"Download #{model_id}", f"Publish #{model_id}"]
     asked = await _publish(rpc, ann, ItemKind.model, model_id, "Public", "OpenRAIL-M")
-    assert asked.text == texts.ASK_PRICE and _button(asked, "Free").arg.endswith(".0")
+    assert asked.text == market_texts.ASK_PRICE and _button(asked, "Free").arg.endswith(".0")
     done = await _screen(rpc, ann, asked, "25 points")
     assert f"LoRA #{model_id}" in done.text
     assert "is public under OpenRAIL-M, 25 points per use." in done.text
@@ -295,8 +295,8 @@ async def test_the_operators_price_bounds_are_said_in_plain_words(
             "That price is not allowed here (from 1 to 20 points). Choose another one."
         )
         assert (await rpc.model(ann, model_id)).visibility is Visibility.private
-        again = await _screen(rpc, ann, refused, texts.BTN_PUBLISH)
-        assert again.text == texts.ASK_PRICE
+        again = await _screen(rpc, ann, refused, market_texts.BTN_PUBLISH)
+        assert again.text == market_texts.ASK_PRICE
         done = await _screen(rpc, ann, again, "10 points")
         assert "is unlisted under CC0-1.0, 10 points per use." in done.text
 
@@ -356,14 +356,14 @@ async def test_published_on_telegram_found_and_trained_on_from_discord(
     tg.send_text(ANN_TG, "/datasets")
     datasets = await tg.wait_text("Your datasets:", after=mark)
     detail = await _tg_press(tg, datasets, "Sunset cats", "Dataset #")
-    asked = await _tg_press(tg, detail, "Publish", texts.ASK_VISIBILITY)
-    licences = await _tg_press(tg, asked, "Public", texts.ASK_LICENCE)
+    asked = await _tg_press(tg, detail, "Publish", market_texts.ASK_VISIBILITY)
+    licences = await _tg_press(tg, asked, "Public", market_texts.ASK_LICENCE)
     done = await _tg_press(tg, licences, "CC-BY-4.0", "Done.")
     assert f"Dataset #{public} “Sunset cats” is public under CC-BY-4.0." in done.text
     assert done.message_id == asked.message_id  # the publishing answer moved on in place
     mark = len(tg.log)
     tg.send_text(ANN_TG, "/explore sunset #cats")
-    chosen = await tg.wait_text(texts.EXPLORE_CHOOSE, after=mark)
+    chosen = await tg.wait_text(market_texts.EXPLORE_CHOOSE, after=mark)
     assert "Search: “sunset” · tag #cats" in chosen.text
     listed = await _tg_press(tg, chosen, "Datasets", "Public datasets")
     assert "1. Sunset cats" in listed.text and "secrets" not in listed.text
@@ -404,7 +404,7 @@ async def test_published_on_telegram_found_and_trained_on_from_discord(
     royalty = daemon.app[ECONOMY].market.royalty(jobs[0]["cost"])
     mark = len(tg.log)
     tg.send_text(ANN_TG, "/earnings")
-    earned = await tg.wait_text(texts.EARNINGS_HEADER, after=mark)
+    earned = await tg.wait_text(market_texts.EARNINGS_HEADER, after=mark)
     assert f"Dataset #{public} “Sunset cats” (public) — 1 uses, {royalty} points" in earned.text
     assert f"Dataset #{private} " not in earned.text and f"LoRA #{model_id} " in earned.text
     assert earned.text.endswith(f"Total earned: {royalty} points.") and royalty > 0
