@@ -121,6 +121,14 @@ async def balance(session: AsyncSession, account_id: int) -> int:
     return int(value)
 
 
+async def balances(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, int]:
+    """The current balance of each account, in one query."""
+    rows = await session.execute(
+        select(Account.id, Account.balance).where(Account.id.in_(set(account_ids)))
+    )
+    return {account_id: int(value) for account_id, value in rows}
+
+
 async def ledger_sum(session: AsyncSession, account_id: int) -> int:
     """The sum of the account's entries (equals `balance` unless something is broken)."""
     total = await session.scalar(

@@ -146,7 +146,8 @@ async def credit_unseen_payment(
     session: AsyncSession, *, payload: str, charge_id: str, user_id: str, total_amount: int
 ) -> bool:
     """Credit a payment found in Telegram's Star transactions unless it was credited already;
-    True when this call credited it. A payload of no order of this payer's is skipped."""
+    True when this call credited it. A payload of no order of this payer's is skipped; a
+    payment `credit_order` refuses (another price, a charge that paid another order) raises."""
     purchase_id = order_in_payload(payload)
     purchase = None if purchase_id is None else await session.get(Purchase, purchase_id)
     if (
@@ -154,7 +155,6 @@ async def credit_unseen_payment(
         or purchase.provider != PurchaseProvider.telegram_stars
         or purchase.platform_user_id != user_id
         or purchase.status in PAID
-        or await _by_charge(session, PurchaseProvider.telegram_stars, charge_id) is not None
     ):
         return False
     _, created = await credit_order(

@@ -19,9 +19,19 @@ from core.errors import Conflict
 class QuoteStale(Conflict):
     """The quote expired (QUOTE_EXPIRED) or the price moved (QUOTE_CHANGED) (409)."""
 
-    def __init__(self, message: str, *, code: str, quoted: int | None, cost: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        quoted: int | None,
+        cost: int,
+        account_id: int,
+        fingerprint: str,
+    ) -> None:
         super().__init__(message, code=code, quoted=quoted, cost=cost)
-        self.cost = cost
+        # What a fresh quote needs: whose, for which request, at what price.
+        self.account_id, self.fingerprint, self.cost = account_id, fingerprint, cost
 
 
 async def issue_quote(
@@ -63,6 +73,8 @@ async def honour_quote(
             code="QUOTE_EXPIRED",
             quoted=None,
             cost=cost,
+            account_id=account_id,
+            fingerprint=fingerprint,
         )
     if quote.expires_at <= (now or utcnow()):
         raise QuoteStale(
@@ -70,6 +82,8 @@ async def honour_quote(
             code="QUOTE_EXPIRED",
             quoted=quote.cost,
             cost=cost,
+            account_id=account_id,
+            fingerprint=fingerprint,
         )
     if quote.cost != cost:
         raise QuoteStale(
@@ -77,6 +91,8 @@ async def honour_quote(
             code="QUOTE_CHANGED",
             quoted=quote.cost,
             cost=cost,
+            account_id=account_id,
+            fingerprint=fingerprint,
         )
 
 

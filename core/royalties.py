@@ -70,7 +70,7 @@ async def charge_use(
             idempotency_key=f"royalty:use:{use.id}",
             reference=f"job:{job.id}",
         )
-    await _count_use(session, item, +1)
+    await _count_use(session, item.kind, item.id, +1)
     return use
 
 
@@ -100,12 +100,12 @@ async def reverse_uses(
         use.reversed, use.unrecovered = taken, owed - taken
         if refunded >= use.price:
             # Refunded in full: the item was not used after all.
-            await _count_use(session, PaidItem(ItemKind(use.item_kind), use.item_id, 0), -1)
+            await _count_use(session, ItemKind(use.item_kind), use.item_id, -1)
 
 
-async def _count_use(session: AsyncSession, item: PaidItem, step: int) -> None:
-    table = TABLES[item.kind]
-    query = update(table).where(table.id == item.id, table.uses + step >= 0)
+async def _count_use(session: AsyncSession, kind: ItemKind, item_id: int, step: int) -> None:
+    table = TABLES[kind]
+    query = update(table).where(table.id == item_id, table.uses + step >= 0)
     await session.execute(
         query.values(uses=table.uses + step).execution_options(synchronize_session=False)
     )

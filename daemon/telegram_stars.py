@@ -14,7 +14,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from core.errors import ProviderFailed
+from core.errors import DomainError, ProviderFailed
 from core.purchases import credit_unseen_payment
 from core.settings import Settings
 from daemon.keys import SESSIONMAKER, SETTINGS
@@ -110,14 +110,20 @@ async def reconcile(app: web.Application) -> int:
         return 0
     credited = 0
     for payment in payments:
-        async with app[SESSIONMAKER].begin() as session:
-            if await credit_unseen_payment(
-                session,
-                payload=payment.invoice_payload,
-                charge_id=payment.charge_id,
-                user_id=str(payment.user_id),
-                total_amount=payment.amount,
-            ):
-                credited += 1
-                log.warning("stars_payment_reconciled", charge_id=payment.charge_id)
+        try:
+            async with app[SESSIONMAKER].begin() as session:
+                created = await credit_unseen_payment(
+                    session,
+                    payload=payment.invoice_payload,
+                    charge_id=payment.charge_id,
+                    user_id=str(payment.user_id),
+                    total_amount=payment.amount,
+                )
+        except DomainError as exc:
+            # One payment that does not fit its order must not hold up the others.
+            log.error("stars_payment_refused", charge_id=payment.charge_id, error=exc.message)
+            continue
+        if created:
+            credited += 1
+            log.warning("stars_payment_reconciled", charge_id=payment.charge_id)
     return credited

@@ -364,36 +364,30 @@ class DaemonClient:
         path = f"/v1/models/{model_id}"
         return await self._send("PATCH", path, actor, ModelOut, json_body=fields, repeatable=True)
 
-    async def marketplace_datasets(
-        self,
-        actor: Actor,
-        *,
-        q: str = "",
-        tag: str = "",
-        sort: BrowseSort = BrowseSort.newest,
-        page: int = 1,
-        per_page: int = 10,
-    ) -> DatasetPage:
-        """A page of public datasets: name containing `q`, carrying `tag`, in `sort` order."""
-        params = {"q": q or None, "tag": tag or None, "sort": sort.value, "page": page}
-        return await self._get(
-            "/v1/marketplace/datasets", actor, DatasetPage, per_page=per_page, **params
-        )
+    async def marketplace_datasets(self, actor: Actor, **browse: Any) -> DatasetPage:
+        """A page of public datasets (see `_browse` for the search)."""
+        return await self._browse("datasets", actor, DatasetPage, **browse)
 
-    async def marketplace_models(
+    async def marketplace_models(self, actor: Actor, **browse: Any) -> ModelPage:
+        """A page of public models (see `_browse` for the search)."""
+        return await self._browse("models", actor, ModelPage, **browse)
+
+    async def _browse(
         self,
+        kind: str,
         actor: Actor,
+        model: type[M],
         *,
         q: str = "",
         tag: str = "",
         sort: BrowseSort = BrowseSort.newest,
         page: int = 1,
         per_page: int = 10,
-    ) -> ModelPage:
-        """A page of public models: name containing `q`, carrying `tag`, in `sort` order."""
+    ) -> M:
+        """A page of public items: name containing `q`, carrying `tag`, in `sort` order."""
         params = {"q": q or None, "tag": tag or None, "sort": sort.value, "page": page}
         return await self._get(
-            "/v1/marketplace/models", actor, ModelPage, per_page=per_page, **params
+            f"/v1/marketplace/{kind}", actor, model, per_page=per_page, **params
         )
 
     async def earnings(self, actor: Actor) -> EarningsOut:

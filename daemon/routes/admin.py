@@ -3,16 +3,15 @@ the economy."""
 
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core import purchases
 from core.accounts import count_accounts, get_account
-from core.db.models import Account, Purchase
+from core.db.models import Account
 from core.enums import JobStatus, LedgerKind, PurchaseStatus
 from core.errors import ProviderFailed
 from core.jobs import job_standing, jobs_by_status, list_jobs, requeue_job
-from core.ledger import balance, ledger_by_kind, post_entry
+from core.ledger import balance, balances, ledger_by_kind, post_entry
 from core.royalties import royalty_totals
 from daemon.answers import json_answer
 from daemon.keys import EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
@@ -154,12 +153,11 @@ async def get_purchases(request: web.Request) -> web.Response:
     query = parse_query(request, AdminPurchasesQuery)
     async with request.app[READ_SESSIONMAKER].begin() as session:
         rows = await purchases.list_purchases(session, status=query.status, limit=query.limit)
-        answer = AdminPurchasesOut(purchases=[await _admin_purchase(session, row) for row in rows])
+        held = await balances(session, (row.account_id for row in rows))
+        answer = AdminPurchasesOut(
+            purchases=[AdminPurchaseOut.of(row, held[row.account_id]) for row in rows]
+        )
     return json_answer(answer)
-
-
-async def _admin_purchase(session: AsyncSession, purchase: Purchase) -> AdminPurchaseOut:
-    return AdminPurchaseOut.of(purchase, await balance(session, purchase.account_id))
 
 
 @routes.post("/admin/purchases/{id}/refund")
@@ -186,7 +184,7 @@ async def post_refund(request: web.Request) -> web.Response:
         purchase = await purchases.finish_refund(
             session, purchase_id, error=None if error is None else error.message
         )
-        answer = await _admin_purchase(session, purchase)
+        answer = AdminPurchaseOut.of(purchase, await balance(session, purchase.account_id))
     if error is not None:
         raise error
     return json_answer(answer)

@@ -63,9 +63,7 @@ async def post_job(request: web.Request) -> web.Response:
         answer, created = await _submit(request, job_request)
     except QuoteStale as exc:
         # The person sees the new price first: a fresh quote rides in the refusal.
-        async with request.app[READ_SESSIONMAKER].begin() as session:
-            account = await acting_account(request, session)
-        quote = await hold_price(request, account.id, job_request.fingerprint(), exc.cost)
+        quote = await hold_price(request, exc.account_id, exc.fingerprint, exc.cost)
         exc.details["quote"] = QuoteOut.model_validate(quote).model_dump(mode="json")
         raise
     except IntegrityError:

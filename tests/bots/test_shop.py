@@ -247,6 +247,10 @@ async def test_a_payment_the_bot_never_passed_on_is_credited_once_from_telegram(
     # A payment naming another person's order, and one of no order, are not credited.
     fake.stars.charges["stxFORGED"] = Charge(TG_USER, "XTR", 10, invoice_payload(other.id))
     fake.stars.charges["stxOTHER"] = Charge(TG_USER, "XTR", 10, "someone-elses-bot")
+    # One that does not fit its order is refused without holding up the others.
+    odd = await rpc.create_purchase(TG, "small")
+    fake.stars.charges["stxODD"] = Charge(TG_USER, "XTR", 3, invoice_payload(odd.id))
+    fake.stars.charges["stxLOST"] = fake.stars.charges.pop("stxLOST")  # listed after the odd one
     assert await reconcile(shop.app) == 1
     assert await reconcile(shop.app) == 0
     # The update arrives after all (the bot retried it): no second credit.

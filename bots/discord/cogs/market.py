@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from bots.discord.main import LoraBot
 
 SortChoice = Literal["newest", "most_used"]
+SEARCH_HELP = {
+    "search": "Words in the name",
+    "tag": "A tag, e.g. portrait",
+    "sort": "Newest or most used first",
+}
 
 
 class MarketCog(BotCog, commands.Cog):
@@ -25,9 +30,7 @@ class MarketCog(BotCog, commands.Cog):
     earnings = app_commands.Group(name="earnings", description="What your published work earned")
 
     @explore.command(name="datasets", description="Public datasets you can train on")
-    @app_commands.describe(
-        search="Words in the name", tag="A tag, e.g. portrait", sort="Newest or most used first"
-    )
+    @app_commands.describe(**SEARCH_HELP)
     async def explore_datasets(
         self,
         interaction: discord.Interaction["LoraBot"],
@@ -38,9 +41,7 @@ class MarketCog(BotCog, commands.Cog):
         await self._explore(interaction, market.search(ItemKind.dataset, search, tag, sort))
 
     @explore.command(name="models", description="Public LoRAs you can download")
-    @app_commands.describe(
-        search="Words in the name", tag="A tag, e.g. portrait", sort="Newest or most used first"
-    )
+    @app_commands.describe(**SEARCH_HELP)
     async def explore_models(
         self,
         interaction: discord.Interaction["LoraBot"],
