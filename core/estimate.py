@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.datasets import DatasetStats, dataset_stats, get_usable_dataset
@@ -112,7 +111,10 @@ def _check_offering(
 
 
 async def _check_spending(session: AsyncSession, account_id: int, result: Estimate) -> None:
-    cap = await session.scalar(select(Account.daily_spending_cap).where(Account.id == account_id))
+    # The caller loaded the account in this session (the acting account, or the submit's
+    # lock), so this is read from the identity map without a query.
+    account = await session.get(Account, account_id)
+    cap = None if account is None else account.daily_spending_cap
     if cap is None:
         return
     problem = over_cap(cap, await spent_today(session, account_id), result.cost)
