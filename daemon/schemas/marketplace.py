@@ -7,7 +7,8 @@ from pydantic import Field
 
 from core.enums import BrowseSort, ItemKind, Licence, Visibility
 from daemon.schemas.common import Answer, Body
-from daemon.schemas.models import sample_urls
+from daemon.schemas.datasets import DatasetOut
+from daemon.schemas.models import ModelOut
 
 if TYPE_CHECKING:
     from core.datasets import CountedDataset
@@ -40,19 +41,8 @@ class DatasetCard(Answer):
 
     @classmethod
     def of(cls, counted: "CountedDataset", *, viewer: int) -> Self:
-        dataset = counted.dataset
-        return cls(
-            id=dataset.id,
-            name=dataset.name,
-            trigger_word=dataset.trigger_word,
-            description=dataset.description,
-            tags=list(dataset.tags),
-            image_count=counted.image_count,
-            licence=dataset.licence,
-            uses=dataset.uses,
-            published_at=dataset.published_at,
-            owned=dataset.account_id == viewer,
-        )
+        """The card of a dataset: the browsable part of its `DatasetOut`."""
+        return cls.model_validate(DatasetOut.of(counted, viewer=viewer), from_attributes=True)
 
 
 class ModelCard(Answer):
@@ -72,21 +62,9 @@ class ModelCard(Answer):
 
     @classmethod
     def of(cls, model: "Model", *, viewer: int, base_family: str | None) -> Self:
-        return cls(
-            id=model.id,
-            name=model.name,
-            trigger_word=model.trigger_word,
-            offering_id=model.offering_id,
-            base_family=base_family,
-            description=model.description,
-            tags=list(model.tags),
-            licence=model.licence,
-            price_per_use=model.price_per_use,
-            uses=model.uses,
-            samples=sample_urls(model),
-            published_at=model.published_at,
-            owned=model.account_id == viewer,
-        )
+        """The card of a model: the browsable part of its `ModelOut`."""
+        out = ModelOut.of(model, viewer=viewer, base_family=base_family)
+        return cls.model_validate(out, from_attributes=True)
 
 
 class _Page(Answer):

@@ -19,7 +19,7 @@ def file_url(model_id: int, name: str) -> str:
     return f"/v1/models/{model_id}/files/{name}"
 
 
-def sample_urls(model: "Model") -> list[str]:
+def _sample_urls(model: "Model") -> list[str]:
     """The download URLs of a model's sample images."""
     return [file_url(model.id, f["name"]) for f in model.files if f.get("role") == SAMPLES_ROLE]
 
@@ -83,7 +83,7 @@ class ModelOut(Answer):
             trigger_word=model.trigger_word,
             format=model.format,
             files=[ModelFileOut.of(model.id, entry) for entry in model.files],
-            samples=sample_urls(model),
+            samples=_sample_urls(model),
             final_loss=model.summary.get("final_loss"),
             steps=model.summary.get("steps"),
             owned=model.account_id == viewer,
