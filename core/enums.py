@@ -11,7 +11,9 @@ class Platform(StrEnum):
 class LedgerKind(StrEnum):
     grant = "grant"  # points given by an operator
     purchase = "purchase"  # points bought
-    training_debit = "training_debit"  # the price of a job, taken when it is queued
+    training_debit = "training_debit"  # the price of a training, taken when it is queued
+    caption_debit = "caption_debit"  # the price of a caption job, taken when it is queued
+    generation_debit = "generation_debit"  # the price of a generation, taken when it is queued
     refund = "refund"  # a job's price given back, in full or the unused share
     royalty = "royalty"  # the owner's share of a paid use of their published dataset or model
     royalty_reversal = "royalty_reversal"  # a refunded use takes its royalty back
@@ -68,10 +70,30 @@ class PurchaseStatus(StrEnum):
     refunded = "refunded"  # the provider gave the money back; the points are gone
 
 
+class JobKind(StrEnum):
+    """What a GPU job does; every kind runs through the same lifecycle and settlement."""
+
+    train = "train"  # train a LoRA on a dataset; the result is a Model
+    caption = "caption"  # caption a dataset's images with a vision-language model
+    generate = "generate"  # images from a base model with a LoRA loaded
+
+    @property
+    def debit(self) -> "LedgerKind":
+        """The ledger kind of this kind's price."""
+        return _DEBITS[self]
+
+
+_DEBITS = {
+    JobKind.train: LedgerKind.training_debit,
+    JobKind.caption: LedgerKind.caption_debit,
+    JobKind.generate: LedgerKind.generation_debit,
+}
+
+
 class JobStatus(StrEnum):
     queued = "queued"  # paid, waiting for a free slot
     preparing = "preparing"  # a worker holds it: loading the base model, caching latents
-    training = "training"  # optimizer steps are running
+    training = "training"  # the work runs: optimizer steps, captions, denoising steps
     finishing = "finishing"  # saving the LoRA files, samples and loss curve
     completed = "completed"  # a model is registered; the debit stands
     failed = "failed"  # gave up after the last attempt; refunded in full
@@ -92,7 +114,10 @@ RUNNING_STATUSES = frozenset({JobStatus.preparing, JobStatus.training, JobStatus
 
 class NotificationKind(StrEnum):
     job_started = "job_started"  # a worker picked the job up
-    job_completed = "job_completed"  # the model is ready: id, files, trigger word
+    job_completed = "job_completed"  # a training's model is ready: id, files, trigger word
+    job_sample = "job_sample"  # a training wrote a checkpoint and rendered its sample
+    captions_ready = "captions_ready"  # a caption job wrote its captions into the dataset
+    generation_ready = "generation_ready"  # a generation's images are ready
     job_failed = "job_failed"  # reason and refund
     job_cancelled = "job_cancelled"  # refund
     low_balance = "low_balance"  # a debit took the balance below the operator's threshold

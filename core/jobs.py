@@ -1,11 +1,9 @@
-"""Job submission (preflight + debit + row + training set in one transaction), queries,
-cancel, requeue.
+"""Training submission (preflight + debit + row + training set in one transaction), and the
+queries, cancel and requeue of jobs of every kind.
 
 Money rules:
-- submit: the cost is debited with the key `job:<idempotency_key>` in the transaction that
-  creates the job; the same key and body returns the same job, another body is a conflict.
-  With a quote, exactly the quoted cost or a refusal with the new price (`core.quotes`); on
-  another's dataset, the owner's royalty in the same transaction (`core.royalties`).
+- submit: the charge of every kind follows `core.paid_jobs` (idempotency key, quote, debit
+  in the job's transaction; on another's dataset, the owner's royalty in it too).
 - cancel while queued: the full cost comes back (`refund:job:<id>`, at most once per job);
   cancel while running: the unused share; both settled by `core.lifecycle.cancel`.
 - requeue (operators, failed/cancelled jobs): allowed only while nothing was refunded. A
@@ -29,16 +27,15 @@ from sqlalchemy.orm import selectinload
 from core import lifecycle, royalties
 from core.db.models import Job, JobMetric
 from core.economy import MarketRules
-from core.enums import ItemKind, JobStatus, LedgerKind
-from core.errors import Conflict, NotFound, PreflightRefused
+from core.enums import ItemKind, JobKind, JobStatus
+from core.errors import NotFound, PreflightRefused
 from core.estimate import estimate
 from core.job_images import snapshot_images
-from core.ledger import lock_accounts, post_entry
+from core.ledger import lock_accounts
 from core.offerings import OfferingRegistry
+from core.paid_jobs import find_repeat, queue_paid_job
 from core.queue_standing import queue_standing
-from core.quotes import honour_quote
 from core.royalties import PaidItem
-from core.spending import warn_if_low
 
 
 def request_fingerprint(
@@ -88,13 +85,6 @@ class JobStanding:
     model_id: int | None  # once completed
 
 
-async def find_job_by_key(session: AsyncSession, account_id: int, key: str) -> Job | None:
-    """The job an idempotency key already created on an account, if any."""
-    return await session.scalar(
-        select(Job).where(Job.account_id == account_id, Job.idempotency_key == key)
-    )
-
-
 async def submit_job(
     session: AsyncSession,
     registry: OfferingRegistry,
@@ -117,9 +107,8 @@ async def submit_job(
     # decisive on PostgreSQL too (SQLite serializes all writers anyway). The dataset's owner
     # is locked with it (in id order) for the royalty.
     await lock_accounts(session, [account_id] if owner_id is None else [account_id, owner_id])
-    existing = await find_job_by_key(session, account_id, request.idempotency_key)
+    existing = await find_repeat(session, account_id, request.idempotency_key, fingerprint)
     if existing is not None:
-        _same_request(existing, fingerprint)
         return existing, False
     preflight = await estimate(
         session,
@@ -137,16 +126,9 @@ async def submit_job(
             errors=[asdict(issue) for issue in preflight.errors],
             warnings=[asdict(issue) for issue in preflight.warnings],
         )
-    if request.quote_id is not None:
-        await honour_quote(
-            session,
-            request.quote_id,
-            account_id=account_id,
-            fingerprint=fingerprint,
-            cost=preflight.cost,
-        )
     job = Job(
         account_id=account_id,
+        kind=JobKind.train,
         dataset_id=request.dataset_id,
         offering_id=request.offering_id,
         preset=request.preset,
@@ -163,47 +145,13 @@ async def submit_job(
         stage="queued",
         total_steps=int(preflight.params["steps"]),
     )
-    await _debit_and_add(session, job, market)
+    item = None if owner_id is None else PaidItem(ItemKind.dataset, request.dataset_id, owner_id)
+    await queue_paid_job(
+        session, market, job, quote_id=request.quote_id, item=item, item_price=preflight.cost
+    )
     # The dataset row is share-locked since the preflight, so this is the set it counted.
     await snapshot_images(session, job)
-    if owner_id is not None:
-        item = PaidItem(ItemKind.dataset, request.dataset_id, owner_id)
-        await royalties.charge_use(session, market, job=job, item=item, price=job.cost)
     return job, True
-
-
-async def _debit_and_add(session: AsyncSession, job: Job, market: MarketRules) -> None:
-    """Take the job's price and insert it; the debit's reference names the new job."""
-    entry = None
-    if job.cost > 0:
-        entry, _ = await post_entry(
-            session,
-            account_id=job.account_id,
-            delta=-job.cost,
-            kind=LedgerKind.training_debit,
-            idempotency_key=f"job:{job.idempotency_key}",
-            fingerprint=job.request_hash,
-        )
-    session.add(job)
-    await session.flush()
-    if entry is not None:
-        entry.reference = f"job:{job.id}"
-        await warn_if_low(
-            session,
-            job,
-            before=entry.balance_after + job.cost,
-            after=entry.balance_after,
-            threshold=market.low_balance_points,
-        )
-
-
-def _same_request(job: Job, fingerprint: str) -> None:
-    if job.request_hash != fingerprint:
-        raise Conflict(
-            f"idempotency key {job.idempotency_key!r} was already used for another job request",
-            code="IDEMPOTENCY_CONFLICT",
-            job_id=job.id,
-        )
 
 
 async def get_job(

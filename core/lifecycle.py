@@ -4,6 +4,9 @@
        ↑          └──────────┴──────────┴────→ failed (after the last attempt) | cancelled
        └── retry (attempts left), orphan requeue (daemon restart), operator requeue
 
+The same for every job kind (`JobKind`: train, caption, generate); what a kind produces is
+recorded by its handler before `mark_completed`.
+
 Transitions: `claim_next` (queued → preparing), `record_progress` (between the running
 stages), `mark_completed`, `fail_attempt` (retry or fail), `cancel`, `requeue` (operators),
 `reap_expired` (lost or stalled workers) and `requeue_orphans` (jobs of an earlier daemon).
@@ -24,14 +27,15 @@ second time; such a job is refused with 409 `REQUEUE_REFUNDED` and the user subm
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import royalties
-from core.db.models import Job, JobMetric, Model
+from core.db.models import Job, JobMetric
 from core.db.types import utcnow
-from core.enums import RUNNING_STATUSES, JobStatus, LedgerKind, NotificationKind
+from core.enums import RUNNING_STATUSES, JobKind, JobStatus, LedgerKind, NotificationKind
 from core.errors import Conflict
 from core.ledger import lock_accounts, post_entry
 from core.notifications import notify_job
@@ -98,7 +102,9 @@ async def claim_next(
     job = await _load(session, job_id)
     if job.started_at is None:
         job.started_at = now
-        await notify_job(session, job, NotificationKind.job_started, {"attempt": job.attempts})
+        if job.kind == JobKind.train:
+            # Captions and generations take seconds: their result is the first news.
+            await notify_job(session, job, NotificationKind.job_started, {"attempt": job.attempts})
     if not job.total_steps:
         job.total_steps = int(job.params.get("steps", 0))
     return job
@@ -177,19 +183,18 @@ async def _store_points(
 
 
 async def mark_completed(
-    session: AsyncSession, job: Job, model: Model, *, now: datetime | None = None
+    session: AsyncSession,
+    job: Job,
+    notification: NotificationKind,
+    payload: dict[str, Any],
+    *,
+    now: datetime | None = None,
 ) -> None:
-    """End a job with its registered model; the debit stands; tell the user."""
+    """End a job with what it produced (`payload`, told to the user); the debit stands."""
     _finish(job, JobStatus.completed, now)
     job.step = job.total_steps or job.step
     job.eta_seconds = 0.0
-    files = [{"name": f["name"], "kind": f["kind"], "size": f["size"]} for f in model.files]
-    await notify_job(
-        session,
-        job,
-        NotificationKind.job_completed,
-        {"model_id": model.id, "trigger_word": model.trigger_word, "files": files},
-    )
+    await notify_job(session, job, notification, payload)
 
 
 async def fail_attempt(

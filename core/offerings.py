@@ -1,4 +1,5 @@
-"""The offerings registry: trainable kinds, their presets, bounds and prices, from TOML."""
+"""The offerings registry, from TOML: trainable kinds with their presets, bounds and prices,
+the price and bounds of generating with their LoRAs, and the captioner."""
 
 import math
 from collections.abc import Mapping
@@ -84,6 +85,65 @@ class Pricing(_Strict):
     vram_gb: float = Field(gt=0, description="Peak VRAM at the offering's resolution, batch 1.")
 
 
+class GenerationBounds(_Strict):
+    """The inclusive ranges of a generation request."""
+
+    steps: IntRange
+    images: IntRange
+    resolution: IntRange
+
+
+class Generation(_Strict):
+    """Generating with a LoRA trained on this offering's base model: price and bounds.
+
+    cost = ceil(points_per_image × images × (resolution / offering resolution)² × steps /
+    default_steps); a strength sheet counts one image per strength.
+    """
+
+    points_per_image: float = Field(gt=0, description="At default_steps, offering resolution.")
+    seconds_per_image: float = Field(gt=0, description="At default_steps, offering resolution.")
+    base_seconds: float = Field(0, ge=0, description="Fixed overhead of a warm worker.")
+    default_steps: int = Field(gt=0)
+    bounds: GenerationBounds
+
+    def _images(self, resolution0: int, images: int, steps: int, resolution: int) -> float:
+        return images * (resolution / resolution0) ** 2 * steps / self.default_steps
+
+    def cost(self, resolution0: int, *, images: int, steps: int, resolution: int) -> int:
+        """Points charged for a generation (rounded up)."""
+        scaled = self._images(resolution0, images, steps, resolution)
+        return math.ceil(round(scaled * self.points_per_image, 9))
+
+    def estimated_seconds(
+        self, resolution0: int, *, images: int, steps: int, resolution: int
+    ) -> float:
+        """GPU-seconds a generation should take on a warm worker."""
+        scaled = self._images(resolution0, images, steps, resolution)
+        return round(self.base_seconds + scaled * self.seconds_per_image, 1)
+
+
+class Captioner(_Strict):
+    """The vision-language model that captions datasets, and its price per image."""
+
+    title: str
+    model: str = Field(
+        min_length=1, description="`builtin:tiny-blip` or a local folder of a BLIP checkpoint."
+    )
+    enabled: bool = True
+    points_per_image: float = Field(gt=0)
+    seconds_per_image: float = Field(gt=0)
+    base_seconds: float = Field(0, ge=0, description="Loading the captioner.")
+    max_new_tokens: int = Field(40, gt=0, le=200)
+
+    def cost(self, images: int) -> int:
+        """Points charged for captioning `images` images (rounded up)."""
+        return math.ceil(round(images * self.points_per_image, 9))
+
+    def estimated_seconds(self, images: int) -> float:
+        """GPU-seconds a caption job of `images` images should take."""
+        return round(self.base_seconds + images * self.seconds_per_image, 1)
+
+
 class Offering(_Strict):
     """A trainable kind, e.g. `sd15-lora`."""
 
@@ -100,6 +160,9 @@ class Offering(_Strict):
     presets: dict[str, Preset] = Field(min_length=1)
     bounds: Bounds
     pricing: Pricing
+    generation: Generation | None = Field(
+        None, description="Generating with this offering's LoRAs; absent: not offered."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -149,6 +212,7 @@ class Offering(_Strict):
 
 class OfferingsFile(_Strict):
     offerings: dict[str, Offering]
+    captioner: Captioner | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -166,14 +230,16 @@ class OfferingsFile(_Strict):
 class OfferingRegistry:
     """The offerings an operator configured, by id."""
 
-    def __init__(self, offerings: dict[str, Offering]) -> None:
+    def __init__(self, offerings: dict[str, Offering], captioner: Captioner | None = None) -> None:
         self._offerings = dict(offerings)
+        self.captioner = captioner
+        """The captioner of caption jobs; None when the operator configured none."""
 
     @classmethod
     def load(cls, path: Path) -> "OfferingRegistry":
         """Read and validate a TOML file; ConfigFileError says what and where is wrong."""
         parsed = load_toml(path, OfferingsFile, "offerings")
-        return cls(parsed.offerings)
+        return cls(parsed.offerings, parsed.captioner)
 
     def get(self, offering_id: str) -> Offering:
         """An offering by id; NotFound lists the known ones."""

@@ -1,17 +1,23 @@
 """The worker protocol: the job file the daemon writes and the messages the worker sends back.
 
 Both sides import this module, and it loads neither torch nor the database. For each attempt
-the daemon writes a `JobFile` (JSON) and starts `python -m core.training.worker JOB_FILE`; the
-worker answers with one JSON object per line on its stdout, tagged by `type`:
+the daemon writes a `JobFile` (JSON) and starts `python -m <module> JOB_FILE`, the module of
+the job's kind (`WORKER_MODULES`); the worker answers with one JSON object per line on its
+stdout, tagged by `type`:
 
-- `hello` {pid, job_id, fencing_token}: the process is up, before torch is imported;
-- `heartbeat`: every `heartbeat_seconds`, whatever the trainer is doing;
+- `hello` {pid, job_id, fencing_token}: the process is up (or, warm, took the job);
+- `heartbeat`: every `heartbeat_seconds`, whatever the worker is doing;
 - `progress` {stage, step, total_steps, loss, lr, steps_per_second, eta_seconds, message};
-- `checkpoint` {step, path}: a resumable checkpoint was written;
+- `checkpoint` {step, path, files, sample}: a training wrote a resumable checkpoint, the LoRA
+  files of that step and a sample rendered with them;
 - `result` {files: {name: path}, final_loss, steps, seconds, stats};
-- `cancelled` {step} or `error` {message, error_type}; then the process exits.
+- `cancelled` {step} or `error` {message, error_type}: the attempt is over.
 
-The daemon writes the line `cancel` on the worker's stdin to ask it to stop at the next step.
+A cold worker exits after its attempt. A warm worker (`WARM_KINDS`, started as
+`python -m <module> --serve IDLE_SECONDS`) keeps its model loaded: it takes one job file per
+line `run JOB_FILE` on its stdin, answers each like a cold worker does, and exits once it has
+had no job for IDLE_SECONDS. The daemon writes the line `cancel` on the worker's stdin to ask
+it to stop the current attempt at the next step.
 Anything else — an unknown `type`, a missing, extra or mistyped field, a line that is not
 JSON — raises `ProtocolError`: both ends come from one checkout, so it is a bug, not a
 version to tolerate.
@@ -22,7 +28,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from core.enums import JobKind
+
 CANCEL_COMMAND = "cancel"
+RUN_COMMAND = "run"
+SERVE_FLAG = "--serve"
+
+# The worker module of each kind: torch, diffusers and transformers load only there.
+WORKER_MODULES: dict[JobKind, str] = {
+    JobKind.train: "core.training.worker",
+    JobKind.caption: "core.captioning.worker",
+    JobKind.generate: "core.generation.worker",
+}
+# Kinds whose workers stay up between jobs with their pipeline loaded (see the module doc).
+WARM_KINDS = frozenset({JobKind.generate})
 
 
 class ProtocolError(ValueError):
@@ -35,7 +54,7 @@ class _Record(BaseModel):
 
 
 class TrainingFile(_Record):
-    """One image of the training set: a stored file and its caption."""
+    """One image of the job (trained on, or to caption): a stored file and its caption."""
 
     path: Path
     caption: str
@@ -46,9 +65,15 @@ class JobFile(_Record):
 
     job_id: int
     fencing_token: int
+    kind: JobKind = JobKind.train
     spec: dict[str, Any]
-    """The `TrainingSpec` as a dict (`TrainingSpec.from_dict` checks it in the worker)."""
+    """The kind's spec as a dict (e.g. `TrainingSpec.from_dict` checks it in the worker)."""
     images: list[TrainingFile]
+    inputs: dict[str, Path] = Field(default_factory=dict)
+    """Other input files by role, e.g. `lora` for a generation."""
+    warm_key: str | None = None
+    """For a warm kind: what the worker keeps loaded (the base model); a warm worker that
+    holds the same key takes the job without loading anything."""
     out_dir: Path
     checkpoint_dir: Path
     data_dir: Path
@@ -105,10 +130,14 @@ class Checkpoint(_Record):
     type: Literal["checkpoint"] = "checkpoint"
     step: int
     path: str
+    files: dict[str, str] = Field(default_factory=dict)
+    """The LoRA files of this step by role (`lora_diffusers`, `lora_kohya`), outside `path`."""
+    sample: str | None = None
+    """A sample image rendered with this step's LoRA and the trigger word."""
 
 
 class Result(_Record):
-    """The training finished; `files` maps output roles to the paths written."""
+    """The attempt finished; `files` maps output roles to the paths written."""
 
     type: Literal["result"] = "result"
     files: dict[str, str]

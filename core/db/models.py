@@ -149,23 +149,31 @@ class Image(Base):
 
 
 class Job(Base):
-    """A paid training request and its lifecycle; see `JobStatus`."""
+    """A paid GPU job (train, caption or generate, see `JobKind`) and its lifecycle."""
 
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("account_id", "idempotency_key"),
         Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_account_id_kind_id", "account_id", "kind", "id"),
     )
 
     id: Mapped[intpk]
     account_id: Mapped[account_ref]
+    kind: Mapped[str] = mapped_column(String(16), default="train", server_default="train")
     # Cleared when the dataset is deleted; the job keeps its own copy of the images (job_images).
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"), index=True)
     offering_id: Mapped[str64]
     preset: Mapped[str32]
-    # The final training parameters (a `TrainingSpec` as JSON) and what the user asked.
+    # The worker's spec (a `TrainingSpec` as JSON for a training) and what the user asked.
     params: Mapped[json_dict]
     overrides: Mapped[json_dict]
+    # What a finished caption or generation produced (counts, stored files); {} for trainings,
+    # whose result is their Model.
+    result: Mapped[json_dict]
+    # The checkpoints a training saved, each with its LoRA files and sample in blob storage:
+    # [{"step", "files": [{"name", "role", "kind", "size", "sha256", "key"}], "sample": name}].
+    checkpoints: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     cost: Mapped[bigint]
     estimated_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     idempotency_key: Mapped[str200]

@@ -1,4 +1,4 @@
-"""`LocalExecutor`: one `python -m core.training.worker` process per attempt on this host."""
+"""`LocalExecutor`: one worker process per attempt on this host (the module of the job's kind)."""
 
 import asyncio
 import contextlib
@@ -85,7 +85,7 @@ class LocalExecutor(Executor):
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "core.training.worker",
+                protocol.WORKER_MODULES[job.kind],
                 str(job_file),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,

@@ -1,4 +1,8 @@
-"""The dispatcher: starts queued jobs in free slots and turns worker events into state."""
+"""The dispatcher: starts queued jobs in free slots and turns worker events into state.
+
+It is the same for every job kind; what differs (a worker's inputs, storing its result) is
+the kind's handler in `daemon.queue.kinds`.
+"""
 
 import asyncio
 import contextlib
@@ -15,13 +19,13 @@ from core import lifecycle
 from core import worker_protocol as protocol
 from core.blobs import BlobStore
 from core.db.models import Job
-from core.enums import JobStatus, Platform
+from core.enums import JobKind, JobStatus, Platform
 from core.errors import DomainError
-from core.job_images import training_files
 from core.lifecycle import Attempt
-from core.models_registry import blob_prefix, register_model, store_files
 from core.settings import Settings
 from daemon.executors.base import Executor, Exited, WorkerEvent, attempt_of_job_file
+from daemon.queue.kinds import Prepared
+from daemon.queue.kinds.registry import handler_of
 
 log = structlog.get_logger(__name__)
 
@@ -137,34 +141,30 @@ class Dispatcher:
             if job is None:
                 return None
             try:
-                images = await training_files(session, self.blobs, job.id)
+                prepared = await handler_of(job.kind).prepare(session, self.blobs, job)
             except DomainError as exc:
-                # Permanent (image files gone): fail now rather than retry.
+                # Permanent (image files gone, the model deleted): fail now rather than retry.
                 await lifecycle.fail_attempt(
-                    session, job, f"training images unusable: {exc.message}", max_attempts=0
+                    session, job, f"the job cannot run: {exc.message}", max_attempts=0
                 )
                 failed = True
             else:
-                return self._plan(job, images)
+                return self._plan(job, prepared)
         if failed:
             self._notify_all()
             self._wake()  # the slot is still free: look at the next job
         return None
 
-    def _plan(self, job: Job, images: list[tuple[Path, str]]) -> protocol.JobFile:
-        spec = dict(job.params)
-        if not spec.get("checkpoint_interval"):
-            # Resumable after a crash: a checkpoint every tenth of the run at least.
-            spec["checkpoint_interval"] = max(int(spec.get("steps", 10)) // 10, 1)
+    def _plan(self, job: Job, prepared: Prepared) -> protocol.JobFile:
         root = job_dir(self.settings.data_dir, job.id).resolve()
         return protocol.JobFile(
             job_id=job.id,
             fencing_token=job.fencing_token,
-            spec=spec,
-            images=[
-                protocol.TrainingFile(path=Path(path).resolve(), caption=caption)
-                for path, caption in images
-            ],
+            kind=JobKind(job.kind),
+            spec=prepared.spec,
+            images=prepared.images,
+            inputs=prepared.inputs,
+            warm_key=prepared.warm_key,
             out_dir=root / f"out-{job.fencing_token}",
             checkpoint_dir=root / "checkpoints",
             data_dir=self.settings.data_dir.resolve(),
@@ -256,22 +256,21 @@ class Dispatcher:
 
     async def _complete(self, attempt: Attempt, result: protocol.Result) -> None:
         async with self.sessionmaker() as session:
-            if await lifecycle.current(session, attempt) is None:
+            job = await lifecycle.current(session, attempt)
+            if job is None:
                 return
-        prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
+            handler = handler_of(job.kind)
         try:
-            files = await asyncio.to_thread(store_files, self.blobs, prefix, result.files)
+            stored = await asyncio.to_thread(handler.store, self.blobs, attempt, result)
         except (OSError, ValueError) as exc:  # a reported file missing, a bad file name
-            await self._end_attempt(attempt, f"could not store the model files: {exc}")
+            await self._end_attempt(attempt, f"could not store the results: {exc}")
             return
-        summary = result.model_dump(include={"final_loss", "steps", "seconds", "stats"})
         async with self.sessionmaker.begin() as session:
             job = await lifecycle.current(session, attempt)
             if job is None:
                 return  # cancelled while the files were copied; upkeep removes the orphans
-            model = await register_model(session, job, prefix=prefix, files=files, summary=summary)
-            await lifecycle.mark_completed(session, job, model)
-        log.info("job completed", job_id=attempt.job_id, model_id=model.id)
+            await handler.complete(session, job, result, stored)
+        log.info("job completed", job_id=attempt.job_id, kind=job.kind)
         self._cleanup(attempt.job_id)
         self._notify_all()
         self._wake()

@@ -17,6 +17,14 @@ class PresetOut(Answer):
     resolution: int
 
 
+class GenerationOut(Answer):
+    """Generating with this offering's LoRAs: the price rule and the bounds of a request."""
+
+    points_per_image: float
+    default_steps: int
+    bounds: dict[str, dict[str, int]]
+
+
 class OfferingOut(Answer):
     id: str
     title: str
@@ -31,17 +39,21 @@ class OfferingOut(Answer):
     presets: dict[str, PresetOut]
     bounds: dict[str, dict[str, float]]
     pricing: dict[str, float]
+    generation: GenerationOut | None
 
     @classmethod
     def of(cls, offering: "Offering", *, available: bool) -> Self:
         """An offering as clients see it; `available`: its base model is installed here."""
-        shown = set(cls.model_fields) - {"presets", "base_model_available"}
+        shown = set(cls.model_fields) - {"presets", "base_model_available", "generation"}
         return cls(
             **offering.model_dump(include=shown),
             presets={
                 name: PresetOut.model_validate(preset) for name, preset in offering.presets.items()
             },
             base_model_available=available,
+            generation=None
+            if offering.generation is None
+            else GenerationOut.model_validate(offering.generation.model_dump()),
         )
 
 

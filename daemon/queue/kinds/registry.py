@@ -1,0 +1,14 @@
+"""The handler of each job kind."""
+
+from core.enums import JobKind
+from daemon.queue.kinds import KindHandler
+from daemon.queue.kinds.train import TrainHandler
+
+HANDLERS: dict[JobKind, KindHandler] = {
+    JobKind.train: TrainHandler(),
+}
+
+
+def handler_of(kind: str) -> KindHandler:
+    """The handler of a job's kind."""
+    return HANDLERS[JobKind(kind)]
