@@ -175,6 +175,7 @@ async def list_jobs(
     account_id: int | None = None,
     *,
     status: JobStatus | None = None,
+    kind: JobKind | None = None,
     limit: int = 50,
 ) -> list[Job]:
     """Jobs, newest first; of one account when `account_id` is given."""
@@ -183,6 +184,8 @@ async def list_jobs(
         query = query.where(Job.account_id == account_id)
     if status is not None:
         query = query.where(Job.status == status)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
     return list(await session.scalars(query.order_by(Job.id.desc()).limit(limit)))
 
 

@@ -57,7 +57,13 @@ async def notify_job(
         if identity is None:
             return None  # an account without any chat identity has no one to tell
         platform, user_id = identity.platform, identity.platform_user_id
-    body = {"job_id": job.id, "offering_id": job.offering_id, "reply_to": job.reply_to, **payload}
+    body = {
+        "job_id": job.id,
+        "job_kind": job.kind,
+        "offering_id": job.offering_id,
+        "reply_to": job.reply_to,
+        **payload,
+    }
     suffix = kind.value.removeprefix("job_")
     return await enqueue(
         session,

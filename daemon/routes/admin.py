@@ -98,7 +98,9 @@ async def get_accounts(request: web.Request) -> web.Response:
 async def get_all_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
     async with request.app[READ_SESSIONMAKER].begin() as session:
-        jobs = await list_jobs(session, None, status=query.status, limit=query.limit)
+        jobs = await list_jobs(
+            session, None, status=query.status, kind=query.kind, limit=query.limit
+        )
         answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
     return json_answer(answer)
 

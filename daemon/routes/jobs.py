@@ -99,7 +99,9 @@ async def get_jobs(request: web.Request) -> web.Response:
     query = parse_query(request, JobsQuery)
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
-        jobs = await list_jobs(session, account.id, status=query.status, limit=query.limit)
+        jobs = await list_jobs(
+            session, account.id, status=query.status, kind=query.kind, limit=query.limit
+        )
         answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
     return json_answer(answer)
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import Field
 
-from core.enums import JobStatus
+from core.enums import JobKind, JobStatus
 from daemon.schemas.common import BODY_ID, KEY, Answer, Body
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ class ProgressOut(Answer):
 class JobOut(Answer):
     id: int
     account_id: int
+    kind: JobKind = Field(description="train, caption or generate.")
     dataset_id: int | None
     offering_id: str
     preset: str
@@ -137,6 +138,10 @@ class JobOut(Answer):
     attempts: int
     model_id: int | None
     error: str | None
+    result: dict[str, Any] = Field(
+        description="What a finished caption or generation produced ({} for a training, whose "
+        "result is its model)."
+    )
     reply_to: dict[str, Any]
     created_at: datetime
     started_at: datetime | None
@@ -168,6 +173,7 @@ class JobOut(Answer):
 
 class JobsQuery(Body):
     status: JobStatus | None = None
+    kind: JobKind | None = None
     limit: int = Field(50, ge=1, le=500)
 
 

@@ -39,7 +39,7 @@ class OfferingOut(Answer):
     presets: dict[str, PresetOut]
     bounds: dict[str, dict[str, float]]
     pricing: dict[str, float]
-    generation: GenerationOut | None
+    generation: GenerationOut | None = None
 
     @classmethod
     def of(cls, offering: "Offering", *, available: bool) -> Self:
