@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import Settings  # noqa: E402
 from daemon.app import create_app  # noqa: E402
-from daemon.demo import demo_image  # noqa: E402
+from daemon.demo_rpc import demo_image  # noqa: E402
 from daemon.keys import ENGINE  # noqa: E402
 
 USER = {"Authorization": "Bearer rpc", "X-User": "telegram:31337"}

@@ -5,7 +5,7 @@ from typing import Any
 
 import aiohttp
 
-from daemon.demo import demo_image
+from daemon.demo_rpc import demo_image
 from daemon.process import DaemonProcess
 
 USER = "telegram:31337"

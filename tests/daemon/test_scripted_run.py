@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from daemon.demo import Rpc, demo_image
+from daemon.demo_rpc import Rpc, demo_image
 from daemon.process import DaemonProcess, running_daemon
 from tests.conftest import CHECK_ANSWERS_ENV, logged_mismatches
 from tests.imagefactory import png_bytes
