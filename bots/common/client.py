@@ -4,31 +4,31 @@ Answers are read with the daemon's own response models (`daemon.schemas`), the s
 write and document them, so a route's shape is written down once.
 """
 
-import asyncio
 import json
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any
 
 import aiohttp
-import structlog
-from pydantic import BaseModel
 
-from bots.common.errors import DaemonUnavailable, error_from_response
 from bots.common.schemas import Actor, Upload
+from bots.common.transport import M, Transport, clean
 from core.enums import BrowseSort
 from daemon.schemas import (
     AccountOut,
     CancelOut,
+    CaptionEstimateOut,
     DatasetList,
     DatasetOut,
     DatasetPage,
     EarningsOut,
     EstimateOut,
+    GenerationEstimateOut,
+    GenerationOut,
     ImageList,
     ImageOut,
     JobOut,
     JobsOut,
+    KeepOut,
     LedgerEntryOut,
     LedgerOut,
     LinkCodeOut,
@@ -47,108 +47,9 @@ from daemon.schemas import (
     UploadResult,
 )
 
-log = structlog.get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
-
-# A refused connection never reached the daemon, so any request may be sent again. A dropped
-# one may have been processed: only calls that are safe to repeat are retried then.
-_NOT_SENT = (aiohttp.ClientConnectorError, ConnectionRefusedError)
-_MAYBE_SENT = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, asyncio.TimeoutError)
-
-
-class DaemonClient:
+class DaemonClient(Transport):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
-
-    def __init__(
-        self,
-        base_url: str,
-        rpc_token: str | None,
-        *,
-        attempts: int = 5,
-        backoff: float = 0.5,
-        timeout: float = 120.0,
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._token = rpc_token
-        self._attempts = attempts
-        self._backoff = backoff
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _headers(self, actor: Actor | None) -> dict[str, str]:
-        headers = {}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        if actor is not None:
-            headers["X-User"] = actor.header
-        return headers
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        actor: Actor | None,
-        *,
-        json_body: Any = None,
-        form: Any = None,
-        params: dict[str, Any] | None = None,
-        repeatable: bool | None = None,
-        raw: bool = False,
-    ) -> tuple[int, Any]:
-        """Send one request, retrying connection failures; return (status, JSON or bytes)."""
-        if self._session is None:
-            raise RuntimeError("DaemonClient used outside `async with`")
-        repeatable = method == "GET" if repeatable is None else repeatable
-        for attempt in range(1, self._attempts + 1):
-            data = form() if callable(form) else form
-            try:
-                async with self._session.request(
-                    method,
-                    self._base + path,
-                    headers=self._headers(actor),
-                    json=json_body,
-                    data=data,
-                    params=params,
-                ) as resp:
-                    body: Any = await resp.read()
-                    if resp.status >= 400:
-                        raise error_from_response(resp.status, _json_or_none(body))
-                    return resp.status, body if raw else _json_or_none(body)
-            except _NOT_SENT + _MAYBE_SENT as exc:
-                if not (isinstance(exc, _NOT_SENT) or repeatable) or attempt == self._attempts:
-                    raise DaemonUnavailable(f"daemon unreachable: {exc}") from exc
-                log.warning("daemon_retry", path=path, attempt=attempt, error=str(exc))
-                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
-
-    async def _get(self, path: str, actor: Actor | None, model: type[M], **params: Any) -> M:
-        _, body = await self._call("GET", path, actor, params=_clean(params))
-        return model.model_validate(body)
-
-    async def _send(
-        self, method: str, path: str, actor: Actor | None, model: type[M], **kwargs: Any
-    ) -> M:
-        _, body = await self._call(method, path, actor, **kwargs)
-        return model.model_validate(body)
 
     # -- account --------------------------------------------------------------------------
     async def me(self, actor: Actor) -> AccountOut:
@@ -178,7 +79,7 @@ class DaemonClient:
         self, actor: Actor, name: str, trigger_word: str | None = None
     ) -> DatasetOut:
         """Create a private dataset."""
-        payload = _clean({"name": name, "trigger_word": trigger_word})
+        payload = clean({"name": name, "trigger_word": trigger_word})
         return await self._send("POST", "/v1/datasets", actor, DatasetOut, json_body=payload)
 
     async def datasets(self, actor: Actor) -> list[DatasetOut]:
@@ -269,7 +170,7 @@ class DaemonClient:
         With `quote_id` the job costs exactly the quoted price, or is refused with
         QuoteExpiredError / QuoteChangedError carrying a fresh quote.
         """
-        payload = _clean(
+        payload = clean(
             {
                 "dataset_id": dataset_id,
                 "offering_id": offering_id,
@@ -405,6 +306,96 @@ class DaemonClient:
         _, body = await self._call("GET", path, actor, raw=True)
         return body
 
+    # -- automatic captions, generations, checkpoints (issue 10) ---------------------------
+    async def caption_estimate(self, actor: Actor, dataset_id: int) -> CaptionEstimateOut:
+        """Price of captioning a dataset's uncaptioned images (sentences, trigger word first)."""
+        path = f"/v1/datasets/{dataset_id}/captions/estimate"
+        body = _caption_body()
+        return await self._send(
+            "POST", path, actor, CaptionEstimateOut, json_body=body, repeatable=True
+        )
+
+    async def submit_captions(
+        self,
+        actor: Actor,
+        dataset_id: int,
+        *,
+        idempotency_key: str,
+        reply_to: dict[str, Any] | None = None,
+        quote_id: str | None = None,
+    ) -> tuple[JobOut, bool]:
+        """Queue a paid caption job; (job, created). The same key again returns the same job."""
+        body = clean(
+            {
+                **_caption_body(),
+                "idempotency_key": idempotency_key,
+                "reply_to": reply_to or {},
+                "quote_id": quote_id,
+            }
+        )
+        path = f"/v1/datasets/{dataset_id}/captions"
+        status, answer = await self._call("POST", path, actor, json_body=body, repeatable=True)
+        return JobOut.model_validate(answer), status == 201
+
+    async def generation_estimate(
+        self, actor: Actor, request: dict[str, Any]
+    ) -> GenerationEstimateOut:
+        """Price, warnings and errors of a generation (`request`: a GenerationIn body)."""
+        return await self._send(
+            "POST",
+            "/v1/generations/estimate",
+            actor,
+            GenerationEstimateOut,
+            json_body=request,
+            repeatable=True,
+        )
+
+    async def submit_generation(
+        self,
+        actor: Actor,
+        request: dict[str, Any],
+        *,
+        idempotency_key: str,
+        reply_to: dict[str, Any] | None = None,
+        quote_id: str | None = None,
+    ) -> tuple[GenerationOut, bool]:
+        """Queue a paid generation; (generation, created), like `submit_job`."""
+        body = clean(
+            {
+                **request,
+                "idempotency_key": idempotency_key,
+                "reply_to": reply_to or {},
+                "quote_id": quote_id,
+            }
+        )
+        status, answer = await self._call(
+            "POST", "/v1/generations", actor, json_body=body, repeatable=True
+        )
+        return GenerationOut.model_validate(answer), status == 201
+
+    async def generation(self, actor: Actor, generation_id: int) -> GenerationOut:
+        """One generation: its request, status and images."""
+        return await self._get(f"/v1/generations/{generation_id}", actor, GenerationOut)
+
+    async def generation_file(self, actor: Actor, generation_id: int, name: str) -> bytes:
+        """The PNG bytes of one image (or the strength sheet) of a generation."""
+        path = f"/v1/generations/{generation_id}/files/{name}"
+        _, body = await self._call("GET", path, actor, raw=True)
+        return body
+
+    async def keep(self, actor: Actor, job_id: int, step: int) -> KeepOut:
+        """End a training with the checkpoint of `step`; the unused steps are refunded."""
+        path = f"/v1/jobs/{job_id}/keep"
+        return await self._send(
+            "POST", path, actor, KeepOut, json_body={"step": step}, repeatable=True
+        )
+
+    async def checkpoint_file(self, actor: Actor, job_id: int, step: int, name: str) -> bytes:
+        """The bytes of one file (or the sample) of a training's checkpoint."""
+        path = f"/v1/jobs/{job_id}/checkpoints/{step}/files/{name}"
+        _, body = await self._call("GET", path, actor, raw=True)
+        return body
+
     # -- notifications (the bot's own channel, no X-User) ---------------------------------
     async def notifications(self, platform: str, wait: float = 25.0) -> list[NotificationOut]:
         """Long-poll pending notifications of a platform."""
@@ -419,12 +410,12 @@ class DaemonClient:
         await self._call("POST", "/v1/notifications/ack", None, json_body=body, repeatable=True)
 
 
-def _json_or_none(body: bytes) -> Any:
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return None
-
-
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+def _caption_body() -> dict[str, Any]:
+    """What the bots ask of automatic captions: the images without one, as sentences that
+    start with the trigger word, never over a caption written meanwhile."""
+    return {
+        "images": "uncaptioned",
+        "style": "sentence",
+        "trigger_first": True,
+        "overwrite": False,
+    }
