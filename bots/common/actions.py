@@ -31,3 +31,20 @@ class Action(StrEnum):
     open_listed = "xo"  # a public item's card; arg: "d<id>" or "m<id>"
     train_on = "xt"  # open the journey on a (published) dataset as it is; arg: its id
     publish = "pb"  # the next step of publishing; arg: the packed `Publication`
+    # Automatic captions in the training journey (the first two carry the journey's token).
+    caption_price = "cap"  # price automatic captions of the uncaptioned images: Confirm next
+    skip_captions = "cns"  # on to the trigger word without automatic captions
+    fix_caption = "cfx"  # fix one caption of the numbered list; arg: the dataset's id
+    captions_done = "cgo"  # captions reviewed: on to the trigger word; arg: the dataset's id
+    # Generating images; the conversation's buttons carry its token.
+    gen_model = "gm"  # generate with this model: ask for the prompt; arg: its id
+    use_prompt = "gp"  # take the suggested prompt and show the price
+    gen_confirm = "gok"  # pay and queue; arg: the id of the summary that showed the price
+    gen_cancel = "gno"  # leave the conversation, nothing charged
+    try_model = "try"  # a new generate conversation on a model; arg: its id
+    strength_sheet = "gss"  # the same prompt and seed at several strengths; arg: generation id
+    new_seed = "gns"  # the same request with a new seed; arg: the generation's id
+    # A training's checkpoints: its live sample, and the saved steps of its model.
+    keep_sample = "kp"  # end the training with this checkpoint; arg: "<job id>.<step>"
+    checkpoints = "ckl"  # a model's saved checkpoints, a button each; arg: the model's id
+    checkpoint_files = "ckd"  # the files of one checkpoint; arg: "<model id>.<step>"

@@ -3,15 +3,14 @@
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import structlog
 
-from bots.common import texts
+from bots.common import checkpoints, results, texts
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
+from bots.common.outgoing import Outgoing, OutKind
 from bots.common.schemas import Actor
 from daemon.schemas import ModelOut, NotificationOut
 
@@ -20,28 +19,14 @@ log = structlog.get_logger(__name__)
 STOP_GRACE_SECONDS = 30.0
 
 
-class OutKind(StrEnum):
-    text = "text"  # a plain message
-    document = "document"  # a file kept byte-exact (the LoRA)
-    photo = "photo"  # an image shown inline (loss curve, samples)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to send: a text, or a file with a caption."""
-
-    kind: OutKind
-    text: str = ""
-    filename: str = ""
-    data: bytes = b""
-
-
 def actor_of(n: NotificationOut) -> Actor:
     """The person a notification is for."""
     return Actor(platform=n.platform, user_id=n.platform_user_id)
 
 
 def _file_kind(role: str, kind: str, name: str) -> OutKind | None:
+    if role == checkpoints.ROLE:
+        return None  # a saved checkpoint: downloaded on request, by its step
     if role.startswith("lora") or kind == "lora" or name.endswith(".safetensors"):
         return OutKind.document
     if role in ("loss_curve", "samples") or kind == "image":
@@ -78,6 +63,9 @@ async def notification_messages(client: DaemonClient, n: NotificationOut) -> lis
     """What to send for one notification (empty for kinds the bots do not show)."""
     if n.kind == "low_balance":
         return [Outgoing(OutKind.text, low_balance_text(n.payload))]
+    shown = results.SHOWN.get(n.kind)
+    if shown is not None:
+        return await shown(client, actor_of(n), n.payload)
     actor = actor_of(n)
     job_id = int(n.payload.get("job_id", 0)) or None
     job = await client.job(actor, job_id) if job_id else None
@@ -88,10 +76,15 @@ async def notification_messages(client: DaemonClient, n: NotificationOut) -> lis
         model = await client.model(actor, int(model_id))
         trigger = model.trigger_word or "—"
         text = texts.DONE.format(job_id=job_id, model_id=model.id, trigger=trigger)
-        return [Outgoing(OutKind.text, text), *await model_messages(client, actor, model, job_id)]
+        first = Outgoing(OutKind.text, text, rows=checkpoints.completion_rows(model))
+        return [first, *await model_messages(client, actor, model, job_id)]
     refunded = n.payload.get("refunded", job.refunded if job else 0) or 0
-    if n.kind == "job_failed":
+    if n.kind in ("job_failed", "job_cancelled"):
         reason = n.payload.get("error") or (job.error if job else None) or "unknown error"
+        ended = results.ended(n.kind, n.payload, job, reason, refunded)
+        if ended is not None:
+            return ended
+    if n.kind == "job_failed":
         text = texts.FAILED.format(job_id=job_id, reason=reason, refunded=refunded)
         return [Outgoing(OutKind.text, text)]
     if n.kind == "job_cancelled":

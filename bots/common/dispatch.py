@@ -10,10 +10,11 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import library, market, publishing, shop
+from bots.common import captions, checkpoints, library, market, publishing, shop
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
-from bots.common.delivery import Outgoing
+from bots.common.generate import GenerateFlow, GenerateState
+from bots.common.outgoing import Outgoing
 from bots.common.schemas import Actor
 from bots.common.screens import Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState
@@ -36,6 +37,7 @@ class Press:
     actor: Actor
     journey: TrainState | None  # the presser's current journey, if any
     reply_to: dict[str, Any] = field(default_factory=dict)  # where a job's result is sent
+    generating: GenerateState | None = None  # the presser's generate conversation, if any
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,13 @@ class Outcome:
     caption_for: ImageRef | None = None  # the presser's next typed answer is its caption
     files: Files | None = None
     invoice: shop.Invoice | None = None  # an order to send as a Telegram Stars invoice
+    generating: GenerateState | None = None  # the generate conversation to keep from now on
+    fix_captions: int | None = None  # the presser's next answers fix a caption of this dataset
 
 
 Handler = Callable[[DaemonClient, Press], Awaitable[Outcome]]
 Step = Callable[[TrainFlow, str], Awaitable[Screen]]
+GenerateStep = Callable[[GenerateFlow, str], Awaitable[Screen]]
 
 
 def _journey(client: DaemonClient, press: Press) -> TrainFlow:
@@ -98,7 +103,7 @@ async def _pick_dataset(flow: TrainFlow, arg: str) -> Screen:
 async def _confirm(client: DaemonClient, press: Press) -> Outcome:
     flow = _journey(client, press)
     confirmation = await flow.confirm(press.arg, press.reply_to)
-    job = confirmation.job if confirmation.created else None
+    job = confirmation.job if confirmation.follow else None
     return Outcome(confirmation.screen, Place.replace, flow.state, job=job)
 
 
@@ -170,6 +175,80 @@ async def _publish(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(screen, place)
 
 
+# -- automatic captions ----------------------------------------------------------------------
+async def _fix_caption(client: DaemonClient, press: Press) -> Outcome:
+    dataset_id = _id(press.arg)
+    screen = await captions.ask_number(client, press.actor, dataset_id)
+    return Outcome(screen, fix_captions=dataset_id)
+
+
+async def _captions_done(client: DaemonClient, press: Press) -> Outcome:
+    # A new journey, opened at its trigger step: it replaces the one under way, if any.
+    flow = TrainFlow(client, press.actor, TrainState())
+    return Outcome(await flow.after_captions(_id(press.arg)), Place.reply, flow.state)
+
+
+# -- generating ------------------------------------------------------------------------------
+def _conversation(client: DaemonClient, press: Press) -> GenerateFlow:
+    """The generate conversation the button belongs to; another (older) one's is stale."""
+    if press.generating is None or press.generating.token != press.token:
+        raise StaleAction(press.token or "no conversation")
+    return GenerateFlow(client, press.actor, press.generating)
+
+
+def _generate_step(move: GenerateStep) -> Handler:
+    """A button of the generate conversation: move it on and show the next screen in place."""
+
+    async def handle(client: DaemonClient, press: Press) -> Outcome:
+        flow = _conversation(client, press)
+        return Outcome(await move(flow, press.arg), Place.replace, generating=flow.state)
+
+    return handle
+
+
+async def _gen_model(flow: GenerateFlow, arg: str) -> Screen:
+    return await flow.pick_model(_id(arg))
+
+
+async def _gen_confirm(client: DaemonClient, press: Press) -> Outcome:
+    flow = _conversation(client, press)
+    confirmation = await flow.confirm(press.arg, press.reply_to)
+    return Outcome(confirmation.screen, Place.replace, generating=flow.state)
+
+
+async def _try_model(client: DaemonClient, press: Press) -> Outcome:
+    # A new conversation on the model: it replaces the one under way, if any.
+    flow = GenerateFlow(client, press.actor, GenerateState())
+    return Outcome(await flow.open_model(_id(press.arg)), Place.reply, generating=flow.state)
+
+
+def _again(*, sheet: bool) -> Handler:
+    """A button under a result: a new conversation, priced from that generation."""
+
+    async def handle(client: DaemonClient, press: Press) -> Outcome:
+        flow = GenerateFlow(client, press.actor, GenerateState())
+        screen = await flow.again(_id(press.arg), sheet=sheet)
+        return Outcome(screen, Place.reply, generating=flow.state)
+
+    return handle
+
+
+# -- a training's checkpoints ------------------------------------------------------------------
+async def _keep_sample(client: DaemonClient, press: Press) -> Outcome:
+    return Outcome(await checkpoints.keep(client, press.actor, press.arg))
+
+
+async def _checkpoints(client: DaemonClient, press: Press) -> Outcome:
+    return Outcome(await checkpoints.listing(client, press.actor, _id(press.arg)), Place.private)
+
+
+async def _checkpoint_files(client: DaemonClient, press: Press) -> Outcome:
+    async def files() -> list[Outgoing]:
+        return await checkpoints.files(client, press.actor, press.arg)
+
+    return Outcome(place=Place.private, files=files)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -191,6 +270,20 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.open_listed: _open_listed,
         Action.train_on: _train_on,
         Action.publish: _publish,
+        Action.caption_price: _step(TrainFlow.caption_price),
+        Action.skip_captions: _step(TrainFlow.skip_captions),
+        Action.fix_caption: _fix_caption,
+        Action.captions_done: _captions_done,
+        Action.gen_model: _generate_step(_gen_model),
+        Action.use_prompt: _generate_step(GenerateFlow.use_suggested_prompt),
+        Action.gen_confirm: _gen_confirm,
+        Action.gen_cancel: _generate_step(GenerateFlow.cancel),
+        Action.try_model: _try_model,
+        Action.strength_sheet: _again(sheet=True),
+        Action.new_seed: _again(sheet=False),
+        Action.keep_sample: _keep_sample,
+        Action.checkpoints: _checkpoints,
+        Action.checkpoint_files: _checkpoint_files,
     }
 )
 

@@ -3,8 +3,9 @@
 from bots.common import market_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
-from bots.common.delivery import Outgoing, model_messages
+from bots.common.delivery import model_messages
 from bots.common.errors import ConflictError
+from bots.common.outgoing import Outgoing
 from bots.common.publishing import publish_button
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, chunk

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from bots.common import market_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
-from bots.common.delivery import Outgoing, OutKind
+from bots.common.outgoing import Outgoing, OutKind
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Screen, StaleAction, chunk
 from core.enums import BrowseSort, ItemKind

@@ -25,6 +25,7 @@ WELCOME = (
 HELP = (
     "What I can do:\n"
     "/train — make or pick a dataset, upload images, choose a training, see the price, confirm\n"
+    "/imagine — generate images with one of your LoRAs\n"
     "/datasets — list, open, add images, re-caption, publish, delete\n"
     "/models — your trained LoRAs, download or publish them\n"
     "/explore — browse public datasets and LoRAs (/explore cat #portrait searches)\n"
@@ -39,6 +40,7 @@ HELP_DISCORD = (
     "What I can do:\n"
     "/train start — make or pick a dataset, upload images, choose a training, see the price\n"
     "/train upload — add images as attachments (or just post them in the channel)\n"
+    "/generate — generate images with one of your LoRAs\n"
     "/datasets list — open, add images, re-caption, publish, delete\n"
     "/models list — your trained LoRAs, download or publish them\n"
     "/explore datasets, /explore models — browse public work (search, tag, sort)\n"

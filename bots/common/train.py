@@ -1,27 +1,35 @@
-"""The training journey, front-end neutral: dataset, images, trigger, offering, preset, pay."""
+"""The training journey, front-end neutral: dataset, images, captions, trigger, offering,
+preset, pay."""
 
 import re
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from bots.common import texts
+from bots.common import media_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
-from bots.common.errors import InsufficientPointsError, QuoteError, QuoteExpiredError
+from bots.common.errors import InsufficientPointsError, QuoteError
+from bots.common.pricing import PriceHold, new_token, price_screen, quote_line, requote, shortfall
 from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
+from core.enums import JobKind
 from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
-from daemon.schemas import JobOut, OfferingOut, QuoteOut
+from daemon.schemas import CaptionEstimateOut, DatasetOut, JobOut, OfferingOut
+
+# The caption estimate's answer when every image has a caption: nothing to offer, no note.
+NOTHING_TO_CAPTION = "NO_IMAGES_TO_CAPTION"
 
 
 class TrainStep(StrEnum):
     dataset = "dataset"  # pick an existing dataset or start a new one
     naming = "naming"  # waiting for the new dataset's name
     images = "images"  # collecting images until Done
+    captions = "captions"  # automatic captions offered with their price, or Skip
+    caption_summary = "caption_summary"  # the captions' price shown: Confirm or Skip
+    captioning = "captioning"  # paid; the caption job runs, its list arrives as a message
     trigger = "trigger"  # choosing the trigger word
     offering = "offering"  # choosing what to train
     preset = "preset"  # choosing fast / balanced / quality
@@ -30,12 +38,7 @@ class TrainStep(StrEnum):
     cancelled = "cancelled"  # the user left the flow
 
 
-def new_token() -> str:
-    """A short random id that ties buttons to one conversation (or one summary)."""
-    return secrets.token_urlsafe(6)
-
-
-class TrainState(BaseModel):
+class TrainState(PriceHold):
     """Everything the journey remembers between messages; JSON-serialisable."""
 
     token: str = Field(default_factory=new_token)
@@ -45,10 +48,7 @@ class TrainState(BaseModel):
     trigger_word: str | None = None
     offering_id: str | None = None
     preset: str | None = None
-    summary_id: str | None = None
-    cost: int | None = None
-    quote_id: str | None = None  # the price shown holds under this id: Confirm pays exactly it
-    job_id: int | None = None
+    job_id: int | None = None  # the training's, or the caption job's while captioning
 
 
 @dataclass
@@ -58,6 +58,11 @@ class Confirmation:
     screen: Screen
     job: JobOut | None
     created: bool
+
+    @property
+    def follow(self) -> bool:
+        """Whether the job's progress is shown live (a training this press created)."""
+        return self.created and self.job is not None and self.job.kind == JobKind.train
 
 
 def suggest_trigger(name: str) -> str:
@@ -97,9 +102,7 @@ class TrainFlow:
     async def pick_dataset(self, dataset_id: int) -> Screen:
         """Continue with an existing dataset."""
         self._require(TrainStep.dataset)
-        dataset = await self.client.dataset(self.actor, dataset_id)
-        self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
-        self.state.trigger_word = dataset.trigger_word
+        dataset = await self._use_dataset(dataset_id)
         return self._images_screen(dataset.image_count)
 
     async def train_on(self, dataset_id: int) -> Screen:
@@ -108,9 +111,7 @@ class TrainFlow:
         Its images and trigger word are its owner's to change, so those steps are skipped.
         """
         self._require(TrainStep.dataset)
-        dataset = await self.client.dataset(self.actor, dataset_id)
-        self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
-        self.state.trigger_word = dataset.trigger_word
+        await self._use_dataset(dataset_id)
         return await self._offerings_screen()
 
     async def ask_name(self, _: str = "") -> Screen:
@@ -155,9 +156,8 @@ class TrainFlow:
     async def add_images(self, uploads: list[Upload]) -> Screen:
         """Upload a batch; acknowledge it with the running count and each refusal's reason."""
         self._require(TrainStep.images)
-        assert self.state.dataset_id is not None
-        result = await self.client.upload_images(self.actor, self.state.dataset_id, uploads)
-        dataset = await self.client.dataset(self.actor, self.state.dataset_id)
+        result = await self.client.upload_images(self.actor, self._dataset_id(), uploads)
+        dataset = await self.client.dataset(self.actor, self._dataset_id())
         lines = [
             texts.IMAGES_ACK.format(
                 added=len(result.added), name=dataset.name, count=dataset.image_count
@@ -167,25 +167,79 @@ class TrainFlow:
         return Screen("\n".join(lines), _images_rows(), expects=Expect.images)
 
     async def images_done(self, _: str = "") -> Screen:
-        """Images are in: ask for the trigger word, with a suggestion."""
+        """Images are in: offer automatic captions, or ask for the trigger word."""
         self._require(TrainStep.images)
-        assert self.state.dataset_id is not None
-        dataset = await self.client.dataset(self.actor, self.state.dataset_id)
+        dataset = await self.client.dataset(self.actor, self._dataset_id())
         if dataset.image_count == 0:
             return Screen(texts.NO_IMAGES_YET, _images_rows(), Expect.images)
+        estimate = await self.client.caption_estimate(self.actor, self._dataset_id())
+        if not estimate.ok:
+            return self._to_trigger(_unavailable(estimate))
+        self.state.step = TrainStep.captions
+        text = media_texts.CAPTION_OFFER.format(count=estimate.image_count)
+        offer = Button(media_texts.BTN_CAPTION.format(cost=estimate.cost), Action.caption_price)
+        return Screen(text, [[offer, _skip_button()]])
+
+    async def caption_price(self, _: str = "") -> Screen:
+        """The price of automatic captions, to confirm (or skip)."""
+        self._require(TrainStep.captions, TrainStep.caption_summary)
+        estimate = await self.client.caption_estimate(self.actor, self._dataset_id())
+        if not estimate.ok:
+            return self._to_trigger(_unavailable(estimate))
+        balance = (await self.client.me(self.actor)).balance
+        self.state.step = TrainStep.caption_summary
+        text = media_texts.caption_summary(
+            estimate.image_count, estimate.cost, estimate.estimated_seconds, balance
+        )
+        text += "".join(
+            "\n" + texts.SUMMARY_WARNING.format(message=w.message) for w in estimate.warnings
+        )
+        return price_screen(
+            self.state,
+            text + quote_line(estimate.quote),
+            estimate.cost,
+            estimate.quote,
+            balance,
+            confirm=Action.confirm,
+            back=_skip_button(),
+        )
+
+    async def skip_captions(self, _: str = "") -> Screen:
+        """On to the trigger word without automatic captions."""
+        self._require(TrainStep.captions, TrainStep.caption_summary)
+        return self._to_trigger()
+
+    async def after_captions(self, dataset_id: int) -> Screen:
+        """A fresh journey at the trigger word of a dataset whose captions were reviewed."""
+        self._require(TrainStep.dataset)
+        await self._use_dataset(dataset_id)
+        return self._to_trigger()
+
+    def _to_trigger(self, note: str = "") -> Screen:
         self.state.step = TrainStep.trigger
-        return self._trigger_screen(texts.ASK_TRIGGER)
+        return self._trigger_screen(texts.ASK_TRIGGER, note)
+
+    async def _use_dataset(self, dataset_id: int) -> DatasetOut:
+        dataset = await self.client.dataset(self.actor, dataset_id)
+        self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
+        self.state.trigger_word = dataset.trigger_word
+        return dataset
+
+    def _dataset_id(self) -> int:
+        if self.state.dataset_id is None:
+            raise StaleAction(self.state.step)
+        return self.state.dataset_id
 
     @property
     def suggested_trigger(self) -> str:
         """The dataset's trigger word if it has one, else one made from its name."""
         return self.state.trigger_word or suggest_trigger(self.state.dataset_name)
 
-    def _trigger_screen(self, template: str) -> Screen:
+    def _trigger_screen(self, template: str, note: str = "") -> Screen:
         suggested = self.suggested_trigger
         # The word is not in the button: a long one would not fit Telegram's 64 bytes.
         rows = [[Button(texts.BTN_USE.format(word=suggested), Action.use_trigger)]]
-        text = template.format(suggested=suggested)
+        text = template.format(suggested=suggested) + (f"\n{note}" if note else "")
         return Screen(text, rows, Expect.text, prompt="Trigger word", suggestion=suggested)
 
     async def set_trigger(self, word: str) -> Screen:
@@ -256,34 +310,23 @@ class TrainFlow:
         self.state.preset = preset
         self.state.step = TrainStep.summary
         text = texts.summary(dataset, offering, preset, estimate, account.balance)
-        if estimate.quote is not None:
-            until = estimate.quote.expires_at.strftime("%H:%M")
-            text += "\n" + texts.QUOTE_HOLDS.format(until=until)
-        return self._price_screen(text, estimate.cost, estimate.quote, account.balance)
-
-    def _price_screen(self, text: str, cost: int, quote: QuoteOut | None, balance: int) -> Screen:
-        """A price to confirm: kept with its quote, under a new summary id (older Confirm
-        buttons go stale), with the shortfall when the balance does not cover it."""
-        self.state.cost = quote.cost if quote is not None else cost
-        self.state.quote_id = quote.id if quote is not None else None
-        self.state.summary_id = new_token()
-        if self.state.cost > balance:
-            text += "\n" + texts.SHORTFALL.format(
-                shortfall=self.state.cost - balance, balance=balance, cost=self.state.cost
-            )
-        confirm = texts.BTN_CONFIRM.format(cost=self.state.cost)
-        rows = [
-            [
-                Button(confirm, Action.confirm, self.state.summary_id),
-                Button(texts.BTN_CANCEL, Action.cancel),
-            ]
-        ]
-        return Screen(text, rows)
+        return price_screen(
+            self.state,
+            text + quote_line(estimate.quote),
+            estimate.cost,
+            estimate.quote,
+            account.balance,
+            confirm=Action.confirm,
+            back=_cancel_button(),
+        )
 
     async def confirm(
         self, summary_id: str, reply_to: dict[str, Any] | None = None
     ) -> Confirmation:
-        """Pay and queue the job; the key is tied to the summary, so repeats charge once."""
+        """Pay and queue the job (the captions' or the training's, by the step); the key is
+        tied to the summary, so repeats charge once."""
+        if self.state.step in (TrainStep.caption_summary, TrainStep.captioning):
+            return await self._confirm_captions(summary_id, reply_to)
         self._require(TrainStep.summary, TrainStep.submitted)
         if summary_id != self.state.summary_id:
             raise StaleAction(summary_id)
@@ -300,11 +343,12 @@ class TrainFlow:
                 quote_id=s.quote_id,
             )
         except QuoteError as exc:
-            return Confirmation(await self._requote(exc), None, False)
+            screen = await requote(
+                self.client, self.actor, s, exc, confirm=Action.confirm, back=_cancel_button()
+            )
+            return Confirmation(screen, None, False)
         except InsufficientPointsError as exc:
-            balance, required = exc.details.get("balance", "?"), exc.details.get("required", "?")
-            text = texts.SHORTFALL.format(shortfall=exc.shortfall, balance=balance, cost=required)
-            return Confirmation(Screen(text), None, False)
+            return Confirmation(shortfall(exc), None, False)
         already = s.step == TrainStep.submitted or not created
         s.step, s.job_id = TrainStep.submitted, job.id
         template = texts.ALREADY_CONFIRMED if already else texts.CONFIRMED
@@ -312,21 +356,58 @@ class TrainFlow:
             Screen(template.format(job_id=job.id, cost=job.cost)), job, not already
         )
 
-    async def _requote(self, exc: QuoteError) -> Screen:
-        """The quoted price no longer holds: show the new one, to be confirmed again."""
-        if exc.fresh_quote is None:
-            raise exc  # a daemon that does not follow the contract: report it as it is
-        quote = QuoteOut.model_validate(exc.fresh_quote)
-        if isinstance(exc, QuoteExpiredError):
-            text = texts.QUOTE_EXPIRED.format(cost=quote.cost)
-        else:
-            quoted = exc.details.get("quoted") or self.state.cost or "?"
-            text = texts.QUOTE_CHANGED.format(quoted=quoted, cost=quote.cost)
-        balance = (await self.client.me(self.actor)).balance
-        return self._price_screen(text, quote.cost, quote, balance)
+    async def _confirm_captions(
+        self, summary_id: str, reply_to: dict[str, Any] | None
+    ) -> Confirmation:
+        """Pay and queue the caption job; its captions come back as a message to review."""
+        if summary_id != self.state.summary_id:
+            raise StaleAction(summary_id)
+        s = self.state
+        try:
+            job, created = await self.client.submit_captions(
+                self.actor,
+                self._dataset_id(),
+                idempotency_key=f"caption:{self.actor.header}:{summary_id}",
+                reply_to=reply_to,
+                quote_id=s.quote_id,
+            )
+        except QuoteError as exc:
+            screen = await requote(
+                self.client, self.actor, s, exc, confirm=Action.confirm, back=_skip_button()
+            )
+            return Confirmation(screen, None, False)
+        except InsufficientPointsError as exc:
+            return Confirmation(Screen(shortfall(exc).text, [[_skip_button()]]), None, False)
+        already = s.step == TrainStep.captioning or not created
+        s.step, s.job_id = TrainStep.captioning, job.id
+        template = media_texts.CAPTIONS_ALREADY if already else media_texts.CAPTIONING
+        return Confirmation(
+            Screen(template.format(job_id=job.id, cost=job.cost)), job, not already
+        )
 
     async def cancel(self, _: str = "") -> Screen:
         """Leave the journey; nothing is charged."""
-        self._require(*(step for step in TrainStep if step != TrainStep.submitted))
+        self._require(*(step for step in TrainStep if step not in _PAID))
         self.state.step = TrainStep.cancelled
         return Screen(texts.CANCELLED_FLOW)
+
+
+# Steps after a payment: the journey cannot be cancelled any more (the job can).
+_PAID = (TrainStep.submitted, TrainStep.captioning)
+
+
+def _cancel_button() -> Button:
+    return Button(texts.BTN_CANCEL, Action.cancel)
+
+
+def _skip_button() -> Button:
+    return Button(media_texts.BTN_SKIP, Action.skip_captions)
+
+
+def _unavailable(estimate: CaptionEstimateOut) -> str:
+    """Why captions are not offered, as a note under the trigger question ("" when every
+    image already has a caption)."""
+    reasons = [e.message for e in estimate.errors if e.code != NOTHING_TO_CAPTION]
+    if not reasons:
+        return ""
+    return media_texts.CAPTIONS_UNAVAILABLE.format(reason="; ".join(reasons))

@@ -253,11 +253,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         token: str = "",
     ) -> dict[str, Any]:
         message_id = next(self._ids)
-        attachments = []
-        for name, data in files:
-            attachment_id = str(next(self._ids))
-            self.files[attachment_id] = data
-            attachments.append(self._attachment_payload(attachment_id, name, len(data)))
+        attachments = [self._stored(name, data) for name, data in files]
         msg = message_payload(
             message_id,
             channel_id,
@@ -272,6 +268,11 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         self.log.append(Sent.of(how, msg, files))
         return msg
 
+    def _stored(self, name: str, data: bytes) -> dict[str, Any]:
+        attachment_id = str(next(self._ids))
+        self.files[attachment_id] = data
+        return self._attachment_payload(attachment_id, name, len(data))
+
     def _edit(
         self, msg: dict[str, Any], payload: dict[str, Any], files: list[tuple[str, bytes]]
     ) -> dict[str, Any]:
@@ -279,6 +280,14 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             msg["content"] = payload["content"] or ""
         if "components" in payload:
             msg["components"] = payload["components"] or []
+        if "attachments" in payload:
+            # As Discord does: the list is what the message keeps; existing attachments are
+            # named by their id, new ones by the index of their file part.
+            kept = {a["id"]: a for a in msg["attachments"]}
+            msg["attachments"] = [
+                kept[str(a["id"])] if str(a["id"]) in kept else self._stored(*files[a["id"]])
+                for a in payload["attachments"]
+            ]
         msg["edited_timestamp"] = now()
         self.log.append(Sent.of("edit", msg, files))
         return msg
@@ -399,12 +408,14 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             await self._broadcast("INTERACTION_CREATE", payload)
         return custom_id
 
-    async def submit_modal(self, user_id: int, value: str) -> None:
-        """The user fills the last modal's first text field and submits it."""
+    async def submit_modal(self, user_id: int, *values: str) -> None:
+        """The user fills the last modal's text fields, in order, and submits it."""
         modal = self.modals[-1]
-        field_id = text_inputs(modal["components"])[0]
+        field_ids = text_inputs(modal["components"])
+        assert len(values) <= len(field_ids), f"the modal has {len(field_ids)} fields"
         components = [
             {"type": 1, "components": [{"type": 4, "custom_id": field_id, "value": value}]}
+            for field_id, value in zip(field_ids, values, strict=False)
         ]
         data = {"custom_id": modal["custom_id"], "components": components}
         await self._broadcast("INTERACTION_CREATE", self._base_interaction(5, user_id, data))

@@ -215,34 +215,59 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         chat_id = int(p["chat_id"])
         name, data = self._attached(p, "document")
         doc = {"file_id": f"d{next(self._ids)}", "file_unique_id": "u", "file_name": name}
-        msg = self._message(chat_id, document=doc, caption=p.get("caption"))
+        msg = self._message(chat_id, document=doc, caption=p.get("caption"), **_markup(p))
         self._store("sendDocument", chat_id, msg, filename=name, data=data)
         return msg
+
+    def _photo_sizes(self, data: bytes) -> list[dict[str, Any]]:
+        width, height = Image.open(io.BytesIO(data)).size
+        file_id = f"p{next(self._ids)}"
+        return [{"file_id": file_id, "file_unique_id": file_id, "width": width, "height": height}]
 
     async def _m_sendphoto(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(p["chat_id"])
         name, data = self._attached(p, "photo")
-        width, height = Image.open(io.BytesIO(data)).size
-        size = {
-            "file_id": f"p{next(self._ids)}",
-            "file_unique_id": "u",
-            "width": width,
-            "height": height,
-        }
-        msg = self._message(chat_id, photo=[size], caption=p.get("caption"))
+        photo = self._photo_sizes(data)
+        msg = self._message(chat_id, photo=photo, caption=p.get("caption"), **_markup(p))
         self._store("sendPhoto", chat_id, msg, filename=name, data=data)
         return msg
 
     async def _m_sendmediagroup(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         chat_id = int(p["chat_id"])
-        out = []
-        for item in json.loads(p["media"]):
+        items = json.loads(p["media"])
+        if not 2 <= len(items) <= 10:
+            raise BotApiError(400, "Bad Request: wrong number of media in the album")
+        group, out = f"g{next(self._ids)}", []
+        for item in items:
             name, data = self._attached({**p, "x": item["media"]}, "x")
-            kind = "sendPhoto" if item["type"] == "photo" else "sendDocument"
-            msg = self._message(chat_id, caption=item.get("caption"))
+            if item["type"] == "photo":
+                kind, media = "sendPhoto", {"photo": self._photo_sizes(data)}
+            else:
+                kind = "sendDocument"
+                media = {"document": {"file_id": f"d{next(self._ids)}", "file_name": name}}
+            msg = self._message(
+                chat_id, caption=item.get("caption"), media_group_id=group, **media
+            )
             self._store(kind, chat_id, msg, filename=name, data=data)
             out.append(msg)
         return out
+
+    async def _m_editmessagemedia(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
+        msg = self.messages.get((chat_id, message_id))
+        if msg is None:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        media = json.loads(p["media"])
+        if media["type"] != "photo" or "photo" not in msg:
+            raise BotApiError(400, "Bad Request: there is no media in the message to edit")
+        name, data = self._attached({**p, "x": media["media"]}, "x")
+        msg["photo"] = self._photo_sizes(data)
+        msg["caption"] = media.get("caption")
+        msg.pop("reply_markup", None)
+        msg.update(_markup(p))
+        msg["edit_date"] = int(time.time())
+        self._store("editMessageMedia", chat_id, msg, filename=name, data=data)
+        return msg
 
     # -- acting as users ---------------------------------------------------------------
     def _push(self, update: dict[str, Any], *, times: int = 1) -> dict[str, Any]:
