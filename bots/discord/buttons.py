@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from bots.common import library, texts
+from bots.common import captions, library, media_texts, texts
 from bots.common.actions import Action
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import cancel_row
 from bots.common.screens import Button, Expect, Screen
 from bots.discord.errors import report
-from bots.discord.render import actor, content, send_outgoing
-from bots.discord.widgets import TextModal
+from bots.discord.render import ViewOf, actor, content, send_outgoing
+from bots.discord.widgets import CaptionFixModal, TextModal
 from daemon.schemas import JobOut
 
 if TYPE_CHECKING:
@@ -101,10 +101,16 @@ class ActionButton(
                 outcome = await dispatch(bot.client, self._press(interaction))
                 if outcome.journey is not None:
                     bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
-                if outcome.caption_for is None:
+                if outcome.generating is not None:
+                    bot.journeys.generating[user.id] = outcome.generating
+                if outcome.caption_for is None and outcome.fix_captions is None:
                     await show(interaction, outcome)
                     return
-            await ask_caption(interaction, outcome)  # no lock held while the person types
+            # No lock is held while the person types.
+            if outcome.caption_for is not None:
+                await ask_caption(interaction, outcome)
+            else:
+                await fix_caption(interaction, outcome)
         except Exception as exc:
             await report(interaction, exc)
 
@@ -116,6 +122,7 @@ class ActionButton(
             actor(interaction.user),
             interaction.client.journeys.states.get(interaction.user.id),
             {"channel_id": interaction.channel_id, "guild_id": interaction.guild_id},
+            interaction.client.journeys.generating.get(interaction.user.id),
         )
 
 
@@ -139,7 +146,7 @@ class AnswerButton(
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
         try:
-            asked = bot.journeys.flow(bot.client, user, self.token).prompt()
+            asked = bot.journeys.answerable(bot.client, user, self.token).prompt()
             modal = TextModal(asked.prompt, asked.prompt, asked.suggestion)
             await interaction.response.send_modal(modal)
         except Exception as exc:
@@ -149,11 +156,16 @@ class AnswerButton(
             return  # timed out: nothing changes
         try:
             async with bot.journeys.lock(user.id):
-                flow = bot.journeys.flow(bot.client, user, self.token)
+                flow = bot.journeys.answerable(bot.client, user, self.token)
                 screen = await flow.text(modal.value)
-            await respond(modal.interaction, screen, flow.state.token)
+            await respond(modal.interaction, screen, self.token)
         except Exception as exc:
             await report(modal.interaction, exc)
+
+
+def views_for(owner: int) -> ViewOf:
+    """Views of buttons outside a conversation (under notifications and files) for `owner`."""
+    return lambda rows: screen_view(Screen("", rows), owner)
 
 
 def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
@@ -194,7 +206,8 @@ async def respond(
 async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
     """Show a press's outcome: its screen, its files, the progress of the job it created."""
     if outcome.screen is not None:
-        token = outcome.journey.token if outcome.journey else ""
+        conversation = outcome.journey or outcome.generating
+        token = conversation.token if conversation else ""
         place = outcome.place
         edit, private = place is Place.replace, place is Place.private
         await respond(interaction, outcome.screen, token, edit=edit, ephemeral=private)
@@ -202,7 +215,8 @@ async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> N
         if not interaction.response.is_done():
             # Discord wants an answer within 3 s; the files may take longer to fetch.
             await interaction.response.defer(ephemeral=True, thinking=True)
-        await send_outgoing(interaction.followup, await outcome.files())
+        files = await outcome.files()
+        await send_outgoing(interaction.followup, files, views_for(interaction.user.id))
     if outcome.job is not None and interaction.channel_id is not None:
         await start_progress(
             interaction.client, interaction.channel_id, interaction.user, outcome.job
@@ -224,6 +238,26 @@ async def ask_caption(interaction: discord.Interaction[LoraBot], outcome: Outcom
             bot.client, actor(interaction.user), image.dataset_id, image.image_id, modal.value
         )
         await modal.interaction.response.send_message(content(screen.text), ephemeral=True)
+    except Exception as exc:
+        await report(modal.interaction, exc)
+
+
+async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
+    """Ask which caption and its new text in one modal, then write it and show the list."""
+    assert outcome.fix_captions is not None and outcome.screen is not None
+    modal = CaptionFixModal(media_texts.FIX_TITLE, outcome.screen.prompt, media_texts.FIX_TEXT)
+    await interaction.response.send_modal(modal)
+    if await modal.wait() or modal.interaction is None:
+        return
+    try:
+        screen = await captions.fix(
+            interaction.client.client,
+            actor(interaction.user),
+            outcome.fix_captions,
+            modal.number.value,
+            modal.caption.value,
+        )
+        await respond(modal.interaction, screen)
     except Exception as exc:
         await report(modal.interaction, exc)
 

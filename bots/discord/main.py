@@ -9,18 +9,20 @@ import yarl
 from discord.ext import commands
 
 from bots.common.client import DaemonClient
-from bots.common.delivery import Outgoing, run_notifier
+from bots.common.delivery import run_notifier
+from bots.common.outgoing import Outgoing
 from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
-from bots.discord.buttons import ActionButton, AnswerButton
+from bots.discord.buttons import ActionButton, AnswerButton, views_for
 from bots.discord.cogs.account import AccountCog
+from bots.discord.cogs.generate import GenerateCog
 from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.errors import Tree
 from bots.discord.journeys import Journeys
-from bots.discord.render import send_outgoing
+from bots.discord.render import SampleMessages, send_outgoing
 from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
@@ -37,12 +39,13 @@ class LoraBot(commands.Bot):
         self.settings = settings
         self.progress = ProgressBoard(client, settings.progress_interval)
         self.journeys = Journeys()
+        self.samples = SampleMessages()
         self._notifier: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog(self), LibraryCog(self), MarketCog(self), ShopCog(self)):
-            await self.add_cog(cog)
+        for cog in (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog):
+            await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)
         guild = self.settings.discord_guild_id
@@ -58,15 +61,16 @@ class LoraBot(commands.Bot):
     async def deliver(self, n: NotificationOut, items: list[Outgoing]) -> None:
         """By DM; if the person does not accept DMs, in the channel the job was started from."""
         user = await self.fetch_user(int(n.platform_user_id))
+        views = views_for(user.id)
         try:
-            await send_outgoing(await user.create_dm(), items)
+            await send_outgoing(await user.create_dm(), items, views, self.samples)
         except discord.Forbidden:
             channel_id = (n.payload.get("reply_to") or {}).get("channel_id")
             if not channel_id:
                 raise
             channel = self.get_partial_messageable(int(channel_id))
             await channel.send(f"{user.mention} — I could not DM you, so here it is:")
-            await send_outgoing(channel, items)
+            await send_outgoing(channel, items, views, self.samples)
 
     async def close(self) -> None:
         """Stop the notifier and the progress messages, then disconnect."""

@@ -1,4 +1,4 @@
-"""A one-field modal: Discord's way to ask for typed text from a button."""
+"""Modals: Discord's way to ask for typed text from a button."""
 
 from typing import Any
 
@@ -19,4 +19,24 @@ class TextModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         self.value, self.interaction = self.field.value, interaction
+        self.stop()
+
+
+class CaptionFixModal(discord.ui.Modal):
+    """Which caption of the numbered list, and its new text (one form for both)."""
+
+    def __init__(self, title: str, number_label: str, text_label: str) -> None:
+        super().__init__(title=title[:45], timeout=600)
+        self.number: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=number_label[:45], max_length=6
+        )
+        self.caption: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=text_label[:45], style=discord.TextStyle.paragraph, max_length=500
+        )
+        self.add_item(self.number)
+        self.add_item(self.caption)
+        self.interaction: discord.Interaction[Any] | None = None
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        self.interaction = interaction
         self.stop()

@@ -12,10 +12,12 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
 from bots.common.client import DaemonClient
-from bots.common.delivery import Deliver, Outgoing, run_notifier
+from bots.common.delivery import Deliver, run_notifier
+from bots.common.outgoing import Outgoing
 from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
-from bots.telegram.render import RetryAfterMiddleware, send_outgoing
+from bots.telegram.callbacks import packer
+from bots.telegram.render import RetryAfterMiddleware, SampleMessages, send_outgoing
 from bots.telegram.routers import build_routers
 from bots.telegram.uploads import AlbumBuffer
 from daemon.schemas import NotificationOut
@@ -25,6 +27,7 @@ log = structlog.get_logger(__name__)
 COMMANDS = {
     "start": "Welcome and your balance",
     "train": "Train a LoRA from your images",
+    "imagine": "Generate images with one of your LoRAs",
     "datasets": "Your datasets",
     "models": "Your trained LoRAs",
     "jobs": "Your trainings",
@@ -61,9 +64,11 @@ def build_dispatcher(client: DaemonClient, settings: BotSettings) -> Dispatcher:
 
 def deliverer(bot: Bot) -> Deliver:
     """Send a notification's messages to the user's private chat (its id is the user id)."""
+    samples = SampleMessages()
 
     async def deliver(n: NotificationOut, items: list[Outgoing]) -> None:
-        await send_outgoing(bot, int(n.platform_user_id), items)
+        user_id = int(n.platform_user_id)
+        await send_outgoing(bot, user_id, items, packer(user_id), samples)
 
     return deliver
 

@@ -12,14 +12,21 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, User
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    User,
+)
 
-from bots.common.delivery import Outgoing, OutKind
+from bots.common.outgoing import Outgoing, OutKind
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Screen
 from bots.telegram.callbacks import Packer
 
 log = structlog.get_logger(__name__)
+MAX_ALBUM = 10  # photos in one Telegram media group
 
 
 def actor(user: User) -> Actor:
@@ -60,17 +67,88 @@ async def edit(bot: Bot, chat_id: int, message_id: int, screen: Screen, pack: Pa
             raise
 
 
-async def send_outgoing(bot: Bot, chat_id: int, items: list[Outgoing]) -> None:
-    """Send texts, documents and photos in order."""
+def _photo(part: Outgoing) -> BufferedInputFile:
+    return BufferedInputFile(part.data, filename=part.filename)
+
+
+async def _send_album(
+    bot: Bot, chat_id: int, album: Outgoing, markup: InlineKeyboardMarkup | None
+) -> None:
+    """One photo with its caption and buttons, or a media group (2–10 photos, which cannot
+    carry buttons) followed by the text with the buttons."""
+    if not album.parts:
+        await bot.send_message(chat_id, album.text, reply_markup=markup)
+        return
+    if len(album.parts) == 1:
+        part = album.parts[0]
+        caption = "\n".join(t for t in (album.text, part.text) if t)
+        await bot.send_photo(chat_id, _photo(part), caption=caption, reply_markup=markup)
+        return
+    media = [
+        InputMediaPhoto(media=_photo(part), caption=part.text or None)
+        for part in album.parts[:MAX_ALBUM]
+    ]
+    await bot.send_media_group(chat_id, media)
+    if album.text or markup is not None:
+        await bot.send_message(chat_id, album.text, reply_markup=markup)
+
+
+class SampleMessages:
+    """The message showing each job's live sample (job id → chat and message, in this
+    process): the first sample is sent, the next ones replace its photo and caption."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self._sent: dict[int, tuple[int, int]] = {}
+
+    async def show(
+        self, bot: Bot, chat_id: int, item: Outgoing, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """Edit the job's sample message, or send it (the first time, or when it is gone)."""
+        assert item.key is not None
+        sent = self._sent.get(item.key)
+        if sent is not None:
+            media = InputMediaPhoto(media=_photo(item), caption=item.text)
+            try:
+                await bot.edit_message_media(
+                    media=media, chat_id=sent[0], message_id=sent[1], reply_markup=markup
+                )
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+                log.info("sample_message_gone", job_id=item.key, error=exc.message)
+        message = await bot.send_photo(
+            chat_id, _photo(item), caption=item.text, reply_markup=markup
+        )
+        self._sent[item.key] = (chat_id, message.message_id)
+        while len(self._sent) > self.keep:  # the oldest jobs' are forgotten first
+            del self._sent[next(iter(self._sent))]
+
+
+async def send_outgoing(
+    bot: Bot,
+    chat_id: int,
+    items: list[Outgoing],
+    pack: Packer,
+    samples: SampleMessages | None = None,
+) -> None:
+    """Send texts, documents, photos and albums in order (buttons packed with `pack`); a
+    job's sample edits the message of its last one when `samples` knows it."""
     for item in items:
+        markup = keyboard(item.rows, pack)
         if item.kind is OutKind.text:
-            await bot.send_message(chat_id, item.text)
+            await bot.send_message(chat_id, item.text, reply_markup=markup)
         elif item.kind is OutKind.document:
             file = BufferedInputFile(item.data, filename=item.filename)
-            await bot.send_document(chat_id, file, caption=item.text or None)
+            await bot.send_document(chat_id, file, caption=item.text or None, reply_markup=markup)
+        elif item.kind is OutKind.album:
+            await _send_album(bot, chat_id, item, markup)
+        elif item.kind is OutKind.sample and samples is not None:
+            await samples.show(bot, chat_id, item, markup)
         else:
             file = BufferedInputFile(item.data, filename=item.filename)
-            await bot.send_photo(chat_id, file, caption=item.text or None)
+            await bot.send_photo(chat_id, file, caption=item.text or None, reply_markup=markup)
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):

@@ -2,7 +2,17 @@
 
 from aiogram import Router
 
-from bots.telegram.routers import account, buttons, errors, library, market, shop, train
+from bots.telegram.routers import (
+    account,
+    buttons,
+    captions,
+    errors,
+    imagine,
+    library,
+    market,
+    shop,
+    train,
+)
 
 
 def build_routers() -> list[Router]:
@@ -12,6 +22,8 @@ def build_routers() -> list[Router]:
         account.build(),
         shop.build(),  # before train: a payment must not be read as the journey's answer
         train.build(),
+        captions.build(),
+        imagine.build(),
         library.build(),
         market.build(),
         buttons.build(),

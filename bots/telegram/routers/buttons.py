@@ -11,6 +11,8 @@ from bots.common.progress import ProgressBoard
 from bots.common.screens import StaleAction
 from bots.telegram.callbacks import ActionCb, packer
 from bots.telegram.render import actor, edit, screen_kwargs, send_outgoing
+from bots.telegram.routers import imagine
+from bots.telegram.routers.captions import CaptionFix
 from bots.telegram.routers.library import Recaption
 from bots.telegram.routers.shop import send_invoice
 from bots.telegram.routers.train import journey, save, start_progress
@@ -38,6 +40,7 @@ async def on_button(
         actor(query.from_user),
         await journey(state),
         {"chat_id": message.chat.id, "message_id": message.message_id},
+        await imagine.conversation(state),
     )
     outcome = await dispatch(client, press)
     await query.answer()
@@ -52,21 +55,29 @@ async def show(
     owner: int,
     progress: ProgressBoard,
 ) -> None:
-    """Keep the outcome's journey, then show its screen, files and the progress of its job."""
+    """Keep the outcome's conversation, then show its screen, files and its job's progress."""
+    token = ""
     if outcome.journey is not None:
         await save(state, outcome.journey)
+        token = outcome.journey.token
+    if outcome.generating is not None:
+        await imagine.save(state, outcome.generating)
+        token = outcome.generating.token
     if outcome.caption_for is not None:
         await state.set_state(Recaption.caption)
         image = outcome.caption_for
         await state.update_data(recaption=[image.dataset_id, image.image_id])
+    if outcome.fix_captions is not None:
+        await state.set_state(CaptionFix.number)
+        await state.update_data(fix=outcome.fix_captions)
     if outcome.screen is not None:
-        pack = packer(owner, outcome.journey.token if outcome.journey else "")
+        pack = packer(owner, token)
         if outcome.place is Place.replace:
             await edit(bot, message.chat.id, message.message_id, outcome.screen, pack)
         else:
             await message.answer(**screen_kwargs(outcome.screen, pack))
     if outcome.files is not None:
-        await send_outgoing(bot, message.chat.id, await outcome.files())
+        await send_outgoing(bot, message.chat.id, await outcome.files(), packer(owner))
     if outcome.job is not None:
         await start_progress(bot, message.chat.id, owner, outcome.job, progress)
     if outcome.invoice is not None:

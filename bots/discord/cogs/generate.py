@@ -1,0 +1,28 @@
+"""/generate: images with one of the person's LoRAs; the logic lives in `bots.common.generate`."""
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bots.common.generate import GenerateFlow, GenerateState
+from bots.discord.buttons import respond
+from bots.discord.cogs.base import BotCog
+from bots.discord.render import actor
+
+if TYPE_CHECKING:
+    from bots.discord.main import LoraBot
+
+
+class GenerateCog(BotCog, commands.Cog):
+    """The top-level /generate; its buttons and the prompt's modal go through `buttons`."""
+
+    @app_commands.command(name="generate", description="Generate images with one of your LoRAs")
+    async def generate(self, interaction: discord.Interaction["LoraBot"]) -> None:
+        """Start the conversation: the person's models."""
+        flow = GenerateFlow(self.bot.client, actor(interaction.user), GenerateState())
+        async with self.bot.journeys.lock(interaction.user.id):
+            screen = await flow.begin()
+            self.bot.journeys.generating[interaction.user.id] = flow.state
+        await respond(interaction, screen, flow.state.token)
