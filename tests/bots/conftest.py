@@ -5,6 +5,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from bots.common.settings import BotSettings
 from daemon.app import create_app
 from tests.bots.fakes.discord import FakeDiscord
 from tests.bots.fakes.telegram import FakeTelegram
+from tests.bots.prepared import Prepared, prepare
 from tests.conftest import ADMIN_HEADERS, RPC_TOKEN, user_headers
 from tests.imagefactory import encode, shapes_image
 
@@ -92,6 +94,31 @@ async def training_daemon(make_settings: Callable[..., Any], aiohttp_server: Any
     """A daemon that runs its queue: real worker processes train the tiny model."""
     settings = make_settings(run_queue=True, notification_lease_seconds=3.0)
     return await _serve(aiohttp_server, settings)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    """An account with a dataset and a trained LoRA, made once (see `tests.bots.prepared`)."""
+    return prepare(tmp_path_factory.mktemp("prepared") / "data")
+
+
+@pytest.fixture
+async def prepared_daemon(
+    prepared: Prepared, make_settings: Callable[..., Any], aiohttp_server: Any, tmp_path: Path
+) -> Daemon:
+    """A daemon running its queue on a copy of the prepared data."""
+    prepared.copy_to(tmp_path / "data")
+    settings = make_settings(run_queue=True, notification_lease_seconds=3.0)
+    return await _serve(aiohttp_server, settings)
+
+
+@pytest.fixture
+async def prepared_rpc_daemon(
+    prepared: Prepared, make_settings: Callable[..., Any], aiohttp_server: Any, tmp_path: Path
+) -> Daemon:
+    """A daemon serving only the RPC on a copy of the prepared data (jobs stay queued)."""
+    prepared.copy_to(tmp_path / "data")
+    return await _serve(aiohttp_server, make_settings(run_queue=False))
 
 
 @pytest.fixture

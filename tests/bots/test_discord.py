@@ -11,6 +11,7 @@ from bots.discord.main import run
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
 from tests.bots.test_market import MARKET_ACTIONS
+from tests.bots.test_media import MEDIA_ACTIONS
 
 USER = 123456789012345678
 OTHER = 223456789012345678
@@ -75,7 +76,9 @@ async def _to_summary(fake: FakeDiscord) -> Sent:
     mark = len(fake.log)
     await fake.post(USER, "", [("notes.txt", b"not a picture")])
     refused = await fake.wait_text("✗ notes.txt:", after=mark)
-    trigger = await _press(fake, refused, "Done", "Suggested: mycat")
+    # Two images have no caption: automatic captions are offered first, and skipped here.
+    offer = await _press(fake, refused, "Done", "2 of your images have no caption")
+    trigger = await _press(fake, offer, "Skip", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     return await _press(fake, presets, "fast", "Price:")
@@ -103,6 +106,7 @@ async def test_start_is_private_and_shows_the_balance(
     names = {c["name"] for c in fake_discord.commands}
     assert names == {
         "train",
+        "generate",
         "datasets",
         "models",
         "jobs",
@@ -199,7 +203,8 @@ async def test_every_action_but_download_is_reachable(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
-    the marketplace's are pressed in test_market)."""
+    the marketplace's are pressed in test_market, the generations' and checkpoints' in
+    test_media)."""
     fake = fake_discord
     pressed: set[Action] = set()
     press = fake.press
@@ -216,7 +221,9 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _slash(fake, "train", "start", "Which dataset")
     images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
-    trigger = await _press(fake, images, "Done", "Suggested: mycat")
+    offer = await _press(fake, images, "Done", "Caption automatically")
+    price = await _press(fake, offer, "Caption automatically", "Automatic captions")
+    trigger = await _press(fake, price, "Skip", "Suggested: mycat")
     # The daemon's rule, checked before calling it: a dot is refused in plain words.
     again = await _modal(fake, trigger, "✎", "my.cat", "without spaces, dots or accents")
     offerings = await _modal(fake, again, "✎", "my_cat", "What should I train?")
@@ -232,7 +239,8 @@ async def test_every_action_but_download_is_reachable(
     assert refused.ephemeral
     await _press(fake, await _slash(fake, "jobs", "list", "queued"), "Cancel job", "refunded")
     # Discord sells packs through its own premium buttons, not through an action.
-    assert pressed == set(Action) - {Action.download_model, Action.buy_pack} - MARKET_ACTIONS
+    unpressed = {Action.download_model, Action.buy_pack} | MARKET_ACTIONS | MEDIA_ACTIONS
+    assert pressed == set(Action) - unpressed
 
 
 @pytest.mark.slow

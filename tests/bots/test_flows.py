@@ -45,8 +45,10 @@ async def _to_summary(
     ack = await flow.add_images(uploads)
     assert f"“{name}” now has 4" in ack.text
     assert "✗ notes.txt:" in ack.text  # the daemon's reason follows
+    # Every image has a caption: nothing to caption automatically, straight to the trigger.
     trigger = await _press(flow, Action.images_done)
     assert trigger.suggestion == suggest_trigger(name)
+    assert "not available" not in trigger.text
     offerings = await _press(flow, Action.use_trigger)
     assert any(b.arg == "tiny-lora" for b in offerings.buttons)
     presets = await _press(flow, Action.pick_offering, "tiny-lora")
@@ -119,7 +121,9 @@ async def test_bad_names_and_trigger_words_are_asked_again(
     assert flow.state.step is TrainStep.naming and await rpc.datasets(alice) == []
     await flow.text("dogs")
     await flow.add_images([Upload("d.png", png(7))])
-    await _press(flow, Action.images_done)
+    offer = await _press(flow, Action.images_done)
+    assert flow.state.step is TrainStep.captions and "1 of your images" in offer.text
+    await _press(flow, Action.skip_captions)
     again = await flow.text("two words")
     assert "without spaces" in again.text and flow.state.step is TrainStep.trigger
     assert (await rpc.dataset(alice, flow.state.dataset_id or 0)).trigger_word is None

@@ -112,6 +112,7 @@ async def _train(client: DaemonClient, who: Actor) -> TrainFlow:
     await flow.text("Bought Cat")
     await flow.add_images([Upload(f"c{i}.png", png(i)) for i in range(4)])
     await flow.images_done()
+    await flow.skip_captions()
     await flow.use_suggested_trigger()
     await flow.pick_offering("tiny-lora")
     summary = await flow.pick_preset("fast")

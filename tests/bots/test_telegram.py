@@ -12,6 +12,7 @@ from bots.telegram.main import run
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
 from tests.bots.test_market import MARKET_ACTIONS
+from tests.bots.test_media import MEDIA_ACTIONS
 
 USER = 777
 WHO = f"telegram:{USER}"
@@ -57,7 +58,9 @@ async def _to_summary(fake: FakeTelegram) -> Sent:
     fake.send_document(USER, b"just some notes", "notes.txt", "text/plain")
     refused = await fake.wait_text("✗ notes.txt:", after=mark)
     assert "Added 0 image(s)" in refused.text and "now has 4" in refused.text
-    trigger = await _press(fake, refused, "Done", "Suggested: mycat")
+    # Two images have no caption: automatic captions are offered first, and skipped here.
+    offer = await _press(fake, refused, "Done", "2 of your images have no caption")
+    trigger = await _press(fake, offer, "Skip", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     return await _press(fake, presets, "fast", "Price:")
@@ -244,7 +247,8 @@ async def test_every_action_but_download_is_reachable(
     daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
-    the marketplace's are pressed in test_market)."""
+    the marketplace's are pressed in test_market, the generations' and checkpoints' in
+    test_media)."""
     fake = fake_telegram
     pressed: set[Action] = set()
     press = fake.press
@@ -259,7 +263,9 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _say(fake, "/train", "Which dataset")
     images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
-    await _press(fake, images, "Done", "Suggested: mycat")
+    offer = await _press(fake, images, "Done", "Caption automatically")
+    price = await _press(fake, offer, "Caption automatically", "Automatic captions")
+    await _press(fake, price, "Skip", "Suggested: mycat")
     # The daemon's rule, checked before calling it: a dot is refused in plain words.
     await _say(fake, "my.cat", "without spaces, dots or accents, e.g. mycat")
     offerings = await _say(fake, "my_cat", "What should I train?")
@@ -275,7 +281,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
     fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
     assert (await fake.wait_invoice()).payload.startswith("purchase:")
-    assert pressed == set(Action) - {Action.download_model} - MARKET_ACTIONS
+    assert pressed == set(Action) - {Action.download_model} - MARKET_ACTIONS - MEDIA_ACTIONS
 
 
 async def test_result_arrives_once_after_a_restart_before_delivery(
