@@ -18,10 +18,10 @@ from bots.common.errors import InsufficientPointsError, QuoteError
 from bots.common.pricing import PriceHold, new_token, price_screen, quote_line, requote, shortfall
 from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
-from daemon.schemas import GenerationEstimateOut, GenerationOut, ModelOut
+from daemon.schemas import MAX_PROMPT_CHARS, GenerationEstimateOut, GenerationOut, ModelOut
 
 SHEET_STRENGTHS = [0.0, 0.4, 0.7, 1.0, 1.2]
-MAX_PROMPT_CHARS = 1000
+DEFAULT_COUNT = 2  # images per request: an album of variations (seeds seed, seed + 1)
 MAX_MODELS = 10
 
 
@@ -43,7 +43,7 @@ class GenerateState(PriceHold):
     trigger_word: str | None = None
     prompt: str = ""
     negative_prompt: str = ""
-    count: int = 1
+    count: int = DEFAULT_COUNT
     seed: int | None = None  # None: the daemon picks (and records) one
     steps: int | None = None  # None: the offering's default
     resolution: int | None = None
@@ -97,7 +97,8 @@ class GenerateFlow:
 
     async def begin(self) -> Screen:
         """The person's models, newest first, a button each."""
-        models = sorted(await self.client.models(self.actor), key=lambda m: m.id, reverse=True)
+        models = await self.client.models(self.actor)
+        models.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         self.state.step = GenerateStep.model
         if not models:
             self.state.step = GenerateStep.cancelled

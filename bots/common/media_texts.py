@@ -80,7 +80,7 @@ GENERATION_FAILED = "Generation #{job_id} failed: {reason}\n{refunded} points we
 GENERATION_CANCELLED = "Generation #{job_id} was cancelled; {refunded} points were refunded."
 
 # -- samples while training, Keep this one, checkpoints -----------------------------------
-SAMPLE = "Job #{job_id} — sample at step {step} of {total}"
+SAMPLE = "Sample of job #{job_id}: step {step} of {total}"
 BTN_KEEP = "Keep this one"
 KEPT = (
     "Kept the checkpoint of step {step}: job #{job_id} is done and model #{model_id} is "

@@ -1,6 +1,7 @@
 """The Discord bot's captions, samples and generations, against the real daemon and its real
 workers on a fake Discord (REST and gateway)."""
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from tests.bots.conftest import Daemon, png
 from tests.bots.fakes.discord import FakeDiscord, Sent
 from tests.bots.prepared import OWNER_DC, TRIGGER, Prepared
-from tests.bots.test_discord import USER, WHO, _modal, _press, _slash, _start
+from tests.bots.test_discord import USER, WHO, _confirm, _modal, _press, _slash, _start
 
 DM = USER + 1  # the fake's DM channel of USER
 
@@ -39,13 +40,8 @@ async def _two_fields(fake: FakeDiscord, sent: Sent, label: str, values: tuple[s
     return await fake.wait_for(lambda s: s.how == "callback", after=mark)
 
 
-@pytest.mark.slow
-async def test_caption_train_try_it_and_images(
-    training_daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
-) -> None:
-    fake, daemon = fake_discord, training_daemon
-    await daemon.grant(WHO, 1000)
-    await _start(fake, daemon, run_bot)
+async def _captions_reviewed(fake: FakeDiscord, daemon: Daemon) -> Sent:
+    """A new dataset of four images (one captioned), captioned automatically, one fixed."""
     first = await _slash(fake, "train", "start", "Let's make one")
     asked = await _press(fake, first, "New dataset", "Send me a name")
     await _modal(fake, asked, "Dataset name", "My Cat", "Send images now")
@@ -61,37 +57,83 @@ async def test_caption_train_try_it_and_images(
     await _press(fake, price, "Confirm", "Captioning your images")
     ready = await fake.wait_text("Your captions are ready", timeout=180, after=mark)
     assert ready.channel_id == DM and "1. a cat on a sofa" in ready.content
-
     # The number and the new text in one modal; a number outside the list changes nothing.
     wrong = await _two_fields(fake, ready, "Fix a caption", ("7", "lost"))
     assert wrong.content.startswith("Send a number from 1 to 4")
     fixed = await _two_fields(fake, ready, "Fix a caption", ("2", "a cat, fixed by hand"))
-    assert (
-        fixed.content.startswith("Caption 2 fixed.") and "2. a cat, fixed by hand" in fixed.content
-    )
+    assert fixed.content.startswith("Caption 2 fixed.")
+    assert "2. a cat, fixed by hand" in fixed.content
     dataset = (await daemon.get("/v1/datasets", WHO))["datasets"][0]
     images = (await daemon.get(f"/v1/datasets/{dataset['id']}/images", WHO))["images"]
     assert images[1]["caption"] == "a cat, fixed by hand" and "lost" not in str(images)
+    return fixed
 
-    trigger = await _press(fake, fixed, "Continue", "Suggested: mycat")
+
+@pytest.mark.slow
+async def test_journey_with_a_restart_before_delivery(
+    training_daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any
+) -> None:
+    """The whole journey: captions, a training whose results (and samples) arrive after a
+    restart, then Try it on the message from before the restart: the pictures."""
+    fake, daemon = fake_discord, training_daemon
+    await daemon.grant(WHO, 1000)
+    bot = await _start(fake, daemon, run_bot)
+    welcome = await _slash(fake, "account", "start", "Welcome to lorabot")
+    assert "Your balance: 1000 points" in welcome.content
+    reviewed = await _captions_reviewed(fake, daemon)
+    trigger = await _press(fake, reviewed, "Continue", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     summary = await _press(fake, presets, "fast", "Price:")
+    assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.content
     mark = len(fake.log)
-    await fake.press(USER, summary, "Confirm")
-
-    # The samples: one DM message whose attachment is replaced by each new one.
-    sample = await fake.wait_for(lambda s: "sample at step" in s.content, 240, after=mark)
-    edited = await fake.wait_for(
-        lambda s: s.how == "edit" and s.message_id == sample.message_id and s.files,
-        240,
+    progress = await _confirm(fake, summary)
+    # Live progress: the message is edited in place with a bar, steps and loss.
+    await fake.wait_for(
+        lambda s: (
+            s.message_id == progress.message_id
+            and "training" in s.content
+            and "loss" in s.content
+            and "█" in s.content
+        ),
+        timeout=240,
         after=mark,
     )
-    assert sample.channel_id == DM and edited.files[0][1] != sample.files[0][1]
-    current = fake.messages[sample.message_id]
-    assert len(current["attachments"]) == 1 and "step" in current["content"]
-    done = await fake.wait_text("Your LoRA is ready", timeout=240, after=mark)
+    await bot.stop()  # down while the job completes
+    await daemon.wait_completed(WHO)
+    assert not any("Your LoRA is ready" in s.content for s in fake.log)
 
+    mark = len(fake.log)
+    bot = await _start(fake, daemon, run_bot)  # restarted: the result still arrives
+    done = await fake.wait_text("Your LoRA is ready", timeout=60, after=mark)
+    assert done.channel_id == DM and "Trigger word: mycat" in done.content
+    await fake.wait_text("Samples of model", after=mark)
+    # The samples that waited: one DM message, its attachment replaced by each newer one.
+    samples = [s for s in fake.log[mark:] if "Sample of job" in s.content]
+    assert [s.how for s in samples][:2] == ["channel", "edit"]
+    assert {s.message_id for s in samples} == {samples[0].message_id}
+    assert samples[1].files and samples[1].files[0][1] != samples[0].files[0][1]
+    assert len(fake.messages[samples[0].message_id]["attachments"]) == 1
+    sent = [
+        s for s in fake.log[mark:] if s.channel_id == DM and s.files and "Sample" not in s.content
+    ]
+    assert [s.files[0][0].endswith(".safetensors") for s in sent] == [True, True, False, False]
+    assert sent[2].content.startswith("Loss curve") and sent[3].content.startswith("Samples")
+    assert all(s.files[0][1].startswith(b"\x89PNG") for s in sent[2:])
+    models = await _slash(fake, "models", "list", "trigger mycat")
+    later = len(fake.log)
+    await fake.press(USER, models, "Download")
+    await fake.wait_for(lambda s: s.how == "followup" and "Samples" in s.content, after=later)
+    downloaded = [s.files[0][1] for s in fake.log[later:] if s.how == "followup" and s.files]
+    assert downloaded[:2] == [s.files[0][1] for s in sent[:2]]  # the same LoRA files
+
+    await bot.stop()  # and once more: it was acknowledged, so nothing comes twice
+    await _start(fake, daemon, run_bot)
+    await _slash(fake, "account", "help", "What I can do")
+    await asyncio.sleep(4.0)  # longer than the daemon's notification lease in these tests
+    assert sum("Your LoRA is ready" in s.content for s in fake.log) == 1
+
+    # Try it, on the message from before the restart: the prompt filled in, then the album.
     prompt = await _press(fake, done, "Try it", "Suggested: a photo of mycat")
     price = await _modal(fake, prompt, "✎", "a photo of mycat on the moon", "Price:")
     assert '"value": "a photo of mycat"' in json.dumps(fake.modals[-1])  # filled in
@@ -103,6 +145,7 @@ async def test_caption_train_try_it_and_images(
     entries = (await daemon.get("/v1/ledger", WHO))["entries"]
     assert [e["delta"] for e in entries if e["kind"] == "generation_debit"] == [-_price(price)]
     assert sum(e["kind"] == "caption_debit" for e in entries) == 1
+    assert sum(e["kind"] == "training_debit" for e in entries) == 1
 
 
 @pytest.mark.slow

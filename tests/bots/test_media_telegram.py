@@ -10,7 +10,7 @@ from bots.telegram.main import run
 from tests.bots.conftest import Daemon, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
 from tests.bots.prepared import OWNER_TG, Prepared
-from tests.bots.test_telegram import USER, WHO, _press, _say, _settings
+from tests.bots.test_telegram import USER, WHO, _files, _press, _say, _settings
 
 
 def _price(sent: Sent) -> int:
@@ -75,44 +75,88 @@ async def _captions_reviewed(fake: FakeTelegram, daemon: Daemon) -> Sent:
 
 
 @pytest.mark.slow
-async def test_caption_train_try_it_and_images(
+async def test_journey_from_images_to_lora_and_its_pictures(
     training_daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
 ) -> None:
+    """The whole journey: captions written and fixed, a training with its live sample, the LoRA
+    files, a saved checkpoint, then Try it: an album, and again with a new seed."""
     fake, daemon = fake_telegram, training_daemon
     await daemon.grant(WHO, 1000)
     run_bot(run, _settings(daemon, fake))
+    welcome = await _say(fake, "/start", "Welcome to lorabot")
+    assert "Your balance: 1000 points" in welcome.text
     reviewed = await _captions_reviewed(fake, daemon)
     trigger = await _press(fake, reviewed, "Continue", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     summary = await _press(fake, presets, "fast", "Price:")
+    assert "Dataset: My Cat (4 images), trigger word: mycat" in summary.text
+    assert "Training: Tiny LoRA" in summary.text and "preset fast" in summary.text
+
+    # Flood control hits the first LoRA file: it is sent again after `retry_after`.
+    fake.rate_limits["sendDocument"] = [1]
+    # A double tap, and an update Telegram delivers twice: one job, one debit.
     mark = len(fake.log)
-    await _press(fake, summary, "Confirm", "is queued")
+    fake.press(USER, summary, "Confirm", times=2)
+    fake.press(USER, summary, "Confirm")
+    paid = await fake.wait_text("is queued", after=mark)
+    progress = await fake.wait_for(lambda s: re.match(r"Job #\d+ — ", s.text), after=mark)
 
     # One photo message for the job's samples: sent once, then its photo replaced.
-    sample = await fake.wait_for(
-        lambda s: s.method == "sendPhoto" and "sample at step" in s.text, 240, after=mark
-    )
+    sample = await fake.wait_for(lambda s: "Sample of job" in s.text, 240, after=mark)
     edited = await fake.wait_for(
         lambda s: s.method == "editMessageMedia" and s.message_id == sample.message_id,
         240,
         after=mark,
     )
-    assert edited.data.startswith(b"\x89PNG") and edited.text != sample.text
-    assert "Keep this one" in str(fake.current(sample)["reply_markup"])
-    done = await fake.wait_text("Your LoRA is ready", timeout=240, after=mark)
-    samples = [s for s in fake.log[mark:] if "sample at step" in s.text]
+    assert sample.method == "sendPhoto" and edited.data.startswith(b"\x89PNG")
+    assert edited.text != sample.text and "Keep this one" in str(edited.markup)
+    done = await fake.wait_text("Your LoRA is ready", timeout=300, after=mark)
+    assert "Trigger word: mycat" in done.text
+    samples = [s for s in fake.log[mark:] if "Sample of job" in s.text]
     assert {s.message_id for s in samples} == {sample.message_id}
     assert [s.method for s in samples].count("sendPhoto") == 1
+    documents = await _files(fake, "sendDocument", done, 2)
+    photos = await _files(fake, "sendPhoto", done, 2)
+    assert all(d.filename.endswith(".safetensors") and d.data for d in documents)
+    assert [method for method, _ in fake.limited] == ["sendDocument"]
+    assert documents[0].at - fake.limited[0][1] >= 0.95
+    assert photos[0].text.startswith("Loss curve") and photos[1].text.startswith("Samples")
+    assert all(p.data.startswith(b"\x89PNG") for p in photos)
+    models = await _say(fake, "/models", "trigger mycat")
+    later = len(fake.log)
+    fake.press(USER, models, "Download")
+    await fake.wait_for(lambda s: s.method == "sendPhoto" and "Samples" in s.text, after=later)
+    downloaded = [s.data for s in fake.log[later:] if s.method == "sendDocument"]
+    assert downloaded == [d.data for d in documents]  # the final files, no checkpoint among them
+
+    trainings = (await daemon.get("/v1/jobs?kind=train", WHO))["jobs"]
+    assert len(trainings) == 1 and trainings[0]["status"] == "completed"
+    assert f"Job #{trainings[0]['id']}" in paid.text
+    progress_messages = [
+        s for s in fake.log if s.method == "sendMessage" and re.match(r"Job #\d+ — ", s.text)
+    ]
+    assert progress_messages == [progress]  # the repeats started no second tracker
+    # The progress message was edited in place, never faster than the interval, and ends final.
+    final = await fake.wait_for(
+        lambda s: s.message_id == progress.message_id and "completed" in s.text, after=mark
+    )
+    edits = [s for s in fake.log if s.message_id == progress.message_id]
+    assert len(edits) >= 3 and edits[-1] is final and "[████████████] 30/30" in final.text
+    assert any("training" in e.text and "loss" in e.text and "ETA" in e.text for e in edits)
+    gaps = [b.at - a.at for a, b in zip(edits[1:], edits[2:], strict=False)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+    assert fake.current(progress).get("reply_markup") is None  # no Cancel once final
 
     # A saved checkpoint, downloaded by its step.
     steps = await _press(fake, done, "Checkpoints", "Saved checkpoints")
-    first_step = re.search(r"Step (\d+)", str(fake.current(steps)["reply_markup"]))
+    first_step = re.search(r"Step (\d+)", str(steps.markup))
     assert first_step is not None
     later = len(fake.log)
     fake.press(USER, steps, f"Step {first_step[1]}")
     checkpoint = await fake.wait_text(f"checkpoint of step {first_step[1]}", after=later)
     assert checkpoint.method == "sendDocument" and checkpoint.filename.endswith(".safetensors")
+    assert checkpoint.data not in downloaded
 
     # Try it: the prompt with the trigger word, its price, the album, then a new seed.
     prompt = await _press(fake, done, "Try it", "Suggested: a photo of mycat")
@@ -120,21 +164,20 @@ async def test_caption_train_try_it_and_images(
     assert "2 image(s)" in price.text and "seed random" in price.text and "⚠" not in price.text
     later = len(fake.log)
     await _press(fake, price, "Confirm", "is queued")
-    photos, result = await _album(fake, later)
-    assert len(photos) == 2 and all(p.data.startswith(b"\x89PNG") for p in photos)
+    pictures, result = await _album(fake, later)
+    assert len(pictures) == 2 and all(p.data.startswith(b"\x89PNG") for p in pictures)
     assert "“a photo of mycat”" in result.text
     again = await _press(fake, result, "Again with a new seed", "Price:")
     later = len(fake.log)
     await _press(fake, again, "Confirm", "is queued")
-    photos_again, result_again = await _album(fake, later)
-    assert len(photos_again) == 2 and result_again.text != result.text  # another seed
+    pictures_again, result_again = await _album(fake, later)
+    assert len(pictures_again) == 2 and result_again.text != result.text  # another seed
 
     debits = await _debits(daemon, WHO)
     assert len(debits["training_debit"]) == 1 and len(debits["caption_debit"]) == 1
     assert debits["generation_debit"] == [-_price(again), -_price(price)]
-    assert (await daemon.get("/v1/me", WHO))["balance"] == 1000 + sum(
-        sum(v) for k, v in debits.items() if k.endswith("_debit")
-    )
+    spent = sum(sum(v) for k, v in debits.items() if k.endswith("_debit"))
+    assert (await daemon.get("/v1/me", WHO))["balance"] == 1000 + spent
 
 
 @pytest.mark.slow
@@ -148,19 +191,19 @@ async def test_keep_this_one_from_the_sample_message(
         "dataset_id": prepared.dataset_id,
         "offering_id": "tiny-lora",
         "preset": "fast",
-        "overrides": {"steps": 400},
+        "overrides": {"steps": 100},  # a checkpoint every 10 steps
         "idempotency_key": "keep-test",
         "reply_to": {"chat_id": OWNER_TG},
     }
     job = await daemon.post("/v1/jobs", who, body)
-    first = await fake.wait_for(lambda s: "sample at step" in s.text, 240)
+    first = await fake.wait_for(lambda s: "Sample of job" in s.text, 240)
     second = await fake.wait_for(
         lambda s: s.method == "editMessageMedia" and s.message_id == first.message_id, 240
     )
-    step = int(re.findall(r"step (\d+) of 400", second.text)[0])
+    step = int(re.findall(r"step (\d+) of 100", second.text)[0])
     mark = len(fake.log)
     fake.press(OWNER_TG, second, "Keep this one")
-    refund = job["cost"] * (400 - step) // 400
+    refund = job["cost"] * (100 - step) // 100
     kept = await fake.wait_text(f"Kept the checkpoint of step {step}", after=mark)
     assert f"{refund} points were refunded" in kept.text
     done = await fake.wait_text("Your LoRA is ready", timeout=60, after=mark)
