@@ -25,6 +25,9 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # transformers warns that torchvision is missing and that it uses the PIL image backend.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# On a CPU, a model this small spends more time waking torch's threads than computing (the
+# tiny captioner: ~5x faster on one thread); real BLIP checkpoints have 200M+ parameters.
+SMALL_MODEL_PARAMETERS = 10_000_000
 
 
 class CaptioningCancelled(Exception):
@@ -103,6 +106,8 @@ def load_captioner(path: Path) -> LoadedCaptioner:
     # The PIL image backend: torchvision (the other one) is not a dependency.
     processor = BlipProcessor.from_pretrained(path, local_files_only=True, backend="pil")
     model = BlipForConditionalGeneration.from_pretrained(path, local_files_only=True, dtype=dtype)
+    if device == "cpu" and model.num_parameters() < SMALL_MODEL_PARAMETERS:
+        torch.set_num_threads(1)  # the worker process is this captioner's alone
     return LoadedCaptioner(model.to(device).eval(), processor, device, dtype)
 
 

@@ -40,8 +40,11 @@ def styled(
     if style not in STYLES:
         raise ValueError(f"unknown caption style {style!r}; known: {list(STYLES)}")
     # One line of printable text, as a stored caption must be (`core.images.check_caption`).
-    printable = "".join(c for c in raw if unicodedata.category(c) not in {"Cc", "Cf"})
-    text = unicodedata.normalize("NFC", " ".join(printable.split()))
+    words = (
+        "".join(c for c in word if unicodedata.category(c) not in {"Cc", "Cf"})
+        for word in raw.split()
+    )
+    text = unicodedata.normalize("NFC", " ".join(word for word in words if word))
     if style == "tags":
         text = ", ".join(tags_of(text))
     trigger = trigger_word.strip()

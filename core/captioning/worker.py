@@ -68,6 +68,7 @@ def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int
         captions = caption_images(
             captioner, paths, spec, on_caption=progress, should_cancel=cancel.is_set
         )
+        per_image = progress.seconds() / max(total, 1)
         channel.send(
             protocol.Progress(
                 stage="finishing", step=total, total_steps=total, message="writing the captions"
@@ -90,7 +91,7 @@ def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int
                 "pid": os.getpid(),
                 "images": total,
                 "device": captioner.device,
-                "seconds_per_image": round(progress.seconds() / max(total, 1), 4),
+                "seconds_per_image": round(per_image, 4),
             },
         )
     )

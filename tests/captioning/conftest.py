@@ -36,11 +36,16 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 async def serve(
-    aiohttp_client: Any, make_settings: Callable[..., Settings], shared: Path, **overrides: Any
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    shared: Path | None = None,
+    **overrides: Any,
 ) -> TestClient:
-    """A daemon (`create_app`) on the test's DATA_DIR, which holds the shared captioner."""
+    """A daemon (`create_app`) on the test's DATA_DIR, holding the shared captioner if given
+    (a daemon that runs no caption worker needs none: the builtin is built on first use)."""
     settings = make_settings(**overrides)
-    link_base_models(settings.data_dir, shared)
+    if shared is not None:
+        link_base_models(settings.data_dir, shared)
     return await aiohttp_client(create_app(settings))
 
 
