@@ -12,6 +12,7 @@ from core.captioning.styles import STOPWORDS
 from core.captioning.vocab import WORDS
 from core.settings import Settings
 from daemon.keys import EXECUTOR
+from daemon.schemas import CaptionResultOut
 from tests.captioning.conftest import (
     CAPTIONED,
     call,
@@ -77,6 +78,8 @@ async def test_uncaptioned_images_get_captions_charged_once_for_a_repeated_key(
     assert done["status"] == "completed", done
     assert done["progress"]["step"] == done["progress"]["total_steps"] == 3
     result = done["result"]
+    # The shape the bots read it with.
+    assert CaptionResultOut.model_validate(result).model_dump() == result
     assert (result["written"], result["kept"], result["missing"]) == (3, 0, 0)
     uncaptioned = [image["id"] for image in before if not image["caption"]]
     assert [line["image_id"] for line in result["captions"]] == uncaptioned
