@@ -11,7 +11,7 @@ from core.enums import LedgerKind, NotificationKind
 from core.notifications import enqueue
 
 # The kinds that pay for a use of the service, and the refunds that give such payments back.
-SPENDING_KINDS = (LedgerKind.training_debit, LedgerKind.refund)
+SPENDING_KINDS = (LedgerKind.training_debit, LedgerKind.caption_debit, LedgerKind.refund)
 
 
 def _day_start(now: datetime) -> datetime:
