@@ -9,10 +9,17 @@ Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg
 
 def _registrars() -> list[Register]:
     from bots.cli import add_bot_parsers
+    from core.captioning.cli import add_make_tiny_captioner_parser
     from core.training.cli import add_make_tiny_model_parser, add_train_parser
     from daemon.cli import add_daemon_parsers
 
-    return [add_daemon_parsers, add_train_parser, add_make_tiny_model_parser, add_bot_parsers]
+    return [
+        add_daemon_parsers,
+        add_train_parser,
+        add_make_tiny_model_parser,
+        add_make_tiny_captioner_parser,
+        add_bot_parsers,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

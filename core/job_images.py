@@ -1,4 +1,5 @@
-"""A job's training set: the dataset's images as they were when the job was priced and paid.
+"""A job's training set (or the images a caption job captions): the dataset's images as they
+were when the job was priced and paid.
 
 `snapshot_images` copies them onto the job in the transaction that creates it; the worker
 gets exactly these (`training_files`), so an image added to the dataset later is not
@@ -19,13 +20,19 @@ from core.enums import FINAL_STATUSES
 from core.errors import InvalidInput, NotFound
 
 
-async def snapshot_images(session: AsyncSession, job: Job) -> int:
-    """Copy the images of the job's dataset onto the (flushed) job; how many were copied."""
-    rows = await session.execute(
-        select(Image.blob_key, Image.caption, Image.width, Image.height)
-        .where(Image.dataset_id == job.dataset_id)
-        .order_by(Image.id)
+async def snapshot_images(
+    session: AsyncSession, job: Job, *, uncaptioned_only: bool = False
+) -> int:
+    """Copy the images of the job's dataset onto the (flushed) job; how many were copied.
+
+    `uncaptioned_only`: only those without a caption (what a caption job is asked to fill).
+    """
+    query = select(Image.blob_key, Image.caption, Image.width, Image.height).where(
+        Image.dataset_id == job.dataset_id
     )
+    if uncaptioned_only:
+        query = query.where(Image.caption == "")
+    rows = await session.execute(query.order_by(Image.id))
     images = [
         JobImage(
             job_id=job.id, position=position, blob_key=key, caption=caption, width=w, height=h

@@ -8,6 +8,7 @@ from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.captioning.locations import check_captioner_location
 from core.config_files import ids_from_keys, load_toml
 from core.errors import InvalidInput, NotFound
 from core.training.locations import builtin_family, is_builtin
@@ -134,6 +135,11 @@ class Captioner(_Strict):
     seconds_per_image: float = Field(gt=0)
     base_seconds: float = Field(0, ge=0, description="Loading the captioner.")
     max_new_tokens: int = Field(40, gt=0, le=200)
+
+    @model_validator(mode="after")
+    def _known_builtin(self) -> Self:
+        check_captioner_location(self.model)  # unknown builtin names fail here, at load
+        return self
 
     def cost(self, images: int) -> int:
         """Points charged for captioning `images` images (rounded up)."""

@@ -7,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import Job, LedgerEntry
 from core.db.types import utcnow
-from core.enums import LedgerKind, NotificationKind
+from core.enums import JobKind, LedgerKind, NotificationKind
 from core.notifications import enqueue
 
 # The kinds that pay for a use of the service, and the refunds that give such payments back.
-SPENDING_KINDS = (LedgerKind.training_debit, LedgerKind.refund)
+# Every job kind's debit, and the refunds that give part of them back.
+SPENDING_KINDS = (*(kind.debit for kind in JobKind), LedgerKind.refund)
 
 
 def _day_start(now: datetime) -> datetime:

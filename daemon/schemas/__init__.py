@@ -19,6 +19,13 @@ from daemon.schemas.accounts import (
     MeOut,
     MePatch,
 )
+from daemon.schemas.captions import (
+    CaptionEstimateOut,
+    CaptionIn,
+    CaptionJobIn,
+    CaptionLineOut,
+    CaptionResultOut,
+)
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
     AddedImage,
@@ -75,7 +82,7 @@ from daemon.schemas.notifications import (
     NotificationsOut,
     NotificationsQuery,
 )
-from daemon.schemas.offerings import OfferingOut, OfferingsOut, PresetOut
+from daemon.schemas.offerings import CaptionerOut, OfferingOut, OfferingsOut, PresetOut
 from daemon.schemas.operations import (
     AdminAccountsOut,
     AdminAccountsQuery,
@@ -140,6 +147,12 @@ __all__ = [
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",
+    "CaptionerOut",
+    "CaptionIn",
+    "CaptionJobIn",
+    "CaptionEstimateOut",
+    "CaptionLineOut",
+    "CaptionResultOut",
     "DatasetsQuery",
     "DatasetOut",
     "DatasetList",

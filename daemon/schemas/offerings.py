@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING, Self
 
+from pydantic import Field
+
 from daemon.schemas.common import Answer
 
 if TYPE_CHECKING:
@@ -57,5 +59,15 @@ class OfferingOut(Answer):
         )
 
 
+class CaptionerOut(Answer):
+    """Automatic captions of a dataset's images: the price per image."""
+
+    title: str
+    points_per_image: float
+    enabled: bool
+    available: bool = Field(description="The captioner is installed here (or built on first use).")
+
+
 class OfferingsOut(Answer):
     offerings: list[OfferingOut]
+    captioner: CaptionerOut | None = Field(None, description="null: no captions offered.")

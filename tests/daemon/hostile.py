@@ -72,6 +72,7 @@ class World:
     def routes(self) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
         """(method, path, headers, a valid body) of every route that takes a JSON body."""
         job = {"dataset_id": self.dataset_id, "offering_id": "tiny-lora", "preset": "fast"}
+        captions = f"/v1/datasets/{self.dataset_id}/captions"
         return [
             ("POST", "/v1/datasets", HEADERS, {"name": "fresh"}),
             ("PATCH", f"/v1/datasets/{self.dataset_id}", HEADERS, {"description": "d"}),
@@ -83,6 +84,8 @@ class World:
             ),
             ("POST", "/v1/estimate", HEADERS, job),
             ("POST", "/v1/jobs", HEADERS, {**job, "idempotency_key": "k"}),
+            ("POST", f"{captions}/estimate", HEADERS, {}),
+            ("POST", captions, HEADERS, {"idempotency_key": "c"}),
             ("POST", "/v1/me/link", HEADERS, {"code": "ABCDEFGH"}),
             ("PATCH", "/v1/me", HEADERS, {"daily_spending_cap": 10}),
             ("POST", "/v1/purchases", HEADERS, {"pack_id": "starter"}),

@@ -1,0 +1,7 @@
+"""Automatic captions of dataset images with a BLIP captioner, run by caption worker processes.
+
+Importing this package is cheap and torch-free: `locations`, `spec`, `styles`, `vocab`,
+`results` and `cli` import no heavy libraries (the daemon uses them for preflight and to read
+a worker's captions), while `captioner`, `tiny_captioner` and the worker's `run` load torch
+and transformers.
+"""
