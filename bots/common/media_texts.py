@@ -21,7 +21,8 @@ CAPTIONING = (
     "here when they are ready; you can fix any of them before the training."
 )
 CAPTIONS_ALREADY = "Already confirmed — that is job #{job_id}; you were charged once."
-CAPTIONS_READY = "Your captions are ready ({written} written, {kept} kept as they were{missing})."
+CAPTIONS_READY = "Your captions are ready: {written} written{kept}{missing}."
+CAPTIONS_KEPT = ", {kept} left as you wrote them meanwhile"
 CAPTIONS_MISSING = ", {missing} images gone meanwhile"
 CAPTIONS_LIST = "Captions of “{name}”:"
 CAPTION_LINE = "{n}. {caption}"
@@ -71,7 +72,10 @@ GENERATING = "Paid {cost} points. Generation #{generation_id} is queued — the 
 GENERATION_ALREADY = "Already confirmed — that is generation #{generation_id}; charged once."
 GENERATION_CANCELLED_FLOW = "Cancelled. Nothing was charged."
 RESULT = "Generation #{generation_id} — “{prompt}”, seed {seed}"
-RESULT_SHEET = "Strength sheet of generation #{generation_id}: {strengths}, left to right"
+RESULT_SHEET = (
+    "Strength sheet of generation #{generation_id} — “{prompt}”, seed {seed}: strengths "
+    "{strengths}, left to right"
+)
 TILE = "strength {strength}, seed {seed}"
 RESULT_MORE = "More like this? Each is a new request with its own price."
 BTN_SHEET = "Strength sheet"

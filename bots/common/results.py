@@ -27,10 +27,10 @@ async def sample(client: DaemonClient, actor: Actor, p: dict[str, Any]) -> list[
 
 async def captions_ready(client: DaemonClient, actor: Actor, p: dict[str, Any]) -> list[Outgoing]:
     """The dataset's captions as a numbered list, to fix any of them, then Continue."""
-    missing = int(p.get("missing") or 0)
+    kept, missing = int(p.get("kept") or 0), int(p.get("missing") or 0)
     header = media_texts.CAPTIONS_READY.format(
         written=p.get("written", 0),
-        kept=p.get("kept", 0),
+        kept=media_texts.CAPTIONS_KEPT.format(kept=kept) if kept else "",
         missing=media_texts.CAPTIONS_MISSING.format(missing=missing) if missing else "",
     )
     screen = await captions.review(client, actor, int(p["dataset_id"]), header)
@@ -43,10 +43,15 @@ async def generation_ready(
     """The images as one album (a strength sheet as its one picture), then what to do next."""
     generation = await client.generation(actor, int(p["generation_id"]))
     gid = generation.id
+    text = media_texts.RESULT.format(
+        generation_id=gid, prompt=generation.prompt, seed=generation.seed
+    )
     if generation.sheet is not None:
         strengths = media_texts.strengths_text(generation.strengths or [])
-        caption = media_texts.RESULT_SHEET.format(generation_id=gid, strengths=strengths)
-        names = [(generation.sheet.name, caption)]
+        text = media_texts.RESULT_SHEET.format(
+            generation_id=gid, prompt=generation.prompt, seed=generation.seed, strengths=strengths
+        )
+        names = [(generation.sheet.name, "")]
     else:
         names = [
             (i.name, media_texts.TILE.format(strength=f"{i.strength:g}", seed=i.seed))
@@ -56,9 +61,6 @@ async def generation_ready(
         Outgoing(OutKind.photo, caption, name, await client.generation_file(actor, gid, name))
         for name, caption in names
     ]
-    text = media_texts.RESULT.format(
-        generation_id=gid, prompt=generation.prompt, seed=generation.seed
-    )
     buttons = [Button(media_texts.BTN_NEW_SEED, Action.new_seed, str(gid))]
     if not generation.strengths:
         buttons.insert(0, Button(media_texts.BTN_SHEET, Action.strength_sheet, str(gid)))
