@@ -103,6 +103,12 @@ async def register_model(
     return model
 
 
+def model_news(model: Model) -> dict[str, Any]:
+    """What the notification of a completed training tells of its model."""
+    listed = [{"name": f["name"], "kind": f["kind"], "size": f["size"]} for f in model.files]
+    return {"model_id": model.id, "trigger_word": model.trigger_word, "files": listed}
+
+
 MAX_MODEL_NAME_CHARS = 200  # the column's width; generated names fit it too
 
 

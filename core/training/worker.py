@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from core import worker_protocol as protocol
+
+if TYPE_CHECKING:
+    from core.training.saved_steps import SavedStep
 
 EXIT_ERROR = 1
 EXIT_ORPHANED = 70
@@ -73,22 +76,18 @@ def _heartbeat(channel: Channel, every: float) -> None:
         channel.send(protocol.Heartbeat())
 
 
-def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
-    from core.training.checkpoint import latest_checkpoint
+def _checkpoint_sender(channel: Channel) -> Callable[[SavedStep], None]:
+    def send(saved: SavedStep) -> None:
+        channel.send(
+            protocol.Checkpoint(
+                step=saved.step,
+                path=str(saved.checkpoint),
+                files={role: str(path) for role, path in saved.files.items()},
+                sample=str(saved.sample),
+            )
+        )
 
-    seen: list[Path | None] = [latest_checkpoint(checkpoint_dir)]
-
-    def on_progress(progress: protocol.Progress) -> None:
-        channel.send(progress)
-        if progress.stage != "training":
-            return
-        found = latest_checkpoint(checkpoint_dir)
-        if found is not None and found != seen[0]:
-            seen[0] = found
-            step = json.loads((found / "meta.json").read_text(encoding="utf-8"))["step"]
-            channel.send(protocol.Checkpoint(step=step, path=str(found)))
-
-    return on_progress
+    return send
 
 
 def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int:
@@ -106,8 +105,9 @@ def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int
             job.out_dir,
             data_dir=job.data_dir,
             checkpoint_dir=job.checkpoint_dir,
-            on_progress=_checkpoint_watcher(channel, job.checkpoint_dir),
+            on_progress=channel.send,
             should_cancel=cancel.is_set,
+            on_checkpoint=_checkpoint_sender(channel),
         )
     except TrainingCancelled as stop:
         channel.send(protocol.Cancelled(step=stop.step))

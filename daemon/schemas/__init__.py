@@ -19,6 +19,7 @@ from daemon.schemas.accounts import (
     MeOut,
     MePatch,
 )
+from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, CheckpointsOut
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
     AddedImage,
@@ -48,11 +49,14 @@ from daemon.schemas.jobs import (
     JobOut,
     JobsOut,
     JobsQuery,
+    KeepIn,
+    KeepOut,
     MetricPoint,
     MetricsOut,
     Overrides,
     ProgressOut,
     QuoteOut,
+    SampleOut,
 )
 from daemon.schemas.marketplace import (
     MAX_PAGE,
@@ -135,8 +139,14 @@ __all__ = [
     "JobsQuery",
     "JobsOut",
     "CancelOut",
+    "KeepIn",
+    "KeepOut",
     "MetricPoint",
+    "SampleOut",
     "MetricsOut",
+    "CheckpointFileOut",
+    "CheckpointOut",
+    "CheckpointsOut",
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",
