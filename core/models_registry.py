@@ -83,7 +83,8 @@ async def register_model(
     summary: dict[str, Any],
 ) -> Model:
     """Add the Model row of a completed job (its files are already in blob storage)."""
-    dataset = await session.get(Dataset, job.dataset_id)
+    # The dataset may be gone (deleted meanwhile: the job keeps its own copy of the images).
+    dataset = None if job.dataset_id is None else await session.get(Dataset, job.dataset_id)
     trigger = job.params.get("trigger_word") or (dataset.trigger_word if dataset else None)
     name = f"{dataset.name if dataset else 'dataset'} · {job.offering_id} #{job.id}"
     model = Model(

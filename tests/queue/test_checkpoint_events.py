@@ -1,6 +1,6 @@
 """The daemon's side of checkpoints without training: a worker's `checkpoint` message stored
 and recorded by the dispatcher (retries replace, stale attempts are ignored), what keep
-refuses, and which checkpoint blobs upkeep keeps."""
+refuses and how it settles, and which checkpoint blobs upkeep keeps."""
 
 import os
 import time
@@ -8,13 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import checkpoints
 from core import worker_protocol as protocol
 from core.db.models import Job, Notification
-from core.enums import JobKind, JobStatus
+from core.enums import JobKind, JobStatus, LedgerKind
+from core.ledger import post_entry
 from core.lifecycle import Attempt
 from core.settings import Settings
 from daemon.app import create_app
@@ -178,3 +181,73 @@ async def test_upkeep_keeps_the_checkpoints_of_live_jobs_and_sweeps_given_up_one
     assert upkeep.sweep_orphan_model_files(blobs, referenced) == 1
     assert blobs.exists(keys[JobStatus.training][0]) and blobs.exists(keys[JobStatus.completed][0])
     assert not blobs.exists(keys[JobStatus.failed][0])
+
+
+async def test_keep_settles_once_and_makes_the_checkpoint_the_model(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    await keep_flow(await aiohttp_client(create_app(make_settings())), tmp_path)
+
+
+@pytest.mark.postgres
+async def test_keep_settles_once_on_postgres(
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    postgres_url: str,
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(database_url=postgres_url)))
+    await keep_flow(client, tmp_path)
+
+
+async def keep_flow(client: TestClient, tmp_path: Path) -> None:
+    """Keep step 5 of a 20-step job (cost 100) that ran to step 7: 75 back, once."""
+    app, user = client.app, f"telegram:{time.monotonic_ns()}"
+    reported = written_step(tmp_path, 5, b"weights at step five")
+    async with app[SESSIONMAKER].begin() as session:
+        account = await make_account(session, platform_user_id=user.split(":")[1], balance=1000)
+        job = await running_job(session, account.id, step=7)
+        job.platform_user_id = user.split(":")[1]
+        await post_entry(
+            session,
+            account_id=account.id,
+            delta=-job.cost,
+            kind=LedgerKind.training_debit,
+            idempotency_key=f"debit:job:{job.id}",
+        )
+        stored = checkpoints.store_checkpoint(
+            app[BLOBS], job.id, 1, 5, reported.files, reported.sample
+        )
+        checkpoints.record_checkpoint(job, 5, stored)
+    kept = await client.post(
+        f"/v1/jobs/{job.id}/keep", json={"step": 5}, headers=user_headers(user)
+    )
+    assert kept.status == 200, await kept.text()
+    answer = await kept.json()
+    assert (answer["status"], answer["progress"]["step"]) == ("completed", 5)
+    assert answer["refunded_now"] == answer["refunded"] == 100 * (20 - 5) // 20
+    again = await client.post(
+        f"/v1/jobs/{job.id}/keep", json={"step": 5}, headers=user_headers(user)
+    )
+    assert (again.status, (await again.json())["error"]["code"]) == (409, "JOB_FINISHED")
+
+    model = await (
+        await client.get(f"/v1/models/{answer['model_id']}", headers=user_headers(user))
+    ).json()
+    assert model["steps"] == 5 and model["samples"]
+    kohya = next(f for f in model["files"] if f["role"] == "lora_kohya")
+    weights = await client.get(kohya["url"], headers=user_headers(user))
+    assert await weights.read() == Path(reported.files["lora_kohya"]).read_bytes()
+    ledger = (await (await client.get("/v1/ledger", headers=user_headers(user))).json())["entries"]
+    assert sorted(e["delta"] for e in ledger) == [-100, 75, 1000]
+    me = await (await client.get("/v1/me", headers=user_headers(user))).json()
+    assert me["balance"] == sum(e["delta"] for e in ledger) == 975
+    async with app[SESSIONMAKER]() as session:
+        row = await session.get(Job, job.id)
+        assert row is not None and row.fencing_token == 2  # the worker's attempt is fenced
+        told = await session.scalar(
+            select(Notification).where(Notification.dedupe_key == f"job:{job.id}:completed")
+        )
+        assert told is not None
+        assert (told.payload["kept_step"], told.payload["refunded"]) == (5, 75)
+        assert told.payload["model_id"] == model["id"]

@@ -1,8 +1,9 @@
 """Samples while training, "Keep this one" and saved checkpoints, on a real `lorabot daemon`
 with real worker processes training the tiny model, over real HTTP.
 
-One daemon serves the module; a 20-step training (a checkpoint every 2 steps) is trained once
-and shared, and a 100-step one is kept at its first checkpoint (step 10) while it runs.
+One daemon serves the module; a 6-step training (a checkpoint after each step but the last)
+is trained once and shared, and a 100-step one is kept at its first checkpoint (step 10) while
+it runs.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 ENV = {"LORABOT_LEASE_SECONDS": "15", "LORABOT_LOG_LEVEL": "WARNING", **CHECK_ANSWERS_ENV}
 OWNER, OTHER = "telegram:7001", "telegram:7002"
-SHORT_STEPS, LONG_STEPS = 20, 100  # the daemon checkpoints every tenth of the run
+SHORT_STEPS, LONG_STEPS = 6, 100  # the daemon checkpoints every tenth of the run (at least 1)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained(daemon: DaemonProcess) -> Trained:
-    """A 20-step training run to its end (the fixture's own event loop: the daemon is a
+    """A short training run to its end (the fixture's own event loop: the daemon is a
     process, so the tests' loops talk to it alike)."""
 
     async def run() -> Trained:
@@ -129,7 +130,7 @@ async def test_a_training_sends_a_sample_at_each_checkpoint(
     job = trained.job
     assert job["status"] == "completed", job
     steps = [c["step"] for c in trained.checkpoints]
-    assert steps == list(range(2, SHORT_STEPS, 2))
+    assert steps == list(range(1, SHORT_STEPS))
     async with aiohttp.ClientSession() as http:
         told = await notifications_of(http, daemon, job["id"])
         samples = [n["payload"] for n in told if n["kind"] == "job_sample"]
@@ -137,10 +138,10 @@ async def test_a_training_sends_a_sample_at_each_checkpoint(
         first = trained.checkpoints[0]
         assert samples[0] == {
             "job_id": job["id"], "job_kind": "train", "offering_id": "tiny-lora",
-            "reply_to": {}, "step": 2, "total_steps": SHORT_STEPS, "sample": first["sample"],
+            "reply_to": {}, "step": 1, "total_steps": SHORT_STEPS, "sample": first["sample"],
         }  # fmt: skip
         assert {f["role"] for f in first["files"]} == {"lora_kohya", "lora_diffusers", "samples"}
-        assert {f["name"] for f in first["files"]} >= {"lora-000002.safetensors", first["sample"]}
+        assert {f["name"] for f in first["files"]} >= {"lora-000001.safetensors", first["sample"]}
         sample = next(f for f in first["files"] if f["name"] == first["sample"])
         status, media, data = await download(http, daemon, sample["url"])
         assert (status, media, len(data)) == (200, "image/png", sample["size"])
