@@ -42,6 +42,8 @@ def actor_of(n: NotificationOut) -> Actor:
 
 
 def _file_kind(role: str, kind: str, name: str) -> OutKind | None:
+    if role == "checkpoint":
+        return None  # a saved checkpoint: downloaded on request
     if role.startswith("lora") or kind == "lora" or name.endswith(".safetensors"):
         return OutKind.document
     if role in ("loss_curve", "samples") or kind == "image":

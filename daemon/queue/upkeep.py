@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.blobs import BlobStore
 from core.db.models import Job, LinkCode, Model
 from core.db.types import utcnow
-from core.enums import FINAL_STATUSES
+from core.enums import FINAL_STATUSES, JobKind, JobStatus
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +46,15 @@ async def expire_link_codes(session: AsyncSession) -> int:
 
 
 async def referenced_model_keys(session: AsyncSession) -> set[str]:
-    """Every blob key a model row points at."""
+    """Every blob key a model row points at, and those of the saved checkpoints of trainings
+    that neither failed nor were cancelled (the checkpoints of those may go)."""
     keys: set[str] = set()
     for files in await session.scalars(select(Model.files)):
         keys.update(str(entry["key"]) for entry in files if "key" in entry)
+    given_up = [str(JobStatus.failed), str(JobStatus.cancelled)]
+    saved = select(Job.checkpoints).where(Job.kind == JobKind.train, Job.status.not_in(given_up))
+    for checkpoints in await session.scalars(saved):
+        keys.update(str(f["key"]) for entry in checkpoints for f in entry["files"])
     return keys
 
 

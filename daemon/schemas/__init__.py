@@ -26,6 +26,7 @@ from daemon.schemas.captions import (
     CaptionLineOut,
     CaptionResultOut,
 )
+from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, CheckpointsOut
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
     AddedImage,
@@ -55,11 +56,14 @@ from daemon.schemas.jobs import (
     JobOut,
     JobsOut,
     JobsQuery,
+    KeepIn,
+    KeepOut,
     MetricPoint,
     MetricsOut,
     Overrides,
     ProgressOut,
     QuoteOut,
+    SampleOut,
 )
 from daemon.schemas.marketplace import (
     MAX_PAGE,
@@ -142,8 +146,14 @@ __all__ = [
     "JobsQuery",
     "JobsOut",
     "CancelOut",
+    "KeepIn",
+    "KeepOut",
     "MetricPoint",
+    "SampleOut",
     "MetricsOut",
+    "CheckpointFileOut",
+    "CheckpointOut",
+    "CheckpointsOut",
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",
