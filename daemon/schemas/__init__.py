@@ -33,6 +33,17 @@ from daemon.schemas.datasets import (
     UploadForm,
     UploadResult,
 )
+from daemon.schemas.generations import (
+    MAX_PROMPT_CHARS,
+    GenerationEstimateOut,
+    GenerationFileOut,
+    GenerationImageOut,
+    GenerationIn,
+    GenerationJobIn,
+    GenerationOut,
+    GenerationsOut,
+    GenerationsQuery,
+)
 from daemon.schemas.jobs import (
     MAX_ALPHA,
     MAX_BATCH_SIZE,
@@ -137,6 +148,15 @@ __all__ = [
     "CancelOut",
     "MetricPoint",
     "MetricsOut",
+    "MAX_PROMPT_CHARS",
+    "GenerationIn",
+    "GenerationJobIn",
+    "GenerationEstimateOut",
+    "GenerationFileOut",
+    "GenerationImageOut",
+    "GenerationOut",
+    "GenerationsQuery",
+    "GenerationsOut",
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",

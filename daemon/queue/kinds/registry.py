@@ -2,10 +2,12 @@
 
 from core.enums import JobKind
 from daemon.queue.kinds import KindHandler
+from daemon.queue.kinds.generate import GenerateHandler
 from daemon.queue.kinds.train import TrainHandler
 
 HANDLERS: dict[JobKind, KindHandler] = {
     JobKind.train: TrainHandler(),
+    JobKind.generate: GenerateHandler(),
 }
 
 
