@@ -12,7 +12,8 @@
   retried attempt renders the same images.
 - The job's result (`Job.result`, written by the generate kind's handler):
   `{"images": [{name, seed, strength, width, height, size, sha256, key}], "sheet": {...} |
-  None, "stats": {...}}`; the image files live in blob storage under `blob_prefix`.
+  None, "seconds": worker seconds, "stats": {pid, pipeline_loads, jobs_in_process, warm}}`;
+  the image files live in blob storage under `blob_prefix`.
 """
 
 import dataclasses

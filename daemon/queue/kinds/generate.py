@@ -67,7 +67,12 @@ class GenerateHandler(KindHandler):
             {**entry, "seed": seed, "strength": strength}
             for entry, (seed, strength) in zip(stored.images, spec.plan(), strict=True)
         ]
-        job.result = {"images": images, "sheet": stored.sheet, "stats": result.stats}
+        job.result = {
+            "images": images,
+            "sheet": stored.sheet,
+            "seconds": result.seconds,
+            "stats": result.stats,
+        }
         await lifecycle.mark_completed(
             session,
             job,
