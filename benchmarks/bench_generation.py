@@ -22,8 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.rpc_client import call, funded_dataset, headers  # noqa: E402
 from daemon.process import DaemonProcess, running_daemon  # noqa: E402
 
-POLL_SECONDS = 0.005
-
 
 async def until_final(http: aiohttp.ClientSession, daemon: DaemonProcess, path: str) -> Any:
     while True:
@@ -32,7 +30,7 @@ async def until_final(http: aiohttp.ClientSession, daemon: DaemonProcess, path: 
             if view["status"] != "completed":
                 raise RuntimeError(f"{path} ended {view['status']}: {view['error']}")
             return view
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(0.2)
 
 
 async def trained_model(http: aiohttp.ClientSession, daemon: DaemonProcess) -> int:
@@ -45,6 +43,21 @@ async def trained_model(http: aiohttp.ClientSession, daemon: DaemonProcess) -> i
     return int((await until_final(http, daemon, f"/v1/jobs/{job['id']}"))["model_id"])
 
 
+async def ready(http: aiohttp.ClientSession, daemon: DaemonProcess, job_id: int) -> None:
+    """Wait for the generation's `generation_ready` as a bot does: a waiting long poll."""
+    while True:
+        path = "/v1/notifications?platform=telegram&wait=30"
+        rows = (await call(http, daemon, "GET", path))["notifications"]
+        if rows:
+            ids = {"ids": [row["id"] for row in rows]}
+            await call(http, daemon, "POST", "/v1/notifications/ack", json=ids)
+        for row in rows:
+            if row["payload"].get("job_id") == job_id:
+                if row["kind"] != "generation_ready":
+                    raise RuntimeError(f"generation {job_id}: {row['kind']} {row['payload']}")
+                return
+
+
 async def one_generation(
     http: aiohttp.ClientSession, daemon: DaemonProcess, model_id: int, run: int, **fields: Any
 ) -> tuple[float, dict[str, Any]]:
@@ -55,7 +68,8 @@ async def one_generation(
     }  # fmt: skip
     submitted = time.monotonic()
     created = await call(http, daemon, "POST", "/v1/generations", json=body)
-    view = await until_final(http, daemon, f"/v1/generations/{created['id']}")
+    await ready(http, daemon, created["id"])
+    view = await call(http, daemon, "GET", f"/v1/generations/{created['id']}")
     url = daemon.url + view["images"][0]["url"]
     async with http.get(url, headers=headers(daemon, url)) as response:
         await response.read()
@@ -86,8 +100,7 @@ async def measure(
 async def main(runs: int, count: int, steps: int) -> None:
     """Start a daemon on a temporary DATA_DIR and print the figures."""
     with tempfile.TemporaryDirectory(prefix="lorabot-bench-") as tmp:
-        # Rate limit off: the client polls every few milliseconds.
-        env = {"LORABOT_LOG_LEVEL": "WARNING", "LORABOT_RATE_LIMIT_PER_MINUTE": "0"}
+        env = {"LORABOT_LOG_LEVEL": "WARNING"}
         with running_daemon(Path(tmp), env=env) as daemon:
             async with aiohttp.ClientSession() as http:
                 cold, warm, worker_rates = await measure(http, daemon, runs, count, steps)
