@@ -41,6 +41,17 @@ from daemon.schemas.datasets import (
     UploadForm,
     UploadResult,
 )
+from daemon.schemas.generations import (
+    MAX_PROMPT_CHARS,
+    GenerationEstimateOut,
+    GenerationFileOut,
+    GenerationImageOut,
+    GenerationIn,
+    GenerationJobIn,
+    GenerationOut,
+    GenerationsOut,
+    GenerationsQuery,
+)
 from daemon.schemas.jobs import (
     MAX_ALPHA,
     MAX_BATCH_SIZE,
@@ -154,6 +165,15 @@ __all__ = [
     "CheckpointFileOut",
     "CheckpointOut",
     "CheckpointsOut",
+    "MAX_PROMPT_CHARS",
+    "GenerationIn",
+    "GenerationJobIn",
+    "GenerationEstimateOut",
+    "GenerationFileOut",
+    "GenerationImageOut",
+    "GenerationOut",
+    "GenerationsQuery",
+    "GenerationsOut",
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",
