@@ -8,8 +8,9 @@ The same for every job kind (`JobKind`: train, caption, generate); what a kind p
 recorded by its handler before `mark_completed`.
 
 Transitions: `claim_next` (queued → preparing), `record_progress` (between the running
-stages), `mark_completed`, `fail_attempt` (retry or fail), `cancel`, `requeue` (operators),
-`reap_expired` (lost or stalled workers) and `requeue_orphans` (jobs of an earlier daemon).
+stages), `mark_completed`, `fail_attempt` (retry or fail), `cancel`, `keep_checkpoint` (a
+training ends completed at a saved checkpoint), `requeue` (operators), `reap_expired` (lost
+or stalled workers) and `requeue_orphans` (jobs of an earlier daemon).
 
 Only the daemon calls these, inside one transaction each; a report names the attempt it
 belongs to (job id + fencing token) and is ignored when a newer attempt holds the job.
@@ -18,7 +19,9 @@ Refund rules (one ledger entry keyed `refund:job:<id>`, so never twice; the roya
 paid are reversed by the same share in the same transaction, see `core.royalties`):
 - failed after the last attempt, or cancelled while queued: the full cost;
 - cancelled while running: the unused share of steps, rounded down —
-  `refund = cost * (total_steps - steps_done) // total_steps` (the used share rounds up).
+  `refund = cost * (total_steps - steps_done) // total_steps` (the used share rounds up);
+- kept at a checkpoint ("Keep this one"): the same rule with the checkpoint's step as
+  `steps_done`, whatever the worker has run since.
 
 Requeue (operators, failed/cancelled jobs) is allowed only while nothing was refunded: a
 refund is keyed once per job, so a refunded job that ran again could never be refunded a
@@ -234,6 +237,14 @@ def unused_share(cost: int, steps_done: int, total_steps: int) -> int:
     return cost * (total_steps - done) // total_steps
 
 
+def ensure_unfinished(job: Job) -> None:
+    """A job in a final status changes no more: a conflict (409 JOB_FINISHED)."""
+    if job.status.is_final:
+        raise Conflict(
+            f"job {job.id} is already {job.status}", code="JOB_FINISHED", status=job.status
+        )
+
+
 async def cancel(
     session: AsyncSession, job: Job, *, reason: str = "cancelled", now: datetime | None = None
 ) -> int:
@@ -241,10 +252,7 @@ async def cancel(
 
     A job in a final status is a conflict (JOB_FINISHED). Returns the points refunded.
     """
-    if job.status.is_final:
-        raise Conflict(
-            f"job {job.id} is already {job.status}", code="JOB_FINISHED", status=job.status
-        )
+    ensure_unfinished(job)
     if job.status.is_running:
         return await _cancel_running(session, job, reason=reason, now=now)
     _finish(job, JobStatus.cancelled, now)
@@ -272,6 +280,27 @@ async def _cancel_running(
         NotificationKind.job_cancelled,
         {"refunded": refunded, "steps_done": job.step, "total_steps": total},
     )
+    return refunded
+
+
+async def keep_checkpoint(
+    session: AsyncSession, job: Job, step: int, payload: dict[str, Any]
+) -> int:
+    """End a training at its saved checkpoint `step`, whose model the caller registered.
+
+    The unused share past `step` is refunded, the running attempt fenced (the dispatcher
+    stops its worker) and the job completed; `payload` (the model) is told with `kept_step`.
+    A job in a final status is a conflict (JOB_FINISHED). Returns the points refunded.
+    """
+    ensure_unfinished(job)
+    total = job.total_steps or int(job.params.get("steps", 0))
+    # A new token fences the running attempt: whatever it still reports is ignored.
+    job.fencing_token += 1
+    refunded = await refund(session, job, unused_share(job.cost, step, total))
+    _finish(job, JobStatus.completed, None)
+    job.step, job.eta_seconds = step, 0.0
+    told = {**payload, "kept_step": step, "refunded": refunded}
+    await notify_job(session, job, NotificationKind.job_completed, told)
     return refunded
 
 

@@ -83,7 +83,8 @@ async def register_model(
     summary: dict[str, Any],
 ) -> Model:
     """Add the Model row of a completed job (its files are already in blob storage)."""
-    dataset = await session.get(Dataset, job.dataset_id)
+    # The dataset may be gone (deleted meanwhile: the job keeps its own copy of the images).
+    dataset = None if job.dataset_id is None else await session.get(Dataset, job.dataset_id)
     trigger = job.params.get("trigger_word") or (dataset.trigger_word if dataset else None)
     name = f"{dataset.name if dataset else 'dataset'} · {job.offering_id} #{job.id}"
     model = Model(
@@ -101,6 +102,12 @@ async def register_model(
     session.add(model)
     await session.flush()
     return model
+
+
+def model_news(model: Model) -> dict[str, Any]:
+    """What the notification of a completed training tells of its model."""
+    listed = [{"name": f["name"], "kind": f["kind"], "size": f["size"]} for f in model.files]
+    return {"model_id": model.id, "trigger_word": model.trigger_word, "files": listed}
 
 
 MAX_MODEL_NAME_CHARS = 200  # the column's width; generated names fit it too

@@ -46,9 +46,18 @@ async def enqueue(
 
 
 async def notify_job(
-    session: AsyncSession, job: Job, kind: NotificationKind, payload: dict[str, Any]
+    session: AsyncSession,
+    job: Job,
+    kind: NotificationKind,
+    payload: dict[str, Any],
+    *,
+    dedupe_detail: str | None = None,
 ) -> Notification | None:
-    """Tell the identity a job was submitted from (else the account's first identity)."""
+    """Tell the identity a job was submitted from (else the account's first identity).
+
+    One notification per job and kind (`job:<id>:<kind>`); a kind told more than once per job
+    names each event in `dedupe_detail` (a sample's step: `job:<id>:sample:<step>`).
+    """
     platform, user_id = job.platform, job.platform_user_id
     if not platform or not user_id:
         identity = await session.scalar(
@@ -65,6 +74,8 @@ async def notify_job(
         **payload,
     }
     suffix = kind.value.removeprefix("job_")
+    if dedupe_detail is not None:
+        suffix = f"{suffix}:{dedupe_detail}"
     return await enqueue(
         session,
         account_id=job.account_id,

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, description="A worker's lease; renewed by heartbeats.")
     stall_seconds: float = Field(600.0, description="No progress for this long: kill and retry.")
     max_attempts: int = Field(3, description="Attempts of a job before it fails for good.")
+    generation_idle_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A generation worker keeps its pipeline loaded for the next generation "
+        "and exits after this long without one.",
+    )
     link_code_ttl_seconds: int = Field(600, description="Lifetime of an account link code.")
     notification_lease_seconds: float = Field(
         60.0, description="A fetched, unacknowledged notification is served again after this."

@@ -18,8 +18,10 @@ ATTRIBUTE = "__openapi__"
 REF = "#/components/schemas/{model}"
 H = TypeVar("H", bound=Callable[..., Any])
 
-# What `path_int` accepts: a positive BIGINT. Any other path parameter is a plain string.
+# What `path_int` accepts: a positive BIGINT (ids, and a checkpoint's step). Any other path
+# parameter is a plain string.
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+INTEGER_PATH_PARAMETERS = frozenset({"id", "step"})
 # aiohttp's `{name}` matches one non-empty path segment.
 SEGMENT_SCHEMA = {"type": "string", "minLength": 1}
 PLATFORMS = "|".join(p.value for p in Platform)
@@ -185,7 +187,7 @@ def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_schema(name: str) -> dict[str, Any]:
-    return ID_SCHEMA if name == "id" or name.endswith("_id") else SEGMENT_SCHEMA
+    return ID_SCHEMA if name in INTEGER_PATH_PARAMETERS or name.endswith("_id") else SEGMENT_SCHEMA
 
 
 def _acts_for_a_person(path: str) -> bool:

@@ -15,8 +15,10 @@ HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate")
         ["core.cli", "daemon.app", "daemon.cli"],
         ["bots.cli", "bots.telegram.main", "bots.discord.main"],
         ["core.training", "core.training.spec", "core.training.cli"],
+        # The generation worker says hello before its first job loads torch.
+        ["core.generation.spec", "core.generation.sheet", "core.generation.worker"],
     ],
-    ids=["daemon", "bots", "training-spec-and-cli"],
+    ids=["daemon", "bots", "training-spec-and-cli", "generation-spec-and-worker"],
 )
 def test_no_heavy_imports(modules: list[str]) -> None:
     code = (

@@ -21,7 +21,11 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--family", choices=("sd15", "sdxl"), default="sd15")
     parser.add_argument("--preset", choices=PRESET_NAMES, default="fast")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--checkpoint-dir", type=Path, help="resumable checkpoints go here")
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        help="resumable checkpoints go here, and each checkpoint's LoRA files and sample (saved/)",
+    )
     parser.add_argument("--checkpoint-interval", type=int, help="steps between checkpoints")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--resolution", type=int)

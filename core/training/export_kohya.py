@@ -26,6 +26,7 @@ class RunFacts:
     tag_frequency: dict[str, int]
     started_at: float
     finished_at: float
+    saved_at_step: int | None = None  # an intermediate save (a checkpoint); None: the end
 
 
 def _prefixes(pipe: Any, spec: TrainingSpec) -> list[tuple[str, Any]]:
@@ -61,6 +62,7 @@ def kohya_metadata(spec: TrainingSpec, facts: RunFacts) -> dict[str, str]:
         "ss_network_alpha": str(spec.alpha),
         "ss_base_model_version": _KOHYA_BASE_VERSION[spec.family],
         "ss_max_train_steps": str(facts.steps),
+        "ss_steps": str(facts.steps if facts.saved_at_step is None else facts.saved_at_step),
         "ss_num_train_images": str(facts.num_images),
         "ss_resolution": f"({spec.resolution}, {spec.resolution})",
         "ss_learning_rate": str(spec.learning_rate),

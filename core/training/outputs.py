@@ -71,8 +71,11 @@ def plot_loss(losses: list[float], smoothed: list[float], path: Path) -> Path:
     return path
 
 
+_MODEL_NAMES = ("unet", "text_encoder", "text_encoder_2")
+
+
 def _set_adapters(pipe: Any, enabled: bool) -> None:
-    for name in ("unet", "text_encoder", "text_encoder_2"):
+    for name in _MODEL_NAMES:
         model = getattr(pipe, name, None)
         if model is not None and getattr(model, "peft_config", None):
             (model.enable_adapters if enabled else model.disable_adapters)()
@@ -95,6 +98,30 @@ def render_samples(pipe: Any, spec: TrainingSpec, path: Path) -> Path:
         for c, image in enumerate(row):
             grid.paste(image, (c * width, r * height))
     grid.save(path)
+    return path
+
+
+@torch.no_grad()
+def render_sample(pipe: Any, spec: TrainingSpec, path: Path) -> Path:
+    """One image with the LoRA on, mid-training: the first sample prompt, the spec's seed.
+
+    The training goes on afterwards exactly as if nothing had run: the models' train/eval
+    modes and the global RNG states are put back (the loop draws its noise from per-step
+    generators anyway).
+    """
+    prompt = spec.captioned(spec.sample_prompts[0] if spec.sample_prompts else "")
+    pipe.set_progress_bar_config(disable=True)
+    models = [m for m in (getattr(pipe, n, None) for n in _MODEL_NAMES) if m is not None]
+    modes = [model.training for model in models]
+    device = pipe.unet.device
+    try:
+        for model in models:
+            model.eval()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            _sample(pipe, spec, prompt).save(path)
+    finally:
+        for model, training in zip(models, modes, strict=True):
+            model.train(training)
     return path
 
 

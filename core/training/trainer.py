@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,10 @@ from core.training.outputs import (
     write_summary,
 )
 from core.training.progress import Progress, TrainingCancelled
+from core.training.saved_steps import SavedStep, save_step, saved_or_save
 from core.training.spec import TrainingSpec
 
-__all__ = ["TrainingCancelled", "TrainingImage", "TrainingResult", "train"]
+__all__ = ["SavedStep", "TrainingCancelled", "TrainingImage", "TrainingResult", "train"]
 
 
 @dataclass
@@ -59,6 +60,10 @@ class TrainingResult:
 
 def _never() -> bool:
     return False
+
+
+def _ignore(_saved: SavedStep) -> None:
+    return None
 
 
 def _open_cache(model_path: Path, data_dir: Path, precision: Precision) -> LatentCache:
@@ -108,15 +113,27 @@ def _build_loop(
     )
 
 
-def _resume(ctx: LoopContext, checkpoint_dir: Path | None) -> ResumeState:
+def _resume(
+    ctx: LoopContext,
+    checkpoint_dir: Path | None,
+    facts: RunFacts,
+    on_checkpoint: Callable[[SavedStep], None],
+) -> ResumeState:
     found = latest_checkpoint(checkpoint_dir)
-    if found is None:
+    if checkpoint_dir is None or found is None:
         return ResumeState()
-    return load_checkpoint(found, ctx.spec, ctx.pipe, ctx.optimizer, ctx.lr_scheduler)
+    state = load_checkpoint(found, ctx.spec, ctx.pipe, ctx.optimizer, ctx.lr_scheduler)
+    # Told again: the news of the step resumed from may have died with the last attempt.
+    on_checkpoint(saved_or_save(ctx.pipe, ctx.spec, facts, checkpoint_dir, found, state.step))
+    return state
 
 
 def _checkpointer(
-    ctx: LoopContext, checkpoint_dir: Path | None, losses: list[float]
+    ctx: LoopContext,
+    checkpoint_dir: Path | None,
+    losses: list[float],
+    facts: RunFacts,
+    on_checkpoint: Callable[[SavedStep], None],
 ) -> Callable[[int], None]:
     interval = ctx.spec.checkpoint_interval
 
@@ -124,7 +141,10 @@ def _checkpointer(
         if checkpoint_dir is None or interval <= 0 or done % interval or done >= ctx.spec.steps:
             return
         state = ResumeState(step=done, losses=list(losses))
-        save_checkpoint(checkpoint_dir, ctx.spec, ctx.pipe, ctx.optimizer, ctx.lr_scheduler, state)
+        path = save_checkpoint(
+            checkpoint_dir, ctx.spec, ctx.pipe, ctx.optimizer, ctx.lr_scheduler, state
+        )
+        on_checkpoint(save_step(ctx.pipe, ctx.spec, facts, checkpoint_dir, path, done))
 
     return after_step
 
@@ -138,8 +158,14 @@ def train(
     checkpoint_dir: Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[SavedStep], None] | None = None,
 ) -> TrainingResult:
-    """Train a LoRA on `images` and write its files to `out_dir` (atomically, at the end)."""
+    """Train a LoRA on `images` and write its files to `out_dir` (atomically, at the end).
+
+    With a `checkpoint_dir` and `spec.checkpoint_interval`, every interval leaves a resumable
+    checkpoint and that step's LoRA files and sample (`core.training.saved_steps`), each told
+    to `on_checkpoint`; a resumed run tells the step it resumed from again.
+    """
     if not images:
         raise ValueError("no training images")
     started = time.time()
@@ -152,13 +178,15 @@ def train(
             message="loading base model and caching",
         )
     )
+    saved = on_checkpoint or _ignore
     pipe, precision, data, cache = _prepare(spec, images, Path(data_dir))
     ctx = _build_loop(spec, pipe, precision, data)
-    resumed = _resume(ctx, checkpoint_dir)
+    facts = RunFacts(spec.steps, len(images), tag_frequency(data.captions[1:]), started, 0.0)
+    resumed = _resume(ctx, checkpoint_dir, facts, saved)
     losses = resumed.losses
     if cancel():
         raise TrainingCancelled(resumed.step)
-    run_loop(ctx, losses, report, cancel, _checkpointer(ctx, checkpoint_dir, losses))
+    run_loop(ctx, losses, report, cancel, _checkpointer(ctx, checkpoint_dir, losses, facts, saved))
     report(
         Progress(
             stage="finishing",
@@ -168,7 +196,6 @@ def train(
             message="saving",
         )
     )
-    facts = RunFacts(spec.steps, len(images), tag_frequency(data.captions[1:]), started, 0.0)
     stats = {**cache.stats.to_dict(), "resumed_from_step": resumed.step}
     files = _write_outputs(ctx, losses, facts, stats, Path(out_dir), cancel)
     clear_checkpoints(checkpoint_dir)
@@ -200,7 +227,7 @@ def _write_outputs(
     }
     with staged_output(out_dir) as tmp:
         save_diffusers_lora(ctx.pipe, spec, tmp)
-        finished = RunFacts(**{**facts.__dict__, "finished_at": time.time()})
+        finished = replace(facts, finished_at=time.time())
         save_kohya(ctx.pipe, spec, finished, tmp / names["lora_kohya"])
         smoothed = [ema(losses[max(0, i - 49) : i + 1]) or 0.0 for i in range(len(losses))]
         plot_loss(losses, smoothed, tmp / names["loss_curve"])

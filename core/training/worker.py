@@ -14,33 +14,31 @@ from the checkpoint (which is written atomically, so dying mid-write is harmless
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from core import worker_protocol as protocol
 from core.worker_process import EXIT_ERROR, Channel, error_of
 from core.worker_process import main as worker_main
 
+if TYPE_CHECKING:
+    from core.training.saved_steps import SavedStep
 
-def _checkpoint_watcher(channel: Channel, checkpoint_dir: Path) -> Any:
-    from core.training.checkpoint import latest_checkpoint
 
-    seen: list[Path | None] = [latest_checkpoint(checkpoint_dir)]
+def _checkpoint_sender(channel: Channel) -> Callable[[SavedStep], None]:
+    def send(saved: SavedStep) -> None:
+        channel.send(
+            protocol.Checkpoint(
+                step=saved.step,
+                path=str(saved.checkpoint),
+                files={role: str(path) for role, path in saved.files.items()},
+                sample=str(saved.sample),
+            )
+        )
 
-    def on_progress(progress: protocol.Progress) -> None:
-        channel.send(progress)
-        if progress.stage != "training":
-            return
-        found = latest_checkpoint(checkpoint_dir)
-        if found is not None and found != seen[0]:
-            seen[0] = found
-            step = json.loads((found / "meta.json").read_text(encoding="utf-8"))["step"]
-            channel.send(protocol.Checkpoint(step=step, path=str(found)))
-
-    return on_progress
+    return send
 
 
 def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int:
@@ -58,8 +56,9 @@ def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int
             job.out_dir,
             data_dir=job.data_dir,
             checkpoint_dir=job.checkpoint_dir,
-            on_progress=_checkpoint_watcher(channel, job.checkpoint_dir),
+            on_progress=channel.send,
             should_cancel=cancel.is_set,
+            on_checkpoint=_checkpoint_sender(channel),
         )
     except TrainingCancelled as stop:
         channel.send(protocol.Cancelled(step=stop.step))

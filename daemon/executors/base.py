@@ -20,7 +20,9 @@ def attempt_of_job_file(job: JobFile) -> Attempt:
 
 @dataclass(frozen=True)
 class Exited:
-    """The worker process ended (the executor's own event, always an attempt's last)."""
+    """The worker is done with the attempt (the executor's own event, always an attempt's
+    last): a cold worker exited, or a warm one answered the attempt's final message and went
+    back to idle (`returncode` 0)."""
 
     returncode: int
     stderr_tail: str = ""

@@ -204,8 +204,14 @@ class Dispatcher:
             match event.message:
                 case protocol.Progress() as report:
                     pending.setdefault(event.attempt, []).append(report)
-                case protocol.Hello() | protocol.Heartbeat() | protocol.Checkpoint():
+                case protocol.Hello() | protocol.Heartbeat():
                     pending.setdefault(event.attempt, [])  # proof of life: renews the lease
+                case protocol.Checkpoint() as checkpoint:
+                    pending.setdefault(event.attempt, [])
+                    await self._flush(pending)
+                    # Awaited in turn: the files are in blob storage before a later result
+                    # lets `_cleanup` remove the job's folder.
+                    await self._checkpoint(event.attempt, checkpoint)
                 case _:
                     await self._flush(pending)
                     await self._apply_final(event.attempt, event.message)
@@ -218,6 +224,26 @@ class Dispatcher:
                     session, attempt, reports, lease_seconds=self.lease_seconds
                 )
         pending.clear()
+
+    async def _checkpoint(self, attempt: Attempt, checkpoint: protocol.Checkpoint) -> None:
+        async with self.sessionmaker() as session:
+            job = await lifecycle.current(session, attempt)
+            if job is None:
+                return
+            handler = handler_of(job.kind)
+        try:
+            stored = await asyncio.to_thread(
+                handler.store_checkpoint, self.blobs, attempt, checkpoint
+            )
+        except (OSError, ValueError) as exc:  # a reported file missing: the training goes on
+            log.warning("checkpoint not stored", job_id=attempt.job_id, error=str(exc)[:300])
+            return
+        async with self.sessionmaker.begin() as session:
+            job = await lifecycle.current(session, attempt)
+            if job is None:
+                return  # kept, cancelled or re-claimed meanwhile; upkeep removes the orphans
+            await handler.record_checkpoint(session, job, checkpoint, stored)
+        self._notify_all()
 
     async def _apply_final(
         self,

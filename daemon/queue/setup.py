@@ -35,7 +35,11 @@ def setup_queue(app: web.Application) -> None:
 
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[EXECUTOR] = LocalExecutor(settings.workers, gpus=settings.gpu_ids)
+    app[EXECUTOR] = LocalExecutor(
+        settings.workers,
+        gpus=settings.gpu_ids,
+        warm_idle_seconds=settings.generation_idle_seconds,
+    )
     yield
     await app[EXECUTOR].close()
 

@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.blobs import BlobStore
 from core.db.models import Job, LinkCode, Model
 from core.db.types import utcnow
-from core.enums import FINAL_STATUSES
+from core.enums import FINAL_STATUSES, JobKind, JobStatus
+from core.generations import result_files
 
 log = structlog.get_logger(__name__)
 
 MODELS_NAMESPACE = "models"
+GENERATIONS_NAMESPACE = "generations"
+# Where the daemon copies what workers produce: a model's files, a generation's images.
+OUTPUT_NAMESPACES = (MODELS_NAMESPACE, GENERATIONS_NAMESPACE)
 # A blob younger than this may belong to an upload or a model whose row is not committed yet.
 ORPHAN_MIN_AGE_SECONDS = 3600.0
 
@@ -46,24 +50,34 @@ async def expire_link_codes(session: AsyncSession) -> int:
 
 
 async def referenced_model_keys(session: AsyncSession) -> set[str]:
-    """Every blob key a model row points at."""
+    """Every blob key a model row or a generation's result points at, and those of the saved
+    checkpoints of trainings that neither failed nor were cancelled (the checkpoints of those
+    may go)."""
     keys: set[str] = set()
     for files in await session.scalars(select(Model.files)):
         keys.update(str(entry["key"]) for entry in files if "key" in entry)
+    given_up = [str(JobStatus.failed), str(JobStatus.cancelled)]
+    saved = select(Job.checkpoints).where(Job.kind == JobKind.train, Job.status.not_in(given_up))
+    for checkpoints in await session.scalars(saved):
+        keys.update(str(f["key"]) for entry in checkpoints for f in entry["files"])
+    results = await session.scalars(select(Job.result).where(Job.kind == JobKind.generate))
+    for result in results:
+        keys.update(str(entry["key"]) for entry in result_files(result))
     return keys
 
 
 def sweep_orphan_model_files(
     blobs: BlobStore, referenced: set[str], *, min_age_seconds: float = ORPHAN_MIN_AGE_SECONDS
 ) -> int:
-    """Delete old model files no model row points at (a crash between copy and commit).
+    """Delete old model files and generation images nothing points at (a crash between copy
+    and commit, a job cancelled while its files were copied).
 
     Image blobs are reclaimed by `core.dataset_images.reclaim_orphan_blobs`, under the same
     locks uploads take.
     """
     cutoff = time.time() - min_age_seconds
     removed = 0
-    for key in blobs.keys(MODELS_NAMESPACE):
+    for key in (key for namespace in OUTPUT_NAMESPACES for key in blobs.keys(namespace)):
         if key in referenced:
             continue
         try:

@@ -1,9 +1,11 @@
-"""Training jobs of the acting account: submit (paid, idempotent), list, show, cancel, metrics."""
+"""Training jobs of the acting account: submit (paid, idempotent), list, show, cancel, keep a
+checkpoint, metrics."""
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import checkpoints
 from core.db.models import Job
 from core.jobs import (
     JobRequest,
@@ -17,7 +19,15 @@ from core.jobs import (
 from core.quotes import QuoteStale
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
-from daemon.keys import ECONOMY, EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.keys import (
+    BLOBS,
+    ECONOMY,
+    EVENTS,
+    OFFERINGS,
+    READ_SESSIONMAKER,
+    SESSIONMAKER,
+    SETTINGS,
+)
 from daemon.openapi import describe
 from daemon.routes.estimate import hold_price
 from daemon.schemas import (
@@ -26,10 +36,14 @@ from daemon.schemas import (
     JobOut,
     JobsOut,
     JobsQuery,
+    KeepIn,
+    KeepOut,
     MetricPoint,
     MetricsOut,
     QuoteOut,
+    SampleOut,
 )
+from daemon.schemas.checkpoints import checkpoint_file_url
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -147,12 +161,45 @@ async def post_cancel(request: web.Request) -> web.Response:
     return await cancel_and_answer(request, as_operator=False)
 
 
+@routes.post("/v1/jobs/{id}/keep")
+@describe(
+    summary="Keep this one: end a training at a saved checkpoint — its model, the steps not "
+    "needed refunded, the worker stopped",
+    body=KeepIn,
+    response=KeepOut,
+    errors=(404, 409),
+)
+async def post_keep(request: web.Request) -> web.Response:
+    job_id = path_int(request, "id")
+    body = await parse_body(request, KeepIn)
+    async with request.app[SESSIONMAKER].begin() as session:
+        account = await acting_account(request, session)
+        kept = await checkpoints.keep(session, request.app[BLOBS], job_id, account.id, body.step)
+        standing = await job_standing(session, kept.job, slots=request.app[SETTINGS].workers)
+        answer = KeepOut.of(kept.job, standing, refunded_now=kept.refunded, model_id=kept.model.id)
+    request.app[EVENTS].jobs_changed()  # the dispatcher stops the fenced worker
+    return json_answer(answer)
+
+
 @routes.get("/v1/jobs/{id}/metrics")
-@describe(summary="The loss curve of a job", response=MetricsOut, errors=(404,))
+@describe(
+    summary="The loss curve of a job and the sample of each saved checkpoint",
+    response=MetricsOut,
+    errors=(404,),
+)
 async def get_job_metrics(request: web.Request) -> web.Response:
     job_id = path_int(request, "id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
         points = [MetricPoint.model_validate(row) for row in await job_metrics(session, job.id)]
-    return json_answer(MetricsOut(job_id=job.id, points=points))
+    samples = [
+        SampleOut(
+            step=c["step"],
+            name=c["sample"],
+            url=checkpoint_file_url(job.id, c["step"], c["sample"]),
+        )
+        for c in job.checkpoints
+        if c.get("sample")
+    ]
+    return json_answer(MetricsOut(job_id=job.id, points=points, samples=samples))

@@ -26,6 +26,7 @@ from daemon.schemas.captions import (
     CaptionLineOut,
     CaptionResultOut,
 )
+from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, CheckpointsOut
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
     AddedImage,
@@ -39,6 +40,17 @@ from daemon.schemas.datasets import (
     RefusedImage,
     UploadForm,
     UploadResult,
+)
+from daemon.schemas.generations import (
+    MAX_PROMPT_CHARS,
+    GenerationEstimateOut,
+    GenerationFileOut,
+    GenerationImageOut,
+    GenerationIn,
+    GenerationJobIn,
+    GenerationOut,
+    GenerationsOut,
+    GenerationsQuery,
 )
 from daemon.schemas.jobs import (
     MAX_ALPHA,
@@ -55,11 +67,14 @@ from daemon.schemas.jobs import (
     JobOut,
     JobsOut,
     JobsQuery,
+    KeepIn,
+    KeepOut,
     MetricPoint,
     MetricsOut,
     Overrides,
     ProgressOut,
     QuoteOut,
+    SampleOut,
 )
 from daemon.schemas.marketplace import (
     MAX_PAGE,
@@ -142,8 +157,23 @@ __all__ = [
     "JobsQuery",
     "JobsOut",
     "CancelOut",
+    "KeepIn",
+    "KeepOut",
     "MetricPoint",
+    "SampleOut",
     "MetricsOut",
+    "CheckpointFileOut",
+    "CheckpointOut",
+    "CheckpointsOut",
+    "MAX_PROMPT_CHARS",
+    "GenerationIn",
+    "GenerationJobIn",
+    "GenerationEstimateOut",
+    "GenerationFileOut",
+    "GenerationImageOut",
+    "GenerationOut",
+    "GenerationsQuery",
+    "GenerationsOut",
     "PresetOut",
     "OfferingOut",
     "OfferingsOut",

@@ -185,12 +185,30 @@ class CancelOut(JobOut):
     refunded_now: int = Field(description="Points this cancel gave back.")
 
 
+class KeepIn(Body):
+    step: int = Field(strict=True, ge=1, le=MAX_STEPS, description="A saved checkpoint's step.")
+
+
+class KeepOut(JobOut):
+    refunded_now: int = Field(description="Points this keep gave back (the steps not needed).")
+    model_id: int = Field(description="The model registered from the kept checkpoint.")
+
+
 class MetricPoint(Answer):
     step: int
     loss: float
     lr: float | None
 
 
+class SampleOut(Answer):
+    step: int
+    name: str
+    url: str
+
+
 class MetricsOut(Answer):
     job_id: int
     points: list[MetricPoint]
+    samples: list[SampleOut] = Field(
+        default_factory=list, description="The sample rendered at each saved checkpoint."
+    )

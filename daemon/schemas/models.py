@@ -26,11 +26,16 @@ def _sample_urls(model: "Model") -> list[str]:
 
 class ModelFileOut(Answer):
     name: str
-    role: str | None = Field(description="lora_diffusers, lora_kohya, loss_curve, samples, ...")
+    role: str | None = Field(
+        description="lora_diffusers, lora_kohya, loss_curve, samples, summary, checkpoint, ..."
+    )
     kind: str = Field(description="lora, image or json")
     size: int
     sha256: str
     url: str
+    step: int | None = Field(
+        None, description="For a saved checkpoint's file (role `checkpoint`): its step."
+    )
 
     @classmethod
     def of(cls, model_id: int, entry: dict[str, Any]) -> Self:
@@ -42,6 +47,7 @@ class ModelFileOut(Answer):
             size=entry["size"],
             sha256=entry["sha256"],
             url=file_url(model_id, entry["name"]),
+            step=entry.get("step"),
         )
 
 

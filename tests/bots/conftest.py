@@ -73,7 +73,7 @@ class Daemon:
             if job["status"] in ("completed", "failed", "cancelled"):
                 assert job["status"] == "completed", job
                 return dict(job)
-            await asyncio.sleep(0.5)  # within the person's rate limit, beside their bot's calls
+            await asyncio.sleep(0.5)  # under the per-person rate limit (4 calls a second)
         raise AssertionError(f"the job of {who} did not finish in {timeout:.0f} s")
 
 

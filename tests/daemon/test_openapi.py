@@ -92,6 +92,7 @@ async def test_path_parameters_are_typed_as_the_routes_read_them(doc: Doc) -> No
     assert seen == {
         "id": id_schema,
         "image_id": id_schema,
+        "step": id_schema,
         "name": {"type": "string", "minLength": 1},
     }
 

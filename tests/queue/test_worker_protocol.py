@@ -10,7 +10,7 @@ import pytest
 from core import worker_protocol as protocol
 from core.lifecycle import Attempt
 from daemon.executors.base import Exited, WorkerEvent
-from daemon.executors.local import LocalExecutor, _Worker
+from daemon.executors.local import LocalExecutor, _Run, _Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ async def test_a_worker_that_breaks_the_protocol_is_stopped_and_its_attempt_fail
     attempt = Attempt(5, 1)
     log_path = tmp_path / "attempt-1.log"
     log_path.write_text("", encoding="utf-8")
-    await asyncio.wait_for(executor._read(_Worker(attempt, 0, process, log_path)), 20)
+    await asyncio.wait_for(executor._read(_Worker(0, process, log_path, run=_Run(attempt))), 20)
     events: list[WorkerEvent] = []
     while not executor.events.empty():
         events.append(executor.events.get_nowait())

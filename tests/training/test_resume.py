@@ -55,7 +55,10 @@ def test_killed_job_resumes_to_the_same_weights(
     summary = json.loads((tmp_path / "out" / "training.json").read_text())
     assert summary["stats"]["resumed_from_step"] == first_step - 1
     assert len(summary["losses"]) == 16
-    assert not list((tmp_path / "ckpt").iterdir())  # cleared after success
+    assert not list((tmp_path / "ckpt").glob("step-*"))  # cleared after success
+    # Each checkpoint's LoRA files and sample stay (the daemon copies them, then cleans up).
+    saved = sorted(p.name for p in (tmp_path / "ckpt" / "saved").iterdir())
+    assert saved == ["step-000004", "step-000008", "step-000012"]
 
     name = "pytorch_lora_weights.safetensors"
     expected = load_file(tmp_path / "ref" / name)

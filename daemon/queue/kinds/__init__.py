@@ -1,9 +1,11 @@
 """What differs between job kinds on the daemon's side: a worker's inputs and its result.
 
 The dispatcher asks a job's handler what the worker needs when an attempt starts
-(`prepare`), and hands it the worker's `result` at the end (`store`, then `complete`);
-everything else — claiming, leases, fencing, retries, refunds, the notifications of failure
-and cancel — is the one lifecycle of `core.lifecycle`, the same for every kind.
+(`prepare`), hands it each `checkpoint` the worker reports on the way (`store_checkpoint`,
+then `record_checkpoint`; only kinds that save checkpoints override them) and the worker's
+`result` at the end (`store`, then `complete`); everything else — claiming, leases,
+fencing, retries, refunds, the notifications of failure and cancel — is the one lifecycle of
+`core.lifecycle`, the same for every kind.
 """
 
 import abc
@@ -48,3 +50,20 @@ class KindHandler(abc.ABC):
         self, session: AsyncSession, job: Job, result: protocol.Result, stored: Any
     ) -> None:
         """Record what the attempt produced and end the job (`core.lifecycle.mark_completed`)."""
+
+    def store_checkpoint(
+        self, blobs: BlobStore, attempt: Attempt, checkpoint: protocol.Checkpoint
+    ) -> Any:
+        """Copy a checkpoint's files into blob storage (blocking: runs in a thread).
+
+        OSError or ValueError drops the checkpoint (the attempt goes on); a kind that saves
+        none refuses one it is sent.
+        """
+        raise ValueError(f"{type(self).__name__} jobs save no checkpoints")
+
+    async def record_checkpoint(
+        self, session: AsyncSession, job: Job, checkpoint: protocol.Checkpoint, stored: Any
+    ) -> None:
+        """Record a stored checkpoint on its job (the attempt still holds it); after
+        `store_checkpoint`, so only kinds that override that one are asked."""
+        raise NotImplementedError

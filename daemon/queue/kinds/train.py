@@ -1,18 +1,19 @@
-"""Trainings: the job's image snapshot in, a registered Model out."""
+"""Trainings: the job's image snapshot in, samples at each checkpoint, a registered Model out."""
 
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import lifecycle
+from core import checkpoints, lifecycle
 from core import worker_protocol as protocol
 from core.blobs import BlobStore
 from core.db.models import Job
 from core.enums import NotificationKind
 from core.job_images import training_files
 from core.lifecycle import Attempt
-from core.models_registry import blob_prefix, register_model, store_files
+from core.models_registry import blob_prefix, model_news, register_model, store_files
+from core.notifications import notify_job
 from daemon.queue.kinds import KindHandler, Prepared
 
 
@@ -46,11 +47,37 @@ class TrainHandler(KindHandler):
     ) -> None:
         prefix, files = stored
         summary = result.model_dump(include={"final_loss", "steps", "seconds", "stats"})
+        # Each saved checkpoint's kohya file is the model's too: any of them downloads.
+        files = [*files, *checkpoints.checkpoint_model_files(job)]
         model = await register_model(session, job, prefix=prefix, files=files, summary=summary)
-        listed = [{"name": f["name"], "kind": f["kind"], "size": f["size"]} for f in model.files]
         await lifecycle.mark_completed(
+            session, job, NotificationKind.job_completed, model_news(model)
+        )
+
+    def store_checkpoint(
+        self, blobs: BlobStore, attempt: Attempt, checkpoint: protocol.Checkpoint
+    ) -> list[dict[str, Any]]:
+        return checkpoints.store_checkpoint(
+            blobs,
+            attempt.job_id,
+            attempt.fencing_token,
+            checkpoint.step,
+            checkpoint.files,
+            checkpoint.sample,
+        )
+
+    async def record_checkpoint(
+        self,
+        session: AsyncSession,
+        job: Job,
+        checkpoint: protocol.Checkpoint,
+        stored: list[dict[str, Any]],
+    ) -> None:
+        entry = checkpoints.record_checkpoint(job, checkpoint.step, stored)
+        await notify_job(
             session,
             job,
-            NotificationKind.job_completed,
-            {"model_id": model.id, "trigger_word": model.trigger_word, "files": listed},
+            NotificationKind.job_sample,
+            {"step": checkpoint.step, "total_steps": job.total_steps, "sample": entry["sample"]},
+            dedupe_detail=str(checkpoint.step),
         )
