@@ -124,7 +124,7 @@ async def estimate_generation(
     resolution = request.resolution or offering.resolution
     result.image_count = len(request.strengths) if request.strengths else request.count
     result.params = {**request.asked(), "steps": steps, "resolution": resolution}
-    _check_bounds(generation, steps, resolution, result)
+    _check_bounds(generation, steps, resolution, request.count, result)
     sizes = {"images": result.image_count, "steps": steps, "resolution": resolution}
     result.estimated_seconds = generation.estimated_seconds(offering.resolution, **sizes)
     result.price_per_use = model.price_per_use if model.account_id != account_id else 0
@@ -169,14 +169,16 @@ def _generating_offering(
 
 
 def _check_bounds(
-    generation: Generation, steps: int, resolution: int, result: GenerationEstimate
+    generation: Generation, steps: int, resolution: int, count: int, result: GenerationEstimate
 ) -> None:
+    # `images` bounds the count of a request; a strength sheet (count 1) has its own bounds
+    # on its strengths (`core.generation.spec.SHEET_SIZES`), and is priced per tile.
     bounds = generation.bounds
     problems = [
         f"{name}={value} is outside {limits.min}..{limits.max}"
         for name, value, limits in (
             ("steps", steps, bounds.steps),
-            ("images", result.image_count, bounds.images),
+            ("images", count, bounds.images),
             ("resolution", resolution, bounds.resolution),
         )
         if not limits.min <= value <= limits.max

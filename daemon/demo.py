@@ -1,7 +1,6 @@
 """`lorabot demo`: start a daemon and walk through the product over its RPC, step by step."""
 
 import asyncio
-import json
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ class DemoState:
     job: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    captions: dict[str, Any] = field(default_factory=dict)
+    sheet: Path | None = None
 
 
 class ScriptedRun:
@@ -56,15 +57,19 @@ class ScriptedRun:
         self.console.print(f"[bold green]✓[/] [bold]{title}[/] — {detail}")
 
     async def run(self) -> DemoState:
-        """Every step: account → grant → dataset → upload → estimate → job → train → results."""
+        """Every step: account → grant → dataset → upload → captions → estimate → job → train →
+        results → generate → strength sheet → notifications → ledger."""
         await self.account()
         await self.grant()
         await self.dataset()
         await self.upload()
+        await self.captions()
         await self.estimate()
         await self.submit()
         await self.train()
         await self.results()
+        await self.generate()
+        await self.strength_sheet()
         await self.notifications()
         await self.ledger()
         return self.state
@@ -90,15 +95,13 @@ class ScriptedRun:
         self.step("Dataset", f"#{dataset['id']} {dataset['name']!r}")
 
     async def upload(self) -> None:
+        # No captions: the caption job writes them.
         form = aiohttp.FormData()
-        captions = {}
         for seed in range(6):
             name = f"circle{seed}.png"
             form.add_field("image", demo_image(seed), filename=name, content_type="image/png")
-            captions[name] = "a red circle"
         form.add_field("image", demo_image(0), filename="again.png", content_type="image/png")
         form.add_field("image", b"not an image", filename="notes.txt", content_type="text/plain")
-        form.add_field("captions", json.dumps(captions), content_type="application/json")
         path = f"/v1/datasets/{self.state.dataset_id}/images"
         _, answer = await self.rpc.call("POST", path, user=self.user, data=form)
         self.state.added, self.state.refused = answer["added"], answer["refused"]
@@ -138,34 +141,76 @@ class ScriptedRun:
             f"{job['cost']} points debited, balance {me['balance']}",
         )
 
-    async def train(self) -> None:
-        """Follow the job with a progress bar until it ends."""
-        job_id = self.state.job["id"]
+    async def follow(self, job_id: int, label: str) -> dict[str, Any]:
+        """Show a job's progress with a bar until it ends; the final job."""
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[note]}"),
         )
         with Progress(*columns, TimeElapsedColumn(), console=self.console) as bar:
-            task = bar.add_task("training", total=None, note="queued")
+            task = bar.add_task(label, total=None, note="queued")
             while True:
                 _, job = await self.rpc.call("GET", f"/v1/jobs/{job_id}", user=self.user)
                 progress = job["progress"]
                 loss = f"loss {progress['loss']:.4f}" if progress["loss"] is not None else ""
                 bar.update(
                     task,
-                    description=f"job #{job_id} {job['status']}",
+                    description=f"{label} #{job_id} {job['status']}",
                     completed=progress["step"],
                     total=progress["total_steps"] or None,
-                    note=f"step {progress['step']}/{progress['total_steps']} {loss}",
+                    note=f"{progress['step']}/{progress['total_steps']} {loss}",
                 )
                 if job["status"] in FINAL_STATUSES:
                     break
                 await asyncio.sleep(POLL_SECONDS)
-        self.state.job = job
         if job["status"] != "completed":
-            raise RuntimeError(f"job #{job_id} ended {job['status']}: {job['error']}")
-        self.step("Training", f"job #{job_id} completed in {job['attempts']} attempt(s)")
+            raise RuntimeError(f"{label} #{job_id} ended {job['status']}: {job['error']}")
+        return job
+
+    async def download(self, url: str, target: Path) -> Path:
+        """Save one file the daemon serves."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with self.rpc.session.get(
+            self.rpc.daemon.url + url, headers=self.rpc.headers(self.user)
+        ) as response:
+            if response.status != 200:
+                raise RpcError(response.status, await response.text())
+            target.write_bytes(await response.read())
+        return target.resolve()
+
+    async def captions(self) -> None:
+        """Caption the uncaptioned images automatically, then show what was written."""
+        path = f"/v1/datasets/{self.state.dataset_id}/captions"
+        body: dict[str, Any] = {"images": "uncaptioned", "style": "sentence"}
+        _, quote = await self.rpc.call("POST", f"{path}/estimate", user=self.user, json=body)
+        if not quote["ok"]:
+            raise RuntimeError(f"captions refused: {quote['errors']}")
+        body |= {
+            "idempotency_key": f"demo-captions-{self.run_id}",
+            "quote_id": quote["quote"]["id"],
+        }
+        _, job = await self.rpc.call("POST", path, user=self.user, json=body)
+        job = await self.follow(job["id"], "captions")
+        self.state.captions = job
+        _, images = await self.rpc.call(
+            "GET", f"/v1/datasets/{self.state.dataset_id}/images", user=self.user
+        )
+        table = Table("image", "caption")
+        for image in images["images"]:
+            table.add_row(image["filename"], image["caption"])
+        self.step(
+            "Captions",
+            f"job #{job['id']}: {job['result']['written']} written for {job['cost']} points "
+            "(a tiny random captioner: real captions need a real BLIP folder)",
+        )
+        self.console.print(table)
+
+    async def train(self) -> None:
+        """Follow the training until it ends."""
+        job = await self.follow(self.state.job["id"], "training")
+        self.state.job = job
+        self.step("Training", f"job #{job['id']} completed in {job['attempts']} attempt(s)")
 
     async def results(self) -> None:
         """Download every file of the model and show where they are."""
@@ -175,20 +220,76 @@ class ScriptedRun:
         folder = self.output / f"model-{model['id']}"
         folder.mkdir(parents=True, exist_ok=True)
         table = Table("role", "file", "bytes")
+        saved_steps = [f["step"] for f in model["files"] if f["role"] == "checkpoint"]
         for item in model["files"]:
-            target = folder / item["name"]
-            async with self.rpc.session.get(
-                self.rpc.daemon.url + item["url"], headers=self.rpc.headers(self.user)
-            ) as response:
-                if response.status != 200:
-                    raise RpcError(response.status, await response.text())
-                target.write_bytes(await response.read())
-            self.state.files[item["role"]] = target.resolve()
+            if item["role"] == "checkpoint":
+                continue  # downloadable too; the demo names them below
+            saved = await self.download(item["url"], folder / item["name"])
+            self.state.files[item["name"]] = saved
             table.add_row(item["role"], item["name"], f"{item['size']:,}")
-        self.step("Model", f"#{model['id']} trigger word {model['trigger_word']!r}")
+        self.step(
+            "Model",
+            f"#{model['id']} trigger word {model['trigger_word']!r}; checkpoints saved at "
+            f"steps {saved_steps}",
+        )
         self.console.print(table)
-        for role, saved in self.state.files.items():
-            self.console.print(f"  {role}: {saved}", soft_wrap=True)
+        for name, saved in self.state.files.items():
+            self.console.print(f"  {name}: {saved}", soft_wrap=True)
+
+    async def _generation(self, label: str, **request: Any) -> dict[str, Any]:
+        """Price, confirm and follow one generation with the trained LoRA."""
+        model = self.state.model
+        body = {
+            "model_id": model["id"],
+            "prompt": f"a photo of {model['trigger_word']}",
+            "seed": 7,
+        }
+        body |= request
+        _, priced = await self.rpc.call(
+            "POST", "/v1/generations/estimate", user=self.user, json=body
+        )
+        if not priced["ok"]:
+            raise RuntimeError(f"{label} refused: {priced['errors']}")
+        body |= {
+            "idempotency_key": f"demo-{label}-{self.run_id}",
+            "quote_id": priced["quote"]["id"],
+        }
+        _, generation = await self.rpc.call("POST", "/v1/generations", user=self.user, json=body)
+        await self.follow(generation["id"], label)
+        _, generation = await self.rpc.call(
+            "GET", f"/v1/generations/{generation['id']}", user=self.user
+        )
+        return generation
+
+    async def _save_generation(self, generation: dict[str, Any], name: str) -> Path:
+        folder = self.output / f"generation-{generation['id']}"
+        return await self.download(
+            f"/v1/generations/{generation['id']}/files/{name}", folder / name
+        )
+
+    async def generate(self) -> None:
+        """Two images with the LoRA, seeds 7 and 8."""
+        generation = await self._generation("generation", count=2)
+        paths = [await self._save_generation(generation, i["name"]) for i in generation["images"]]
+        self.step(
+            "Generation",
+            f"#{generation['id']}: {len(paths)} images for {generation['cost']} points, "
+            f"prompt {generation['prompt']!r}",
+        )
+        for saved in paths:
+            self.console.print(f"  {saved}", soft_wrap=True)
+
+    async def strength_sheet(self) -> None:
+        """The same prompt and seed at several LoRA strengths, as one picture."""
+        strengths = [0.0, 0.4, 0.7, 1.0, 1.2]
+        generation = await self._generation("strength sheet", strengths=strengths)
+        sheet = await self._save_generation(generation, generation["sheet"]["name"])
+        self.state.sheet = sheet
+        self.step(
+            "Strength sheet",
+            f"#{generation['id']}: strengths {strengths} for {generation['cost']} points",
+        )
+        self.console.print(f"  strength sheet: {sheet}", soft_wrap=True)
 
     async def notifications(self) -> None:
         """Fetch and acknowledge what a bot would deliver to the user."""
