@@ -20,9 +20,7 @@ from bots.common.schemas import Actor
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 from daemon.schemas import MAX_PROMPT_CHARS, GenerationEstimateOut, GenerationOut, ModelOut
 
-SHEET_STRENGTHS = (0.0, 0.4, 0.7, 1.0, 1.2)
-# When an offering renders fewer images at once: without the LoRA and as trained come first.
-SHEET_FIRST = (0.0, 1.0, 0.7, 1.2, 0.4)
+SHEET_STRENGTHS = (0.0, 0.4, 0.7, 1.0, 1.2)  # 0: the base model alone; 1.0: as trained
 DEFAULT_COUNT = 2  # images per request: an album of variations (seeds seed, seed + 1)
 MAX_MODELS = 10
 
@@ -74,14 +72,6 @@ class GenerationConfirmation:
 
     screen: Screen
     generation: GenerationOut | None
-
-
-def sheet_strengths(most_images: int | None) -> list[float]:
-    """The strengths of a sheet: all of `SHEET_STRENGTHS`, or as many as the offering renders
-    in one request (`most_images`, its bound on images)."""
-    if most_images is None or most_images >= len(SHEET_STRENGTHS):
-        return list(SHEET_STRENGTHS)
-    return sorted(SHEET_FIRST[: max(2, most_images)])
 
 
 def suggest_prompt(trigger: str | None) -> str:
@@ -174,25 +164,15 @@ class GenerateFlow:
         """A new request from a finished generation: its strength sheet (same prompt and seed),
         or the same request with a new seed; straight to the price."""
         done = await self.client.generation(self.actor, generation_id)
-        model = await self.client.model(self.actor, done.model_id)
-        self._use_model(model)
+        self._use_model(await self.client.model(self.actor, done.model_id))
         s = self.state
         s.prompt, s.negative_prompt = done.prompt, done.negative_prompt
         s.steps, s.resolution, s.strength = done.steps, done.resolution, done.strength
         if sheet:
-            most = await self._most_images(model.offering_id)
-            s.seed, s.strengths, s.count = done.seed, sheet_strengths(most), 1
+            s.seed, s.strengths, s.count = done.seed, list(SHEET_STRENGTHS), 1
         else:
-            s.seed, s.strengths = None, done.strengths
-            s.count = 1 if done.strengths else max(1, len(done.images))
+            s.seed, s.strengths, s.count = None, done.strengths, done.count
         return await self._price()
-
-    async def _most_images(self, offering_id: str) -> int | None:
-        """How many images the model's offering renders in one request (None: unknown)."""
-        for offering in await self.client.offerings(self.actor):
-            if offering.id == offering_id and offering.generation is not None:
-                return offering.generation.bounds.get("images", {}).get("max")
-        return None
 
     async def _price(self) -> Screen:
         """Estimate the request and show its price with Confirm / Cancel."""

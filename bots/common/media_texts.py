@@ -4,7 +4,7 @@ from bots.common.texts import duration
 
 # -- automatic captions in the training journey --------------------------------------------
 CAPTION_OFFER = (
-    "{count} of your images have no caption. Captions tell the training what is in each "
+    "{count} of your images {have} no caption. Captions tell the training what is in each "
     "picture besides your subject; I can write them for you, or you skip this step."
 )
 BTN_CAPTION = "Caption automatically ({cost} points)"

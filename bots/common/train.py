@@ -2,6 +2,7 @@
 preset, pay."""
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -176,7 +177,8 @@ class TrainFlow:
         if not estimate.ok:
             return self._to_trigger(_unavailable(estimate))
         self.state.step = TrainStep.captions
-        text = media_texts.CAPTION_OFFER.format(count=estimate.image_count)
+        count = estimate.image_count
+        text = media_texts.CAPTION_OFFER.format(count=count, have="has" if count == 1 else "have")
         offer = Button(media_texts.BTN_CAPTION.format(cost=estimate.cost), Action.caption_price)
         return Screen(text, [[offer, _skip_button()]])
 
@@ -325,62 +327,55 @@ class TrainFlow:
     ) -> Confirmation:
         """Pay and queue the job (the captions' or the training's, by the step); the key is
         tied to the summary, so repeats charge once."""
-        if self.state.step in (TrainStep.caption_summary, TrainStep.captioning):
-            return await self._confirm_captions(summary_id, reply_to)
-        self._require(TrainStep.summary, TrainStep.submitted)
-        if summary_id != self.state.summary_id:
-            raise StaleAction(summary_id)
         s = self.state
-        assert s.dataset_id is not None and s.offering_id and s.preset
-        try:
-            job, created = await self.client.submit_job(
-                self.actor,
-                dataset_id=s.dataset_id,
-                offering_id=s.offering_id,
-                preset=s.preset,
-                idempotency_key=f"train:{self.actor.header}:{summary_id}",
-                reply_to=reply_to,
-                quote_id=s.quote_id,
-            )
-        except QuoteError as exc:
-            screen = await requote(
-                self.client, self.actor, s, exc, confirm=Action.confirm, back=_cancel_button()
-            )
-            return Confirmation(screen, None, False)
-        except InsufficientPointsError as exc:
-            return Confirmation(shortfall(exc), None, False)
-        already = s.step == TrainStep.submitted or not created
-        s.step, s.job_id = TrainStep.submitted, job.id
-        template = texts.ALREADY_CONFIRMED if already else texts.CONFIRMED
-        return Confirmation(
-            Screen(template.format(job_id=job.id, cost=job.cost)), job, not already
-        )
-
-    async def _confirm_captions(
-        self, summary_id: str, reply_to: dict[str, Any] | None
-    ) -> Confirmation:
-        """Pay and queue the caption job; its captions come back as a message to review."""
-        if summary_id != self.state.summary_id:
+        captions = s.step in (TrainStep.caption_summary, TrainStep.captioning)
+        if not captions:
+            self._require(TrainStep.summary, TrainStep.submitted)
+        if summary_id != s.summary_id:
             raise StaleAction(summary_id)
-        s = self.state
-        try:
-            job, created = await self.client.submit_captions(
+        if captions:
+            submitted = self.client.submit_captions(
                 self.actor,
                 self._dataset_id(),
                 idempotency_key=f"caption:{self.actor.header}:{summary_id}",
                 reply_to=reply_to,
                 quote_id=s.quote_id,
             )
+            texts_of = (media_texts.CAPTIONING, media_texts.CAPTIONS_ALREADY)
+            return await self._pay(submitted, TrainStep.captioning, _skip_button(), texts_of)
+        assert s.offering_id and s.preset
+        submitted = self.client.submit_job(
+            self.actor,
+            dataset_id=self._dataset_id(),
+            offering_id=s.offering_id,
+            preset=s.preset,
+            idempotency_key=f"train:{self.actor.header}:{summary_id}",
+            reply_to=reply_to,
+            quote_id=s.quote_id,
+        )
+        texts_of = (texts.CONFIRMED, texts.ALREADY_CONFIRMED)
+        return await self._pay(submitted, TrainStep.submitted, _cancel_button(), texts_of)
+
+    async def _pay(
+        self,
+        submitted: Awaitable[tuple[JobOut, bool]],
+        paid: TrainStep,
+        back: Button,
+        texts_of: tuple[str, str],
+    ) -> Confirmation:
+        """The submission's answer: the job (once), a fresh price, or the shortfall."""
+        try:
+            job, created = await submitted
         except QuoteError as exc:
             screen = await requote(
-                self.client, self.actor, s, exc, confirm=Action.confirm, back=_skip_button()
+                self.client, self.actor, self.state, exc, confirm=Action.confirm, back=back
             )
             return Confirmation(screen, None, False)
         except InsufficientPointsError as exc:
-            return Confirmation(Screen(shortfall(exc).text, [[_skip_button()]]), None, False)
-        already = s.step == TrainStep.captioning or not created
-        s.step, s.job_id = TrainStep.captioning, job.id
-        template = media_texts.CAPTIONS_ALREADY if already else media_texts.CAPTIONING
+            return Confirmation(Screen(shortfall(exc).text, [[back]]), None, False)
+        already = self.state.step == paid or not created
+        self.state.step, self.state.job_id = paid, job.id
+        template = texts_of[1] if already else texts_of[0]
         return Confirmation(
             Screen(template.format(job_id=job.id, cost=job.cost)), job, not already
         )

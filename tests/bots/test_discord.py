@@ -202,8 +202,8 @@ async def test_every_action_but_download_is_reachable(
     daemon: Daemon, fake_discord: FakeDiscord, run_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
-    the marketplace's are pressed in test_market, the generations' and checkpoints' in
-    test_media)."""
+    the marketplace's in test_market, the captions', generations' and checkpoints' in
+    the media tests)."""
     fake = fake_discord
     pressed: set[Action] = set()
     press = fake.press
@@ -223,7 +223,7 @@ async def test_every_action_but_download_is_reachable(
     mark = len(fake.log)
     await fake.post(USER, "", [("e.png", png(5))])  # one without a caption
     await fake.wait_text("now has 5", after=mark)
-    offer = await _press(fake, images, "Done", "1 of your images have no caption")
+    offer = await _press(fake, images, "Done", "1 of your images has no caption")
     price = await _press(fake, offer, "Caption automatically", "Automatic captions")
     trigger = await _press(fake, price, "Skip", "Suggested: mycat")
     # The daemon's rule, checked before calling it: a dot is refused in plain words.

@@ -11,7 +11,7 @@ from bots.common.client import DaemonClient
 from bots.common.delivery import notification_messages
 from bots.common.dispatch import Press, dispatch
 from bots.common.errors import NotFoundError
-from bots.common.generate import GenerateFlow, GenerateState, GenerateStep, sheet_strengths
+from bots.common.generate import GenerateFlow, GenerateState, GenerateStep
 from bots.common.outgoing import OutKind
 from bots.common.schemas import Actor
 from bots.common.train import TrainFlow, TrainState, TrainStep
@@ -144,9 +144,3 @@ async def test_cancelled_captions_and_generations_have_their_own_words(
     )
     assert all(m.kind is OutKind.text for messages in sent for m in messages)
     assert (await rpc.me(owner)).balance == 500  # both refunded in full
-
-
-def test_a_strength_sheet_fits_what_the_offering_renders_at_once() -> None:
-    assert sheet_strengths(None) == sheet_strengths(8) == [0.0, 0.4, 0.7, 1.0, 1.2]
-    assert sheet_strengths(4) == [0.0, 0.7, 1.0, 1.2]  # without the LoRA and as trained stay
-    assert sheet_strengths(2) == sheet_strengths(1) == [0.0, 1.0]  # a sheet has two at least

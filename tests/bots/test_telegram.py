@@ -183,8 +183,8 @@ async def test_every_action_but_download_is_reachable(
     daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
-    the marketplace's are pressed in test_market, the generations' and checkpoints' in
-    test_media)."""
+    the marketplace's in test_market, the captions', generations' and checkpoints' in
+    the media tests)."""
     fake = fake_telegram
     pressed: set[Action] = set()
     press = fake.press
