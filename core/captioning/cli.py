@@ -21,7 +21,7 @@ def add_make_tiny_captioner_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_make_tiny_captioner(args: argparse.Namespace) -> int:
     """Build and save the tiny captioner; list the files it wrote."""
-    from core.captioning.tiny_captioner import build_tiny_captioner
+    from core.training.tiny_captioner import build_tiny_captioner
 
     out = build_tiny_captioner(args.out, seed=args.seed)
     print(f"wrote the tiny BLIP captioner to {out}:")

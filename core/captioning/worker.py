@@ -49,7 +49,7 @@ class _ImageProgress:
 
 def run(job: protocol.JobFile, channel: Channel, cancel: threading.Event) -> int:
     """Caption one attempt's images and report the outcome; the exit code of the process."""
-    from core.captioning.captioner import (
+    from core.training.captioner import (
         CaptioningCancelled,
         caption_images,
         ensure_captioner,

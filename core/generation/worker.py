@@ -1,7 +1,7 @@
 """The generation worker process: `python -m core.generation.worker --serve IDLE_SECONDS`.
 
 A warm worker (see `core.worker_protocol`): it takes one job file per stdin line
-`run JOB_FILE`, says `hello` for each, renders it (`core.generation.render`) with a
+`run JOB_FILE`, says `hello` for each, renders it (`core.training.generation`) with a
 `progress` line per denoising step, and answers `result`, `cancelled` or `error`; then it
 waits for the next line. It keeps one pipeline loaded, that of the last job's `warm_key`
 (the base model), so the next job for that base model loads nothing; a job for another base
@@ -13,7 +13,6 @@ torch and diffusers load with the first job, after its `hello`.
 
 from __future__ import annotations
 
-import gc
 import os
 import queue
 import sys
@@ -82,22 +81,14 @@ class Pipelines:
         if self.pipe is not None and job.warm_key is not None and job.warm_key == self.key:
             return self.pipe, True
         self.pipe = self.key = None
-        _free_memory()
-        from core.generation.render import load_base
+        from core.training.generation import free_memory, load_base
+
+        free_memory()
 
         self.pipe = load_base(spec, job.data_dir)
         self.key = job.warm_key
         self.loads += 1
         return self.pipe, False
-
-
-def _free_memory() -> None:
-    gc.collect()
-    if "torch" in sys.modules:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
 
 
 class _Reporter:
@@ -142,7 +133,7 @@ def run(
             )
         )
         pipe, warm = pipelines.get(job, spec)
-        from core.generation.render import generate
+        from core.training.generation import generate
 
         rendered = generate(
             pipe,

@@ -37,7 +37,7 @@ def test_the_tiny_captioner_loads_as_a_blip_checkpoint_and_captions_in_words(
 ) -> None:
     from transformers import BlipForConditionalGeneration
 
-    from core.captioning.captioner import caption_images, load_captioner
+    from core.training.captioner import caption_images, load_captioner
 
     folder = shared_captioner / "tiny-blip"
     assert is_captioner_folder(folder)
@@ -66,7 +66,7 @@ def test_the_tiny_captioner_loads_as_a_blip_checkpoint_and_captions_in_words(
 def test_a_cancel_is_honoured_before_the_next_image(
     shared_captioner: Path, tmp_path: Path
 ) -> None:
-    from core.captioning.captioner import CaptioningCancelled, caption_images, load_captioner
+    from core.training.captioner import CaptioningCancelled, caption_images, load_captioner
 
     captioner = load_captioner(shared_captioner / "tiny-blip")
     done: list[int] = []
@@ -83,7 +83,7 @@ def test_a_cancel_is_honoured_before_the_next_image(
 
 @pytest.mark.slow
 def test_the_builtin_is_built_once_on_first_use(tmp_path: Path) -> None:
-    from core.captioning.captioner import ensure_captioner
+    from core.training.captioner import ensure_captioner
 
     built = ensure_captioner("builtin:tiny-blip", tmp_path)
     assert built == tmp_path / "base-models" / "tiny-blip" and is_captioner_folder(built)

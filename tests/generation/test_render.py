@@ -1,5 +1,5 @@
 """Rendering on a warm pipeline: the LoRA at each strength, seeds, cancel, and no LoRA carried
-from one job into the next (the diffusers behaviour `core.generation.render` relies on)."""
+from one job into the next (the diffusers behaviour `core.training.generation` relies on)."""
 
 from pathlib import Path
 from typing import Any
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.generation import render
 from core.generation.cancel import GenerationCancelled
 from core.generation.spec import GenerationSpec
+from core.training import generation as render
 
 pytestmark = pytest.mark.slow
 

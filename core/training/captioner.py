@@ -53,7 +53,7 @@ def ensure_captioner(location: str, data_dir: Path) -> Path:
     with FileLock(str(target) + ".lock"):
         if (target / CONFIG_FILE).is_file():
             return target  # another process built it while we waited
-        from core.captioning.tiny_captioner import build_tiny_captioner
+        from core.training.tiny_captioner import build_tiny_captioner
 
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -13,6 +13,7 @@ diffusers 0.42 behaviour this relies on (read in `diffusers/loaders/lora_base.py
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ class Rendered:
 
     files: dict[str, Path]
     steps: int
+
+
+def free_memory() -> None:
+    """Give back what a dropped pipeline held (the GPU cache too)."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def load_base(spec: GenerationSpec, data_dir: Path) -> Any:
