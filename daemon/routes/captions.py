@@ -4,17 +4,15 @@ a caption job (paid, idempotent); the job is followed with the jobs' routes."""
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 from core.captions import CaptionRequest, estimate_captions, submit_captions
 from core.jobs import job_standing
-from core.quotes import QuoteStale
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
-from daemon.keys import ECONOMY, EVENTS, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.keys import ECONOMY, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
-from daemon.routes.estimate import hold_price
-from daemon.schemas import CaptionEstimateOut, CaptionIn, CaptionJobIn, JobOut, QuoteOut
+from daemon.paid_requests import hold_price, submit_and_answer
+from daemon.schemas import CaptionEstimateOut, CaptionIn, CaptionJobIn, JobOut
 from daemon.validation import parse_body, path_int
 
 routes = web.RouteTableDef()
@@ -77,19 +75,7 @@ async def post_captions(request: web.Request) -> web.Response:
         reply_to=body.reply_to,
         quote_id=body.quote_id,
     )
-    try:
-        answer, created = await _submit(request, caption_request)
-    except QuoteStale as exc:
-        # The person sees the new price first: a fresh quote rides in the refusal.
-        quote = await hold_price(request, exc.account_id, exc.fingerprint, exc.cost)
-        exc.details["quote"] = QuoteOut.model_validate(quote).model_dump(mode="json")
-        raise
-    except IntegrityError:
-        # A concurrent submit with the same key won the unique constraint: answer its job.
-        answer, created = await _submit(request, caption_request)
-    if created:
-        request.app[EVENTS].jobs_changed()
-    return json_answer(answer, status=201 if created else 200)
+    return await submit_and_answer(request, lambda: _submit(request, caption_request))
 
 
 async def _submit(request: web.Request, caption_request: CaptionRequest) -> tuple[JobOut, bool]:

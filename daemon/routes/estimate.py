@@ -2,15 +2,14 @@
 
 from aiohttp import web
 
-from core.db.models import Quote
 from core.estimate import estimate
 from core.jobs import request_fingerprint
 from core.queue_standing import queue_standing
-from core.quotes import issue_quote
 from daemon.answers import json_answer
 from daemon.auth import acting_account
-from daemon.keys import ECONOMY, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.keys import OFFERINGS, READ_SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
+from daemon.paid_requests import hold_price
 from daemon.schemas import EstimateIn, EstimateOut
 from daemon.validation import parse_body
 
@@ -47,16 +46,3 @@ async def post_estimate(request: web.Request) -> web.Response:
         )
         quote = await hold_price(request, account.id, fingerprint, result.cost)
     return json_answer(EstimateOut.of(result, outlook, quote))
-
-
-async def hold_price(request: web.Request, account_id: int, fingerprint: str, cost: int) -> Quote:
-    """A quote of `cost` for one request, in a transaction of its own (an estimate only reads;
-    a refused job's transaction rolls back)."""
-    async with request.app[SESSIONMAKER].begin() as session:
-        return await issue_quote(
-            session,
-            account_id=account_id,
-            fingerprint=fingerprint,
-            cost=cost,
-            ttl_seconds=request.app[ECONOMY].market.quote_ttl_seconds,
-        )

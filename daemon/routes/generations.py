@@ -2,7 +2,6 @@
 show, and download their images. Cancel is the jobs' route (a generation is a job)."""
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 from core.generations import (
     IMAGE_MEDIA_TYPE,
@@ -14,20 +13,18 @@ from core.generations import (
     submit_generation,
 )
 from core.jobs import job_standing
-from core.quotes import QuoteStale
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
 from daemon.keys import (
     BLOBS,
     ECONOMY,
-    EVENTS,
     OFFERINGS,
     READ_SESSIONMAKER,
     SESSIONMAKER,
     SETTINGS,
 )
 from daemon.openapi import describe
-from daemon.routes.estimate import hold_price
+from daemon.paid_requests import hold_price, submit_and_answer
 from daemon.schemas import (
     GenerationEstimateOut,
     GenerationIn,
@@ -35,7 +32,6 @@ from daemon.schemas import (
     GenerationOut,
     GenerationsOut,
     GenerationsQuery,
-    QuoteOut,
 )
 from daemon.validation import parse_body, parse_query, path_int
 
@@ -90,18 +86,7 @@ async def post_estimate(request: web.Request) -> web.Response:
 )
 async def post_generation(request: web.Request) -> web.Response:
     generation = _request_of(await parse_body(request, GenerationJobIn))
-    try:
-        answer, created = await _submit(request, generation)
-    except QuoteStale as exc:
-        quote = await hold_price(request, exc.account_id, exc.fingerprint, exc.cost)
-        exc.details["quote"] = QuoteOut.model_validate(quote).model_dump(mode="json")
-        raise
-    except IntegrityError:
-        # A concurrent submit with the same key won the unique constraint: answer its job.
-        answer, created = await _submit(request, generation)
-    if created:
-        request.app[EVENTS].jobs_changed()
-    return json_answer(answer, status=201 if created else 200)
+    return await submit_and_answer(request, lambda: _submit(request, generation))
 
 
 async def _submit(

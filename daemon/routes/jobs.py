@@ -2,7 +2,6 @@
 checkpoint, metrics."""
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import checkpoints
@@ -16,7 +15,6 @@ from core.jobs import (
     list_jobs,
     submit_job,
 )
-from core.quotes import QuoteStale
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity
 from daemon.keys import (
@@ -29,7 +27,7 @@ from daemon.keys import (
     SETTINGS,
 )
 from daemon.openapi import describe
-from daemon.routes.estimate import hold_price
+from daemon.paid_requests import submit_and_answer
 from daemon.schemas import (
     CancelOut,
     JobIn,
@@ -40,7 +38,6 @@ from daemon.schemas import (
     KeepOut,
     MetricPoint,
     MetricsOut,
-    QuoteOut,
     SampleOut,
 )
 from daemon.schemas.checkpoints import checkpoint_file_url
@@ -73,20 +70,7 @@ def _request_of(body: JobIn) -> JobRequest:
 async def post_job(request: web.Request) -> web.Response:
     body = await parse_body(request, JobIn)
     job_request = _request_of(body)
-    try:
-        answer, created = await _submit(request, job_request)
-    except QuoteStale as exc:
-        # The person sees the new price first: a fresh quote rides in the refusal.
-        quote = await hold_price(request, exc.account_id, exc.fingerprint, exc.cost)
-        exc.details["quote"] = QuoteOut.model_validate(quote).model_dump(mode="json")
-        raise
-    except IntegrityError:
-        # A concurrent submit with the same key won the unique constraint (our transaction
-        # was rolled back): a second pass finds its job and answers it.
-        answer, created = await _submit(request, job_request)
-    if created:
-        request.app[EVENTS].jobs_changed()
-    return json_answer(answer, status=201 if created else 200)
+    return await submit_and_answer(request, lambda: _submit(request, job_request))
 
 
 async def _submit(request: web.Request, job_request: JobRequest) -> tuple[JobOut, bool]:

@@ -87,6 +87,10 @@ async def test_the_estimate_prices_images_and_warns_without_the_trigger_word(
     sheet = {"model_id": model, "prompt": PROMPT, "strengths": [0, 0.5, 1], "steps": 16}
     priced = await call(client, "POST", "/v1/generations/estimate", alice, json=sheet)
     assert (priced["cost"], priced["image_count"], priced["warnings"]) == (12, 3, [])
+    # A sheet is bounded by its strengths (2..8), not by the images a request may ask (1..4).
+    five = sheet | {"strengths": [0, 0.4, 0.7, 1.0, 1.2], "steps": 8}
+    priced = await call(client, "POST", "/v1/generations/estimate", alice, json=five)
+    assert (priced["ok"], priced["cost"], priced["image_count"]) == (True, 10, 5)
 
 
 async def test_anothers_published_model_costs_its_price_per_use_and_pays_a_royalty(
@@ -142,7 +146,6 @@ async def test_anothers_private_model_looks_missing_and_costs_nothing(
         ({"steps": 51}, "steps=51 is outside 1..50"),
         ({"resolution": 256}, "resolution=256 is outside 32..128"),
         ({"resolution": 100}, "resolution=100 is not a multiple of 8"),
-        ({"strengths": [0, 0.2, 0.4, 0.6, 0.8]}, "images=5 is outside 1..4"),
     ],
 )
 async def test_out_of_bounds_is_refused_with_the_limits_and_charges_nothing(
