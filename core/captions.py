@@ -13,7 +13,7 @@ a worker produced into the dataset.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -23,17 +23,16 @@ from core.captioning.locations import captioner_available
 from core.captioning.spec import DEFAULT_MIN_NEW_TOKENS, CaptionSpec
 from core.captioning.styles import STYLES
 from core.datasets import dataset_stats
-from core.db.models import Account, Dataset, Image, Job, JobImage
+from core.db.models import Dataset, Image, Job, JobImage
 from core.db.types import utcnow
 from core.economy import MarketRules
 from core.enums import JobKind, JobStatus
-from core.errors import InvalidInput, NotFound, PreflightRefused
-from core.estimate import Issue
+from core.errors import InvalidInput, NotFound
+from core.estimate import Issue, check_daily_cap, refusal
 from core.job_images import snapshot_images
 from core.ledger import lock_accounts
 from core.offerings import Captioner, OfferingRegistry
 from core.paid_jobs import find_repeat, queue_paid_job
-from core.spending import over_cap, spent_today
 
 # A caption job has no offering of its own: the registry's captioner prices and runs it.
 CAPTIONER_OFFERING_ID = "captioner"
@@ -133,7 +132,7 @@ async def estimate_captions(
         return result
     result.cost = captioner.cost(count)
     result.estimated_seconds = captioner.estimated_seconds(count)
-    await _check_spending(session, account_id, result)
+    await check_daily_cap(session, account_id, result.cost, result.errors)
     if result.ok:
         result.spec = CaptionSpec(
             captioner=captioner.model,
@@ -176,17 +175,6 @@ async def _own_dataset(
     return await session.scalar(query)
 
 
-async def _check_spending(session: AsyncSession, account_id: int, result: CaptionEstimate) -> None:
-    # The caller loaded the account in this session: read from the identity map.
-    account = await session.get(Account, account_id)
-    cap = None if account is None else account.daily_spending_cap
-    if cap is None:
-        return
-    problem = over_cap(cap, await spent_today(session, account_id), result.cost)
-    if problem is not None:
-        result.errors.append(Issue("DAILY_CAP_REACHED", problem))
-
-
 async def submit_captions(
     session: AsyncSession,
     registry: OfferingRegistry,
@@ -216,11 +204,7 @@ async def submit_captions(
     if any(issue.code == "DATASET_NOT_FOUND" for issue in preflight.errors):
         raise NotFound(f"dataset {request.dataset_id} not found", dataset_id=request.dataset_id)
     if not preflight.ok or preflight.spec is None:
-        raise PreflightRefused(
-            "; ".join(issue.message for issue in preflight.errors),
-            errors=[asdict(issue) for issue in preflight.errors],
-            warnings=[asdict(issue) for issue in preflight.warnings],
-        )
+        raise refusal(preflight.errors, preflight.warnings)
     job = Job(
         account_id=account_id,
         kind=JobKind.caption,

@@ -1,6 +1,6 @@
 """Preflight: what a training would cost and whether it can run, before any point moves."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.datasets import DatasetStats, dataset_stats, get_usable_dataset
 from core.db.models import Account
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, PreflightRefused
 from core.offerings import Offering, OfferingRegistry, merged_params
 from core.spending import over_cap, spent_today
 from core.training.locations import base_model_available
@@ -85,7 +85,7 @@ async def estimate(
     stats = await dataset_stats(session, dataset.id)
     result.image_count = stats.image_count
     _check_images(offering, stats, int(params["resolution"]), result)
-    await _check_spending(session, account_id, result)
+    await check_daily_cap(session, account_id, result.cost, result.errors)
     if result.ok:
         result.spec = _build_spec(offering, params, dataset.trigger_word or "", result)
     return result
@@ -110,16 +110,30 @@ def _check_offering(
         )
 
 
-async def _check_spending(session: AsyncSession, account_id: int, result: Estimate) -> None:
-    # The caller loaded the account in this session (the acting account, or the submit's
-    # lock), so this is read from the identity map without a query.
+async def check_daily_cap(
+    session: AsyncSession, account_id: int, cost: int, errors: list[Issue]
+) -> None:
+    """Add DAILY_CAP_REACHED to `errors` when `cost` would pass the account's daily cap.
+
+    The caller loaded the account in this session (the acting account, or the submit's lock),
+    so it is read from the identity map without a query.
+    """
     account = await session.get(Account, account_id)
     cap = None if account is None else account.daily_spending_cap
     if cap is None:
         return
-    problem = over_cap(cap, await spent_today(session, account_id), result.cost)
+    problem = over_cap(cap, await spent_today(session, account_id), cost)
     if problem is not None:
-        result.errors.append(Issue("DAILY_CAP_REACHED", problem))
+        errors.append(Issue("DAILY_CAP_REACHED", problem))
+
+
+def refusal(errors: list[Issue], warnings: list[Issue]) -> PreflightRefused:
+    """The 422 of a submission whose preflight found errors (every paid kind's)."""
+    return PreflightRefused(
+        "; ".join(issue.message for issue in errors),
+        errors=[asdict(issue) for issue in errors],
+        warnings=[asdict(issue) for issue in warnings],
+    )
 
 
 def _check_images(

@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import royalties
 from core.blobs import BlobStore
-from core.db.models import Account, Job, Model
+from core.db.models import Job, Model
 from core.economy import MarketRules
 from core.enums import ItemKind, JobKind, JobStatus
-from core.errors import NotFound, PreflightRefused
-from core.estimate import Issue
+from core.errors import NotFound
+from core.estimate import Issue, check_daily_cap, refusal
 from core.generation.spec import GenerationSpec
 from core.jobs import get_job, list_jobs
 from core.ledger import lock_accounts
@@ -41,7 +41,6 @@ from core.models_registry import get_model
 from core.offerings import Generation, Offering, OfferingRegistry
 from core.paid_jobs import find_repeat, queue_paid_job
 from core.royalties import PaidItem
-from core.spending import over_cap, spent_today
 from core.training.locations import base_model_available
 
 LORA_ROLE = "lora_diffusers"
@@ -130,7 +129,7 @@ async def estimate_generation(
     result.price_per_use = model.price_per_use if model.account_id != account_id else 0
     result.cost = generation.cost(offering.resolution, **sizes) + result.price_per_use
     _check_trigger_word(model, request.prompt, result)
-    await _check_spending(session, account_id, result)
+    await check_daily_cap(session, account_id, result.cost, result.errors)
     if result.ok:
         result.spec = GenerationSpec(
             base_model=offering.base_model,
@@ -203,17 +202,6 @@ def _check_trigger_word(model: Model, prompt: str, result: GenerationEstimate) -
         )
 
 
-async def _check_spending(session: AsyncSession, account_id: int, result: GenerationEstimate):
-    # The caller loaded the account in this session: read from the identity map.
-    account = await session.get(Account, account_id)
-    cap = None if account is None else account.daily_spending_cap
-    if cap is None:
-        return
-    problem = over_cap(cap, await spent_today(session, account_id), result.cost)
-    if problem is not None:
-        result.errors.append(Issue("DAILY_CAP_REACHED", problem))
-
-
 async def submit_generation(
     session: AsyncSession,
     registry: OfferingRegistry,
@@ -237,11 +225,7 @@ async def submit_generation(
         session, registry, blobs, account_id=account_id, request=request, data_dir=data_dir
     )
     if preflight.spec is None or preflight.model is None:
-        raise PreflightRefused(
-            "; ".join(issue.message for issue in preflight.errors),
-            errors=[dataclasses.asdict(issue) for issue in preflight.errors],
-            warnings=[dataclasses.asdict(issue) for issue in preflight.warnings],
-        )
+        raise refusal(preflight.errors, preflight.warnings)
     seed = request.seed if request.seed is not None else secrets.randbelow(SEED_LIMIT)
     spec = dataclasses.replace(preflight.spec, seed=seed)
     model = preflight.model

@@ -16,7 +16,7 @@ The status changes themselves all live in `core.lifecycle`.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from core import lifecycle, royalties
 from core.db.models import Job, JobMetric
 from core.economy import MarketRules
 from core.enums import ItemKind, JobKind, JobStatus
-from core.errors import NotFound, PreflightRefused
-from core.estimate import estimate
+from core.errors import NotFound
+from core.estimate import estimate, refusal
 from core.job_images import snapshot_images
 from core.ledger import lock_accounts
 from core.offerings import OfferingRegistry
@@ -121,11 +121,7 @@ async def submit_job(
         data_dir=data_dir,
     )
     if not preflight.ok or preflight.spec is None:
-        raise PreflightRefused(
-            "; ".join(issue.message for issue in preflight.errors),
-            errors=[asdict(issue) for issue in preflight.errors],
-            warnings=[asdict(issue) for issue in preflight.warnings],
-        )
+        raise refusal(preflight.errors, preflight.warnings)
     job = Job(
         account_id=account_id,
         kind=JobKind.train,
