@@ -241,8 +241,12 @@ async def test_end_to_end_on_postgres(
     view = await wait_for(finished, timeout=240, every=0.5, what="the job to finish")
     assert (view["status"], view["attempts"]) == ("completed", 1), view
     polled = await client.get("/v1/notifications?platform=discord&wait=5", headers=RPC_HEADERS)
-    kinds = [n["kind"] for n in (await polled.json())["notifications"]]
-    assert kinds == ["job_started", "job_completed"]
+    notes = (await polled.json())["notifications"]
+    kinds = [n["kind"] for n in notes]
+    # Started, one sample per saved checkpoint in step order, completed.
+    samples = [n["payload"]["step"] for n in notes if n["kind"] == "job_sample"]
+    assert kinds == ["job_started", *["job_sample"] * len(samples), "job_completed"]
+    assert samples and samples == sorted(samples) and samples[-1] < view["progress"]["total_steps"]
     entries = await ledger_of(client, user)
     assert sorted(e["kind"] for e in entries) == ["grant", "training_debit"]
     me = await (await client.get("/v1/me", headers=user_headers(user))).json()
