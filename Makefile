@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check demo test test-fast lint format postgres bench clean
+.PHONY: install lock lock-check demo test test-fast lint format postgres chromium bench clean
 
 install: $(STAMP)
 
@@ -29,8 +29,13 @@ demo: install
 postgres:
 	@scripts/postgres.sh start >/dev/null
 
-test: install postgres lock-check
-	LORABOT_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) $(BIN)/pytest -q -p no:cacheprovider
+chromium:
+	@scripts/chromium.sh >/dev/null
+
+test: install postgres chromium lock-check
+	LORABOT_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) \
+	LORABOT_TEST_CHROMIUM=$$(scripts/chromium.sh) \
+	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

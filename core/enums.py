@@ -123,6 +123,22 @@ class NotificationKind(StrEnum):
     low_balance = "low_balance"  # a debit took the balance below the operator's threshold
 
 
+class ActivityKind(StrEnum):
+    """The events of a person's activity feed (`GET /v1/activity`)."""
+
+    job_started = "job_started"  # a worker picked up one of their jobs
+    job_completed = "job_completed"  # a training finished; its model is ready
+    job_failed = "job_failed"  # a job gave up; its price was refunded
+    job_cancelled = "job_cancelled"  # a job was cancelled; the unused share was refunded
+    captions_ready = "captions_ready"  # a caption job wrote its captions
+    generation_ready = "generation_ready"  # a generation's images are ready
+    purchase = "purchase"  # points bought were credited
+    purchase_refunded = "purchase_refunded"  # a purchase was refunded; its points taken back
+    royalty_earned = "royalty_earned"  # someone else paid to use a published item
+    accounts_linked = "accounts_linked"  # two chat identities now share this account
+    low_balance = "low_balance"  # a debit took the balance below the operator's threshold
+
+
 class RefusalCode(StrEnum):
     """Why one uploaded file was not added (the other files of the upload are unaffected)."""
 

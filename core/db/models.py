@@ -1,5 +1,5 @@
 """The schema: accounts, the points ledger, datasets, jobs, models, notifications, purchases,
-paid uses and quotes."""
+paid uses, quotes, the activity feed and the web dashboard's sign-ins."""
 
 from datetime import datetime
 from typing import Any
@@ -376,4 +376,55 @@ class Notification(Base):
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deliveries: Mapped[int] = mapped_column(Integer, default=0)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]
+
+
+class Activity(Base):
+    """One event of a person's own history, with its read state (see `ActivityKind`).
+
+    Written in the transaction of the event itself, beside (not instead of) the bots'
+    outbox: delivering or pruning notifications leaves the feed as it is.
+    """
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_account_id_id", "account_id", "id"),
+        Index("ix_activity_account_id_read_at", "account_id", "read_at"),
+    )
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str32]
+    payload: Mapped[json_dict]
+    # One row per event (e.g. "job:7:completed"), so a replayed event adds nothing.
+    dedupe_key: Mapped[str200] = mapped_column(unique=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]
+
+
+class WebLink(Base):
+    """A one-time sign-in link for the web dashboard, sent by a bot; only its hash is kept."""
+
+    __tablename__ = "web_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[account_ref]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]
+
+
+class WebSession(Base):
+    """A signed-in browser: a person (`account_id`) or an operator (`is_operator`).
+
+    The cookie holds the token, the row only its hash; `csrf_token` guards every form.
+    """
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    is_operator: Mapped[bool] = mapped_column(default=False)
+    csrf_token: Mapped[str64]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[created_at]
