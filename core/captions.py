@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.breakdown import Breakdown
 from core.captioning.locations import captioner_available
 from core.captioning.spec import DEFAULT_MIN_NEW_TOKENS, CaptionSpec
 from core.captioning.styles import STYLES
@@ -83,6 +84,8 @@ class CaptionEstimate:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     spec: CaptionSpec | None = None
+    breakdown: Breakdown = field(default_factory=Breakdown)
+    """The parts of `cost` (no parts while there is no captioner to price it)."""
 
     @property
     def ok(self) -> bool:
@@ -130,7 +133,8 @@ async def estimate_captions(
         )
     if captioner is None:
         return result
-    result.cost = captioner.cost(count)
+    result.breakdown = captioner.breakdown(count)
+    result.cost = result.breakdown.total
     result.estimated_seconds = captioner.estimated_seconds(count)
     await check_daily_cap(session, account_id, result.cost, result.errors)
     if result.ok:

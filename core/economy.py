@@ -1,5 +1,7 @@
-"""The economy an operator configures: point packs for sale and the marketplace's rules."""
+"""The economy an operator configures: point packs for sale, the marketplace's rules and the
+price of storage."""
 
+import math
 from pathlib import Path
 from typing import Self
 
@@ -44,11 +46,28 @@ class MarketRules(_Strict):
         return int(round(price * self.royalty_share, 9))
 
 
+BYTES_PER_GB = 10**9
+
+
+class StoragePrice(_Strict):
+    """What keeping images stored costs, shown with each dataset; 0: storage is not priced."""
+
+    points_per_gb_month: float = Field(
+        0.0, ge=0, description="Points per GB (10⁹ bytes) stored for a month; 0: not priced."
+    )
+
+    def points_per_month(self, byte_size: int) -> int:
+        """Points a month of storing `byte_size` bytes costs, rounded up (0 when not priced)."""
+        # round(…, 9) first so float noise does not add a whole point.
+        return math.ceil(round(byte_size / BYTES_PER_GB * self.points_per_gb_month, 9))
+
+
 class Economy(_Strict):
-    """The packs (by id) and the market's rules, as read from the economy file."""
+    """The packs (by id), the market's rules and the storage price, from the economy file."""
 
     packs: dict[str, Pack] = Field(default_factory=dict)
     market: MarketRules = Field(default_factory=MarketRules)
+    storage: StoragePrice = Field(default_factory=StoragePrice)
 
     @model_validator(mode="before")
     @classmethod

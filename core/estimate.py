@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.breakdown import Breakdown
 from core.datasets import DatasetStats, dataset_stats, get_usable_dataset
 from core.db.models import Account
 from core.errors import DomainError, NotFound, PreflightRefused
@@ -37,6 +38,8 @@ class Estimate:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     spec: TrainingSpec | None = None
+    breakdown: Breakdown = field(default_factory=Breakdown)
+    """The parts of `cost` (no parts while it could not be priced)."""
 
     @property
     def ok(self) -> bool:
@@ -65,7 +68,8 @@ async def estimate(
     result.params = params
     try:
         result.estimated_seconds = offering.estimated_seconds(params)
-        result.cost = offering.cost(params)
+        result.breakdown = offering.breakdown(params)
+        result.cost = result.breakdown.total
         result.vram_gb = offering.vram_gb(params)
     except (OverflowError, ValueError):
         # Values far past the bounds (the RPC caps them; other callers may not) overflow the

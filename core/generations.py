@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import royalties
 from core.blobs import BlobStore
+from core.breakdown import Breakdown, PricePart
 from core.db.models import Job, Model
 from core.economy import MarketRules
 from core.enums import ItemKind, JobKind, JobStatus
@@ -92,6 +93,8 @@ class GenerationEstimate:
     spec: GenerationSpec | None = None
     """The worker's spec (seed 0 until the submit picks one), when ok."""
     model: Model | None = None
+    breakdown: Breakdown = field(default_factory=Breakdown)
+    """The parts of `cost`: the compute, and the price per use of another's model."""
 
     @property
     def ok(self) -> bool:
@@ -127,7 +130,13 @@ async def estimate_generation(
     sizes = {"images": result.image_count, "steps": steps, "resolution": resolution}
     result.estimated_seconds = generation.estimated_seconds(offering.resolution, **sizes)
     result.price_per_use = model.price_per_use if model.account_id != account_id else 0
-    result.cost = generation.cost(offering.resolution, **sizes) + result.price_per_use
+    result.breakdown = generation.breakdown(offering.resolution, **sizes)
+    if result.price_per_use:
+        detail = f"model {model.id}'s price per use, set by its owner"
+        result.breakdown = result.breakdown.plus(
+            PricePart("price_per_use", result.price_per_use, detail)
+        )
+    result.cost = result.breakdown.total
     _check_trigger_word(model, request.prompt, result)
     await check_daily_cap(session, account_id, result.cost, result.errors)
     if result.ok:

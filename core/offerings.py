@@ -1,13 +1,13 @@
 """The offerings registry, from TOML: trainable kinds with their presets, bounds and prices,
 the price and bounds of generating with their LoRAs, and the captioner."""
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.breakdown import Breakdown, ExactPart, apportion
 from core.captioning.locations import check_captioner_location
 from core.config_files import ids_from_keys, load_toml
 from core.errors import InvalidInput, NotFound
@@ -110,10 +110,22 @@ class Generation(_Strict):
     def _images(self, resolution0: int, images: int, steps: int, resolution: int) -> float:
         return images * (resolution / resolution0) ** 2 * steps / self.default_steps
 
+    def breakdown(
+        self, resolution0: int, *, images: int, steps: int, resolution: int
+    ) -> Breakdown:
+        """The price of a generation's compute, by part (its total is the charge)."""
+        scaled = self._images(resolution0, images, steps, resolution)
+        detail = (
+            f"{images} image(s) × ({resolution}/{resolution0})² × {steps}/{self.default_steps} "
+            f"steps = {round(scaled, 3)} image(s) at {self.points_per_image} points each"
+        )
+        rate = {"points_per_image": self.points_per_image, "default_steps": self.default_steps}
+        return apportion([ExactPart("rendering", scaled * self.points_per_image, detail)], rate)
+
     def cost(self, resolution0: int, *, images: int, steps: int, resolution: int) -> int:
         """Points charged for a generation (rounded up)."""
-        scaled = self._images(resolution0, images, steps, resolution)
-        return math.ceil(round(scaled * self.points_per_image, 9))
+        sizes = {"images": images, "steps": steps, "resolution": resolution}
+        return self.breakdown(resolution0, **sizes).total
 
     def estimated_seconds(
         self, resolution0: int, *, images: int, steps: int, resolution: int
@@ -141,9 +153,15 @@ class Captioner(_Strict):
         check_captioner_location(self.model)  # unknown builtin names fail here, at load
         return self
 
+    def breakdown(self, images: int) -> Breakdown:
+        """The price of captioning `images` images, by part (its total is the charge)."""
+        detail = f"{images} image(s) at {self.points_per_image} points each"
+        part = ExactPart("captioning", images * self.points_per_image, detail)
+        return apportion([part], {"points_per_image": self.points_per_image})
+
     def cost(self, images: int) -> int:
         """Points charged for captioning `images` images (rounded up)."""
-        return math.ceil(round(images * self.points_per_image, 9))
+        return self.breakdown(images).total
 
     def estimated_seconds(self, images: int) -> float:
         """GPU-seconds a caption job of `images` images should take."""
@@ -196,19 +214,43 @@ class Offering(_Strict):
         missing = f"offering {self.id!r} has no preset {name!r}"
         return _one_of(self.presets, name, missing, code="UNKNOWN_PRESET")
 
-    def _gpu_seconds(self, params: dict[str, float | int]) -> float:
+    def _seconds_per_step(self, params: dict[str, float | int]) -> float:
         scale = (params["resolution"] / self.resolution) ** 2
-        per_step = self.pricing.seconds_per_step * params["batch_size"] * scale
-        return self.pricing.base_seconds + params["steps"] * per_step
+        return self.pricing.seconds_per_step * params["batch_size"] * scale
+
+    def _gpu_seconds(self, params: dict[str, float | int]) -> float:
+        return self.pricing.base_seconds + params["steps"] * self._seconds_per_step(params)
 
     def estimated_seconds(self, params: dict[str, float | int]) -> float:
         """GPU-seconds a training with these parameters is expected to take (0.1 s steps)."""
         return round(self._gpu_seconds(params), 1)
 
+    def breakdown(self, params: dict[str, float | int]) -> Breakdown:
+        """The price of a training by part: the steps' GPU time and the fixed overhead."""
+        pricing = self.pricing
+        per_step = self._seconds_per_step(params)
+        steps_seconds = params["steps"] * per_step
+        steps = ExactPart(
+            "gpu_time",
+            steps_seconds * pricing.points_per_gpu_second,
+            f"{params['steps']} steps × {round(per_step, 4)} GPU-s (batch "
+            f"{params['batch_size']}, {params['resolution']}px) = {round(steps_seconds, 1)} GPU-s",
+        )
+        overhead = ExactPart(
+            "overhead",
+            pricing.base_seconds * pricing.points_per_gpu_second,
+            f"{pricing.base_seconds} GPU-s loading the base model, caching and saving",
+        )
+        rate = {
+            "points_per_gpu_second": pricing.points_per_gpu_second,
+            "seconds_per_step": round(per_step, 6),
+        }
+        points_per_step = round(per_step * pricing.points_per_gpu_second, 6)
+        return apportion([steps, overhead], rate, points_per_step)
+
     def cost(self, params: dict[str, float | int]) -> int:
         """Points charged for a training: GPU-seconds times the price, rounded up."""
-        # round(…, 9) first so float noise (6.000000001) does not add a whole point.
-        return math.ceil(round(self._gpu_seconds(params) * self.pricing.points_per_gpu_second, 9))
+        return self.breakdown(params).total
 
     def vram_gb(self, params: dict[str, float | int]) -> float:
         """Peak VRAM estimate; activations grow with batch size and pixels."""

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from pydantic import Field
 
 from daemon.schemas.common import KEY, Answer, Body
-from daemon.schemas.jobs import IssueOut, QuoteOut
+from daemon.schemas.jobs import BreakdownOut, IssueOut, QuoteOut
 
 if TYPE_CHECKING:
     from core.captions import CaptionEstimate
@@ -53,6 +53,7 @@ class CaptionEstimateOut(Answer):
     quote: QuoteOut | None = Field(
         description="The price held for a job of exactly this request (null when not ok)."
     )
+    breakdown: BreakdownOut
 
     @classmethod
     def of(cls, result: "CaptionEstimate", quote: "Quote | None" = None) -> Self:
@@ -65,6 +66,7 @@ class CaptionEstimateOut(Answer):
             errors=[IssueOut.model_validate(issue) for issue in result.errors],
             warnings=[IssueOut.model_validate(issue) for issue in result.warnings],
             quote=None if quote is None else QuoteOut.model_validate(quote),
+            breakdown=BreakdownOut.of(result.breakdown),
         )
 
 

@@ -9,7 +9,13 @@ from core.enums import JobStatus
 from core.generation.spec import MAX_STRENGTH, SHEET_SIZES
 from core.naming import has_control_chars
 from daemon.schemas.common import BODY_ID, KEY, Answer, Body
-from daemon.schemas.jobs import MAX_RESOLUTION, IssueOut, ProgressOut, QuoteOut
+from daemon.schemas.jobs import (
+    MAX_RESOLUTION,
+    BreakdownOut,
+    IssueOut,
+    ProgressOut,
+    QuoteOut,
+)
 
 if TYPE_CHECKING:
     from core.db.models import Job, Quote
@@ -100,6 +106,7 @@ class GenerationEstimateOut(Answer):
     quote: QuoteOut | None = Field(
         description="The price held for a generation of exactly this request (null when not ok)."
     )
+    breakdown: BreakdownOut
 
     @classmethod
     def of(cls, result: "GenerationEstimate", quote: "Quote | None" = None) -> Self:
@@ -114,6 +121,7 @@ class GenerationEstimateOut(Answer):
             errors=[IssueOut.model_validate(issue) for issue in result.errors],
             warnings=[IssueOut.model_validate(issue) for issue in result.warnings],
             quote=None if quote is None else QuoteOut.model_validate(quote),
+            breakdown=BreakdownOut.of(result.breakdown),
         )
 
 

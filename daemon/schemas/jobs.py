@@ -9,6 +9,7 @@ from core.enums import JobKind, JobStatus
 from daemon.schemas.common import BODY_ID, KEY, Answer, Body
 
 if TYPE_CHECKING:
+    from core.breakdown import Breakdown
     from core.db.models import Job, Quote
     from core.estimate import Estimate
     from core.jobs import JobStanding
@@ -48,6 +49,35 @@ class IssueOut(Answer):
     message: str
 
 
+class PricePartOut(Answer):
+    part: str = Field(
+        description="gpu_time, overhead (trainings), captioning, rendering (generations), "
+        "price_per_use (another's model)."
+    )
+    points: int
+    detail: str = Field(description="How the part follows from the request and the rate.")
+
+
+class BreakdownOut(Answer):
+    """The cost in its parts, from the offering's price rule; `items` sum to `cost`."""
+
+    items: list[PricePartOut]
+    rate: dict[str, float] = Field(
+        description="The price rule's rates, e.g. points_per_gpu_second and seconds_per_step "
+        "(trainings) or points_per_image."
+    )
+    per_step: float | None = Field(description="Points per training step (null: not a training).")
+
+    @classmethod
+    def of(cls, breakdown: "Breakdown") -> Self:
+        """A core breakdown on the wire."""
+        return cls(
+            items=[PricePartOut.model_validate(item) for item in breakdown.items],
+            rate=breakdown.rate,
+            per_step=breakdown.per_step,
+        )
+
+
 class QuoteOut(Answer):
     """A price that holds: a job sent with this id before `expires_at` is charged `cost`."""
 
@@ -72,6 +102,7 @@ class EstimateOut(Answer):
     quote: QuoteOut | None = Field(
         description="The price held for a job of exactly this request (null when not ok)."
     )
+    breakdown: BreakdownOut
 
     @classmethod
     def of(
@@ -92,6 +123,7 @@ class EstimateOut(Answer):
             queue_ahead=outlook.ahead or 0,
             starts_in_seconds=outlook.starts_in_seconds or 0.0,
             quote=None if quote is None else QuoteOut.model_validate(quote),
+            breakdown=BreakdownOut.of(result.breakdown),
         )
 
 

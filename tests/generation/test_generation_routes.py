@@ -101,6 +101,10 @@ async def test_anothers_published_model_costs_its_price_per_use_and_pays_a_royal
     body = generation_body(model, "g1", count=1)
     estimate = await call(client, "POST", "/v1/generations/estimate", bob, json=asked(body))
     assert (estimate["cost"], estimate["price_per_use"]) == (2 + 10, 10)
+    # The breakdown: the compute by the offering's rule, then the owner's price per use.
+    parts = [(item["part"], item["points"]) for item in estimate["breakdown"]["items"]]
+    assert parts == [("rendering", 2), ("price_per_use", 10)]
+    assert estimate["breakdown"]["rate"] == {"points_per_image": 2.0, "default_steps": 8}
     body["quote_id"] = estimate["quote"]["id"]
     created = await call(client, "POST", "/v1/generations", bob, status=201, json=body)
     assert created["status"] == "queued" and created["cost"] == 12
