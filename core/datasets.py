@@ -5,17 +5,24 @@ published (unlisted or public) datasets can be read and trained on by id, but on
 changes them (Forbidden); only public ones are listed to others.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db.models import Dataset, Image, Job, Model
 from core.db.types import utcnow
-from core.enums import RUNNING_STATUSES, ItemKind, JobStatus, Licence, Visibility
+from core.enums import (
+    RUNNING_STATUSES,
+    DeleteStatus,
+    ItemKind,
+    JobStatus,
+    Licence,
+    Visibility,
+)
 from core.errors import Conflict, Forbidden, NotFound
 from core.naming import (
     MAX_NAME_CHARS,
@@ -257,8 +264,8 @@ async def update_dataset(
     publishing = bool({"visibility", "licence"} & patch.model_fields_set)
     if publishing:
         publish(dataset, ItemKind.dataset, visibility=patch.visibility, licence=patch.licence)
-    for field, value in changes.items():
-        setattr(dataset, field, value)
+    for name, value in changes.items():
+        setattr(dataset, name, value)
     if changes or publishing:
         dataset.updated_at = utcnow()
         await _flush_or_name_conflict(session, dataset.name)
@@ -284,6 +291,37 @@ async def delete_dataset(session: AsyncSession, dataset_id: int, account_id: int
     )
     await session.execute(delete(Dataset).where(Dataset.id == dataset_id))
     return sorted(set(keys))
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    """One dataset's answer in a batch delete; `blob_keys` to release once it is committed."""
+
+    dataset_id: int
+    status: DeleteStatus
+    message: str
+    blob_keys: list[str] = field(default_factory=list)
+
+
+async def delete_each(
+    sessionmaker: async_sessionmaker[AsyncSession], dataset_ids: list[int], account_id: int
+) -> list[DeleteOutcome]:
+    """Delete each dataset as `delete_dataset` does, each in its own transaction, so one
+    refused changes none of the others; another's dataset answers exactly as a missing one."""
+    outcomes = []
+    for dataset_id in dataset_ids:
+        try:
+            async with sessionmaker.begin() as session:
+                keys = await delete_dataset(session, dataset_id, account_id)
+        except (NotFound, Forbidden):
+            message = f"dataset {dataset_id} does not exist or is not yours"
+            outcomes.append(DeleteOutcome(dataset_id, DeleteStatus.not_found, message))
+        except Conflict as exc:
+            outcomes.append(DeleteOutcome(dataset_id, DeleteStatus.in_use, exc.message))
+        else:
+            message = f"dataset {dataset_id} and its images were deleted"
+            outcomes.append(DeleteOutcome(dataset_id, DeleteStatus.deleted, message, keys))
+    return outcomes
 
 
 async def dataset_stats(session: AsyncSession, dataset_id: int) -> DatasetStats:

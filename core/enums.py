@@ -51,6 +51,14 @@ class ItemKind(StrEnum):
     model = "model"  # generated with by someone else
 
 
+class DeleteStatus(StrEnum):
+    """How one dataset of a batch delete was answered."""
+
+    deleted = "deleted"  # gone, with its images
+    in_use = "in_use"  # a queued or running job of the owner uses it (DATASET_IN_USE)
+    not_found = "not_found"  # missing, or someone else's (published or not)
+
+
 class BrowseSort(StrEnum):
     """The orders of the marketplace's pages."""
 

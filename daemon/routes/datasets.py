@@ -19,7 +19,9 @@ from core.datasets import (
     DatasetCreate,
     DatasetPatch,
     create_dataset,
+    dataset_stats,
     delete_dataset,
+    delete_each,
     get_dataset,
     get_owned_dataset,
     list_datasets,
@@ -28,9 +30,13 @@ from core.datasets import (
 from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
 from daemon.answers import json_answer
 from daemon.auth import acting_account
-from daemon.keys import BLOBS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.keys import BLOBS, ECONOMY, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import (
+    BatchDeleteIn,
+    BatchDeleteOut,
+    BatchDeleteResult,
+    DatasetDetailOut,
     DatasetList,
     DatasetOut,
     DatasetsQuery,
@@ -89,13 +95,25 @@ async def get_datasets(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/datasets/{id}")
-@describe(summary="One dataset (own, unlisted or public)", response=DatasetOut, errors=(400, 404))
+@describe(
+    summary="One dataset (own, unlisted or public), with its storage footprint and price",
+    response=DatasetDetailOut,
+    errors=(400, 404),
+)
 async def get_one_dataset(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         dataset = await get_dataset(session, dataset_id, account.id)
-    return json_answer(DatasetOut.of(dataset, viewer=account.id))
+        stored = (await dataset_stats(session, dataset_id)).total_bytes
+    shown = DatasetOut.of(dataset, viewer=account.id)
+    storage = request.app[ECONOMY].storage
+    answer = DatasetDetailOut(
+        **shown.model_dump(),
+        bytes=stored,
+        storage_points_per_month=storage.points_per_month(stored),
+    )
+    return json_answer(answer)
 
 
 @routes.patch("/v1/datasets/{id}")
@@ -128,6 +146,26 @@ async def delete_one_dataset(request: web.Request) -> web.Response:
         keys = await delete_dataset(session, dataset_id, account.id)
     removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
     return json_answer(Deleted(deleted=True, blobs_removed=removed))
+
+
+@routes.post("/v1/datasets/batch-delete")
+@describe(
+    summary="Delete several datasets, each answered on its own: deleted, in_use or not_found",
+    body=BatchDeleteIn,
+    response=BatchDeleteOut,
+    errors=(400,),
+)
+async def post_batch_delete(request: web.Request) -> web.Response:
+    body = await parse_body(request, BatchDeleteIn)
+    sessionmaker = _sessionmaker(request)
+    async with sessionmaker.begin() as session:
+        account = await acting_account(request, session)
+    # One transaction per dataset (inside delete_each): one refusal undoes none of the others.
+    outcomes = await delete_each(sessionmaker, body.ids, account.id)
+    keys = sorted({key for outcome in outcomes for key in outcome.blob_keys})
+    removed = await release_blobs(sessionmaker, request.app[BLOBS], keys)
+    results = [BatchDeleteResult.of(outcome) for outcome in outcomes]
+    return json_answer(BatchDeleteOut(results=results, blobs_removed=removed))
 
 
 @routes.post("/v1/datasets/{id}/images")

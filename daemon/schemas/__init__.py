@@ -19,6 +19,16 @@ from daemon.schemas.accounts import (
     MeOut,
     MePatch,
 )
+from daemon.schemas.admin_analytics import (
+    AdminAnalyticsQuery,
+    OfferingFiguresOut,
+    OperatorAnalyticsOut,
+    OperatorDayOut,
+    QueueWaitOut,
+    ReasonCountOut,
+    RevenueOut,
+    SlotBusyOut,
+)
 from daemon.schemas.captions import (
     CaptionEstimateOut,
     CaptionIn,
@@ -30,6 +40,10 @@ from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, Checkpo
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
     AddedImage,
+    BatchDeleteIn,
+    BatchDeleteOut,
+    BatchDeleteResult,
+    DatasetDetailOut,
     DatasetList,
     DatasetOut,
     DatasetsQuery,
@@ -59,6 +73,7 @@ from daemon.schemas.jobs import (
     MAX_RANK,
     MAX_RESOLUTION,
     MAX_STEPS,
+    BreakdownOut,
     CancelOut,
     EstimateIn,
     EstimateOut,
@@ -124,6 +139,14 @@ from daemon.schemas.purchases import (
 )
 
 __all__ = [
+    "AdminAnalyticsQuery",
+    "OperatorDayOut",
+    "QueueWaitOut",
+    "SlotBusyOut",
+    "ReasonCountOut",
+    "OfferingFiguresOut",
+    "RevenueOut",
+    "OperatorAnalyticsOut",
     "KEY",
     "MAX_ID",
     "MAX_POINTS",
@@ -150,6 +173,7 @@ __all__ = [
     "EstimateIn",
     "IssueOut",
     "QuoteOut",
+    "BreakdownOut",
     "EstimateOut",
     "JobIn",
     "ProgressOut",
@@ -185,6 +209,10 @@ __all__ = [
     "CaptionResultOut",
     "DatasetsQuery",
     "DatasetOut",
+    "DatasetDetailOut",
+    "BatchDeleteIn",
+    "BatchDeleteResult",
+    "BatchDeleteOut",
     "DatasetList",
     "Deleted",
     "ImagePatch",

@@ -1,16 +1,16 @@
 """Datasets, their images and the answer to an upload."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from core.enums import Licence, RefusalCode, Visibility
-from daemon.schemas.common import Answer, Body
+from core.enums import DeleteStatus, Licence, RefusalCode, Visibility
+from daemon.schemas.common import BODY_ID, Answer, Body
 
 if TYPE_CHECKING:
     from core.dataset_images import UploadOutcome
-    from core.datasets import CountedDataset
+    from core.datasets import CountedDataset, DeleteOutcome
     from core.db.models import Image
 
 
@@ -56,12 +56,53 @@ class DatasetOut(Answer):
         )
 
 
+class DatasetDetailOut(DatasetOut):
+    """One dataset with its storage footprint and what storing it costs."""
+
+    bytes: int = Field(description="Stored bytes of its images.")
+    storage_points_per_month: int = Field(
+        description="Points a month of storing it costs by the economy file (0: not priced)."
+    )
+
+
 class DatasetList(Answer):
     datasets: list[DatasetOut]
 
 
 class Deleted(Answer):
     deleted: bool
+    blobs_removed: int = Field(description="Stored files no other image used any more.")
+
+
+MAX_BATCH_DELETE = 100
+
+
+class BatchDeleteIn(Body):
+    ids: list[Annotated[int, BODY_ID]] = Field(
+        min_length=1, max_length=MAX_BATCH_DELETE, description="Dataset ids, each once."
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _distinct(cls, ids: list[int]) -> list[int]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("each id may appear once")
+        return ids
+
+
+class BatchDeleteResult(Answer):
+    id: int
+    status: DeleteStatus = Field(description="deleted, in_use or not_found (also another's).")
+    message: str
+
+    @classmethod
+    def of(cls, outcome: "DeleteOutcome") -> Self:
+        """One dataset's answer."""
+        return cls(id=outcome.dataset_id, status=outcome.status, message=outcome.message)
+
+
+class BatchDeleteOut(Answer):
+    results: list[BatchDeleteResult] = Field(description="One per id, in the order asked.")
     blobs_removed: int = Field(description="Stored files no other image used any more.")
 
 
