@@ -411,7 +411,8 @@ def _finish(job: Job, status: JobStatus, now: datetime | None) -> None:
     job.status = status
     job.stage = str(status)
     job.finished_at = now or utcnow()
-    job.lease_owner = None
+    # The lease ends but its owner stays: which worker slot ran the job's last attempt
+    # (core.operator_analytics); only running jobs' owners are ever compared.
     job.lease_expires_at = None
     job.eta_seconds = None
 

@@ -1,18 +1,47 @@
-"""Prometheus metrics and structlog access logs for every request."""
+"""Prometheus metrics and structlog access logs for every request.
+
+Queue and worker metrics are observed by the dispatcher as things happen (a first start, an
+attempt's end, a job's failure); the job, ledger and points-bought figures are read from the
+database at each scrape, the source of truth across daemon restarts.
+"""
 
 import time
+from collections.abc import Iterator
 
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from core.db.models import LedgerEntry
 from core.jobs import jobs_by_status
+from core.purchases import totals_by_provider
 from daemon.errors import Handler
 from daemon.keys import METRICS, READ_SESSIONMAKER
 
 access_log = structlog.get_logger("lorabot.access")
+
+
+# Queue waits run from seconds (an idle queue) to hours (a busy one).
+QUEUE_WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
+
+
+class PointsBought(Collector):
+    """`lorabot_points_bought_total` by provider: a counter whose source is the purchases
+    table (credited ones, refunded later included), read at each scrape."""
+
+    def __init__(self) -> None:
+        self.by_provider: dict[str, int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "lorabot_points_bought", "Points bought by provider.", labels=["provider"]
+        )
+        for provider, points in sorted(self.by_provider.items()):
+            family.add_metric([provider], points)
+        yield family
 
 
 class Metrics:
@@ -39,6 +68,26 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.queue_wait = Histogram(
+            "lorabot_queue_wait_seconds",
+            "Seconds from a job's submission to its first start.",
+            buckets=QUEUE_WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.gpu_busy = Counter(
+            "lorabot_gpu_busy_seconds",
+            "Seconds worker slots spent on attempts, by slot (the lease owner).",
+            ["slot"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "lorabot_job_failures",
+            "Jobs failed after their last attempt, by reason (core.operator_analytics).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.points_bought = PointsBought()
+        self.registry.register(self.points_bought)
 
     async def refresh_from_db(self, app: web.Application) -> None:
         """Read the job and ledger gauges from the database (the source of truth)."""
@@ -50,6 +99,8 @@ class Metrics:
             )
             for kind, total in rows:
                 self.points.labels(kind=kind).set(int(total or 0))
+            totals = await totals_by_provider(session)
+        self.points_bought.by_provider = {name: t.points for name, t in totals.items()}
 
 
 METRICS_OBJECT = web.AppKey("metrics_object", Metrics)

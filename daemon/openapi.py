@@ -164,7 +164,8 @@ def _parameters(path: str, info: Description, schemas: _Schemas) -> list[dict[st
         params.append(X_USER)
     if info.query is not None:
         query = schemas.inline(info.query)
-        for name, prop in info.query.model_fields.items():
+        for field_name, prop in info.query.model_fields.items():
+            name = prop.alias or field_name  # e.g. `from`, a keyword in Python
             params.append(
                 {
                     "name": name,

@@ -7,6 +7,7 @@ the kind's handler in `daemon.queue.kinds`.
 import asyncio
 import contextlib
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, assert_never
@@ -22,8 +23,10 @@ from core.db.models import Job
 from core.enums import JobKind, JobStatus, Platform
 from core.errors import DomainError
 from core.lifecycle import Attempt
+from core.operator_analytics import failure_reason
 from core.settings import Settings
 from daemon.executors.base import Executor, Exited, WorkerEvent, attempt_of_job_file
+from daemon.observability import Metrics
 from daemon.queue.kinds import Prepared
 from daemon.queue.kinds.registry import handler_of
 
@@ -53,6 +56,7 @@ class Dispatcher:
         wait: Callable[[float], Awaitable[Any]],
         notify: Callable[[str], None],
         owner: str,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -60,6 +64,8 @@ class Dispatcher:
         self.blobs = blobs
         self._wake, self._wait, self._notify = wake, wait, notify
         self.owner = owner
+        self.metrics = metrics
+        self._busy_since: dict[Attempt, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.lease_seconds = settings.lease_seconds
         self.heartbeat_seconds = max(min(5.0, settings.lease_seconds / 3), 0.2)
@@ -108,6 +114,7 @@ class Dispatcher:
                     attempt_of_job_file(job), f"could not start a worker: {exc}"
                 )
                 continue
+            self._busy_since[attempt_of_job_file(job)] = time.monotonic()
             started += 1
         if started:
             self._notify_all()
@@ -140,6 +147,7 @@ class Dispatcher:
             )
             if job is None:
                 return None
+            self._observe_start(job)
             try:
                 prepared = await handler_of(job.kind).prepare(session, self.blobs, job)
             except DomainError as exc:
@@ -147,6 +155,7 @@ class Dispatcher:
                 await lifecycle.fail_attempt(
                     session, job, f"the job cannot run: {exc.message}", max_attempts=0
                 )
+                self._observe_failure(job)
                 failed = True
             else:
                 return self._plan(job, prepared)
@@ -154,6 +163,22 @@ class Dispatcher:
             self._notify_all()
             self._wake()  # the slot is still free: look at the next job
         return None
+
+    def _observe_start(self, job: Job) -> None:
+        # claim_next stamps a first start with the claim's own instant: later attempts keep
+        # the first start, so each job's queue wait is observed once.
+        if job.started_at is not None and job.started_at == job.last_progress_at:
+            wait = (job.started_at - job.created_at).total_seconds()
+            self.metrics.queue_wait.observe(max(wait, 0.0))
+
+    def _observe_failure(self, job: Job) -> None:
+        if job.status == JobStatus.failed:
+            self.metrics.failures.labels(reason=failure_reason(job.error)).inc()
+
+    def _observe_exit(self, attempt: Attempt) -> None:
+        since = self._busy_since.pop(attempt, None)
+        if since is not None:
+            self.metrics.gpu_busy.labels(slot=self.owner).inc(time.monotonic() - since)
 
     def _plan(self, job: Job, prepared: Prepared) -> protocol.JobFile:
         root = job_dir(self.settings.data_dir, job.id).resolve()
@@ -179,6 +204,10 @@ class Dispatcher:
                 stall_seconds=self.settings.stall_seconds,
                 max_attempts=self.settings.max_attempts,
             )
+            for attempt in ended:  # the reaped jobs are in the session: no query
+                reaped = await session.get(Job, attempt.job_id)
+                if reaped is not None:
+                    self._observe_failure(reaped)
         for attempt in ended:
             log.warning("attempt reaped", job_id=attempt.job_id, token=attempt.fencing_token)
             await self.executor.kill(attempt)
@@ -258,6 +287,7 @@ class Dispatcher:
             case protocol.Cancelled():
                 await self._end_attempt(attempt, "the worker stopped before finishing")
             case Exited(returncode=code, stderr_tail=stderr):
+                self._observe_exit(attempt)
                 tail = stderr.strip().splitlines()[-3:]
                 detail = f": {' | '.join(tail)}" if tail and code else ""
                 await self._end_attempt(attempt, f"the worker exited with code {code}{detail}")
@@ -273,6 +303,7 @@ class Dispatcher:
             await lifecycle.fail_attempt(
                 session, job, error, max_attempts=self.settings.max_attempts
             )
+            self._observe_failure(job)
             final = job.status == JobStatus.failed
         log.warning("attempt failed", job_id=attempt.job_id, error=error[:300], final=final)
         if final:

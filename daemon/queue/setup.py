@@ -19,6 +19,7 @@ from core.quotes import purge_expired as purge_expired_quotes
 from daemon import telegram_stars
 from daemon.executors.local import LocalExecutor
 from daemon.keys import BLOBS, DISPATCHER, EVENTS, EXECUTOR, SCHEDULER, SESSIONMAKER, SETTINGS
+from daemon.observability import METRICS_OBJECT
 from daemon.queue import upkeep
 from daemon.queue.dispatcher import Dispatcher
 
@@ -56,6 +57,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         notify=events.notifications_added,
         # Unique per daemon run: jobs held under any other owner at start are orphans.
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        metrics=app[METRICS_OBJECT],
     )
     await dispatcher.start()
     app[DISPATCHER] = dispatcher
