@@ -263,6 +263,7 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
         "errors": [],
         "warnings": [],
         "quote": None,
+        "breakdown": {"items": [], "rate": {}, "per_step": None},
     }
     idle = EstimateOut(**estimate, queue_ahead=0, starts_in_seconds=0.0)
     busy = EstimateOut(**estimate, queue_ahead=2, starts_in_seconds=130.0)
