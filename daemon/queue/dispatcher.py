@@ -165,9 +165,9 @@ class Dispatcher:
         return None
 
     def _observe_start(self, job: Job) -> None:
-        # claim_next stamps a first start with the claim's own instant: later attempts keep
-        # the first start, so each job's queue wait is observed once.
-        if job.started_at is not None and job.started_at == job.last_progress_at:
+        # The fencing token grows with every claim and is never reset (a requeue resets only
+        # the attempts), so token 1 is the job's first start: its queue wait is observed once.
+        if job.fencing_token == 1 and job.started_at is not None:
             wait = (job.started_at - job.created_at).total_seconds()
             self.metrics.queue_wait.observe(max(wait, 0.0))
 
