@@ -52,6 +52,7 @@ class Dispatcher:
         wake: Callable[[], None],
         wait: Callable[[float], Awaitable[Any]],
         notify: Callable[[str], None],
+        updated: Callable[[], None],
         owner: str,
     ) -> None:
         self.settings = settings
@@ -59,6 +60,7 @@ class Dispatcher:
         self.executor = executor
         self.blobs = blobs
         self._wake, self._wait, self._notify = wake, wait, notify
+        self._updated = updated
         self.owner = owner
         self._tasks: list[asyncio.Task[None]] = []
         self.lease_seconds = settings.lease_seconds
@@ -82,6 +84,8 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _notify_all(self) -> None:
+        # Called after every status change a person hears of: live monitors show it too.
+        self._updated()
         for platform in Platform:
             self._notify(str(platform))
 
@@ -223,6 +227,8 @@ class Dispatcher:
                 await lifecycle.record_progress(
                     session, attempt, reports, lease_seconds=self.lease_seconds
                 )
+        if any(pending.values()):
+            self._updated()
         pending.clear()
 
     async def _checkpoint(self, attempt: Attempt, checkpoint: protocol.Checkpoint) -> None:

@@ -54,6 +54,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         wake=events.jobs_changed,
         wait=events.wait_jobs_changed,
         notify=events.notifications_added,
+        updated=events.job_updated,
         # Unique per daemon run: jobs held under any other owner at start are orphans.
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
     )

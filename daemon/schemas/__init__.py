@@ -122,6 +122,7 @@ from daemon.schemas.purchases import (
     PurchasesOut,
     RoyaltyTotals,
 )
+from daemon.schemas.web import MonitorOut, TrainForm, WebLinkOut
 
 __all__ = [
     "KEY",
@@ -233,4 +234,7 @@ __all__ = [
     "ProviderTotals",
     "RoyaltyTotals",
     "EconomyOut",
+    "MonitorOut",
+    "TrainForm",
+    "WebLinkOut",
 ]
