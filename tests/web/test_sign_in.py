@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from core.db.models import Image, WebLink, WebSession
 from core.db.types import utcnow
-from core.web_sign_in import token_hash
+from core.web_sign_in import purge_expired, token_hash
 from daemon.app import create_app
 from daemon.keys import BLOBS, SESSIONMAKER
 from tests.conftest import ADMIN_TOKEN, make_account, make_dataset, user_headers
@@ -211,3 +211,14 @@ async def test_the_link_is_built_on_the_public_url(
     body = await response.json()
     assert body["url"].startswith("https://lora.example.org/ui/sign-in/")
     assert body["expires_in_seconds"] == 60
+
+
+async def test_upkeep_removes_what_is_over(client: TestClient) -> None:
+    await sign_in(client, "telegram:7012")
+    await link_path(client, "telegram:7012")
+    async with client.app[SESSIONMAKER].begin() as session:
+        past = utcnow() - timedelta(seconds=1)
+        await session.execute(update(WebLink).values(expires_at=past))
+        await session.execute(update(WebSession).values(expires_at=past))
+        assert await purge_expired(session) == 3  # two links, one session
+    assert (await client.get("/ui/datasets")).status == 401
