@@ -258,3 +258,15 @@ async def count_accounts(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+async def list_accounts(session: AsyncSession, *, after_id: int = 0, limit: int) -> list[Account]:
+    """Surviving accounts with their identities, by id, after `after_id` (operators)."""
+    rows = await session.scalars(
+        select(Account)
+        .where(Account.merged_into_id.is_(None), Account.id > after_id)
+        .options(selectinload(Account.identities))
+        .order_by(Account.id)
+        .limit(limit)
+    )
+    return list(rows)

@@ -89,6 +89,22 @@ class Settings(BaseSettings):
         "and exits after this long without one.",
     )
     link_code_ttl_seconds: int = Field(600, description="Lifetime of an account link code.")
+    public_url: str | None = Field(
+        None,
+        description="Where people reach the daemon's web dashboard (the base of the sign-in "
+        "links the bots send); default: http://127.0.0.1:<port>.",
+    )
+    web_link_ttl_seconds: int = Field(
+        600, gt=0, description="Lifetime of a one-time web sign-in link."
+    )
+    web_session_ttl_seconds: int = Field(
+        7 * 24 * 3600, gt=0, description="Lifetime of a web dashboard session."
+    )
+    web_secure_cookies: bool = Field(
+        False,
+        description="Mark the dashboard's cookies Secure even when the request reaching the "
+        "daemon is plain HTTP (behind a TLS-terminating proxy); over TLS they always are.",
+    )
     notification_lease_seconds: float = Field(
         60.0, description="A fetched, unacknowledged notification is served again after this."
     )
@@ -108,6 +124,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'lorabot.sqlite3').resolve()}"
+
+    @property
+    def web_base_url(self) -> str:
+        """The dashboard's base URL, without a trailing slash."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
     @property
     def gpu_ids(self) -> list[str] | None:

@@ -32,6 +32,8 @@ from daemon.keys import (
 from daemon.observability import install_metrics, observe_middleware
 from daemon.queue.setup import setup_queue
 from daemon.ratelimit import RateLimiter, rate_limit_middleware
+from daemon.web import setup_web
+from daemon.web.sessions import web_session_middleware
 
 log = structlog.get_logger("lorabot.daemon")
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings) -> web.Application:
             error_middleware,
             auth_middleware,
             rate_limit_middleware,
+            # /ui/ paths pass the bearer-token check untouched: a session cookie guards them.
+            web_session_middleware,
         ],
         client_max_size=max(settings.max_upload_bytes, MIN_CLIENT_MAX_SIZE),
         # aiohttp closes a connection whose request head is not complete when its keep-alive
@@ -79,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
         setup_queue(app)
     for table in route_tables():
         app.router.add_routes(table)
+    setup_web(app)
     return app
 
 

@@ -1,4 +1,5 @@
-"""In-process wake-ups: a submit wakes the dispatcher, a new notification wakes long polls."""
+"""In-process wake-ups: a submit wakes the dispatcher, a new notification wakes long polls, a
+job's progress or status wakes the web dashboard's live monitors."""
 
 import asyncio
 
@@ -31,10 +32,25 @@ class Events:
     def __init__(self) -> None:
         self._jobs = asyncio.Event()
         self._notifications: dict[str, _Signal] = {}
+        self._job_updates = _Signal()
 
     def jobs_changed(self) -> None:
         """Say the queue changed (submit, cancel, requeue) so the dispatcher looks at once."""
         self._jobs.set()
+        self.job_updated()  # a queue change is a status change the monitors show
+
+    def job_updated(self) -> None:
+        """Say some job's progress or status was written (one signal for all jobs: a monitor
+        re-reads its own job, which is one primary-key read)."""
+        self._job_updates.fire()
+
+    def job_updates_generation(self) -> int:
+        """A counter to read before reading a job and pass as `after` to the wait."""
+        return self._job_updates.generation
+
+    async def wait_job_updated(self, timeout: float, after: int | None = None) -> bool:
+        """Wait up to `timeout` seconds for any job's progress or status to change."""
+        return await self._job_updates.wait(timeout, after)
 
     async def wait_jobs_changed(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a queue change; consume it and say if it came."""

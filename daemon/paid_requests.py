@@ -6,6 +6,7 @@ fresh one in `details.quote`, so the person sees the new price first.
 """
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,8 @@ from daemon.answers import json_answer
 from daemon.keys import ECONOMY, EVENTS, SESSIONMAKER
 from daemon.schemas import QuoteOut
 from daemon.schemas.common import Answer
+
+T = TypeVar("T")
 
 
 async def hold_price(request: web.Request, account_id: int, fingerprint: str, cost: int) -> Quote:
@@ -31,10 +34,11 @@ async def hold_price(request: web.Request, account_id: int, fingerprint: str, co
         )
 
 
-async def submit_and_answer(
-    request: web.Request, submit: Callable[[], Awaitable[tuple[Answer, bool]]]
-) -> web.Response:
-    """Run a paid submission (one transaction) and answer it; see the module."""
+async def run_submission(
+    request: web.Request, submit: Callable[[], Awaitable[tuple[T, bool]]]
+) -> tuple[T, bool]:
+    """Run a paid submission (one transaction): what it created (or a repeated key created
+    before) and whether it is new; see the module."""
     try:
         answer, created = await submit()
     except QuoteStale as exc:
@@ -47,4 +51,12 @@ async def submit_and_answer(
         answer, created = await submit()
     if created:
         request.app[EVENTS].jobs_changed()
+    return answer, created
+
+
+async def submit_and_answer(
+    request: web.Request, submit: Callable[[], Awaitable[tuple[Answer, bool]]]
+) -> web.Response:
+    """Run a paid submission and answer it: 201 when new, 200 for a repeated key."""
+    answer, created = await run_submission(request, submit)
     return json_answer(answer, status=201 if created else 200)

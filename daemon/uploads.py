@@ -15,12 +15,21 @@ from functools import partial
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.blobs import BlobStore
-from core.dataset_images import UploadBatch, prepare_image
+from core.dataset_images import (
+    UploadBatch,
+    UploadLimits,
+    UploadOutcome,
+    add_images,
+    prepare_image,
+    release_blobs,
+)
 from core.errors import InvalidInput, TooLarge
 from core.images import ImageRefused, RefusalCode, display_filename
 from core.settings import Settings
+from daemon.keys import BLOBS, SESSIONMAKER, SETTINGS
 from daemon.validation import check_text, decode_json
 
 IMAGE_PART = "image"
@@ -114,6 +123,43 @@ async def read_upload(
         batch.discard(blobs)
         raise
     return batch, captions or {}
+
+
+async def store_upload(request: web.Request, dataset_id: int, account_id: int) -> UploadOutcome:
+    """Read a multipart upload and add its images to a dataset whose owner was checked: each
+    file added or refused with its reason (the RPC's and the dashboard's one upload)."""
+    settings, blobs, sessionmaker = (
+        request.app[SETTINGS],
+        request.app[BLOBS],
+        request.app[SESSIONMAKER],
+    )
+    check_declared_size(request, settings)
+    batch, captions = await read_upload(request, blobs, settings)
+    limits = UploadLimits(settings.max_images_per_dataset, settings.account_quota_bytes)
+    try:
+        batch.apply_captions(captions, max_chars=settings.max_caption_chars)
+        return await _store(sessionmaker, blobs, batch, dataset_id, account_id, limits)
+    finally:
+        batch.discard(blobs)
+
+
+async def _store(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    blobs: BlobStore,
+    batch: UploadBatch,
+    dataset_id: int,
+    account_id: int,
+    limits: UploadLimits,
+) -> UploadOutcome:
+    try:
+        async with sessionmaker.begin() as session:
+            return await add_images(
+                session, blobs, batch, dataset_id=dataset_id, account_id=account_id, limits=limits
+            )
+    except Exception:
+        # Files moved into place for a transaction that did not commit: free them again.
+        await release_blobs(sessionmaker, blobs, batch.blob_keys())
+        raise
 
 
 async def _next_part(reader: MultipartReader) -> BodyPartReader | MultipartReader | None:

@@ -34,6 +34,7 @@ HELP = (
     "/balance — your points and recent ledger entries\n"
     "/buy — buy points with Telegram Stars\n"
     "/link — a code to join your Telegram and Discord accounts\n"
+    "/web — a sign-in link to the web dashboard\n"
     "/help — this text"
 )
 HELP_DISCORD = (
@@ -48,7 +49,8 @@ HELP_DISCORD = (
     "/jobs list — status of your trainings, cancel one\n"
     "/account balance — your points and recent ledger entries\n"
     "/buy — buy points\n"
-    "/account link — a code to join your Telegram and Discord accounts"
+    "/account link — a code to join your Telegram and Discord accounts\n"
+    "/web — a sign-in link to the web dashboard"
 )
 
 PICK_DATASET = "Which dataset should I train on? Pick one, or start a new one."
@@ -144,6 +146,10 @@ LINK_CODE = (
     "Your link code: {code}\n"
     "On the other platform send /link {code} (Discord: /account link) within {minutes} minutes "
     "to join both into one account."
+)
+WEB_LINK = (
+    "Your dashboard: {url}\n"
+    "The link signs you in once and works for {minutes} minutes — keep it to yourself."
 )
 LINKED = "Linked! This chat now uses account #{account_id}, balance {balance} points."
 

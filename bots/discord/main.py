@@ -20,6 +20,7 @@ from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
+from bots.discord.cogs.web import WebCog
 from bots.discord.errors import Tree
 from bots.discord.journeys import Journeys
 from bots.discord.render import SampleMessages, send_outgoing
@@ -44,7 +45,7 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog):
+        for cog in (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, WebCog):
             await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)

@@ -36,6 +36,7 @@ COMMANDS = {
     "balance": "Points and ledger",
     "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",
+    "web": "A sign-in link to the web dashboard",
     "help": "What I can do",
 }
 

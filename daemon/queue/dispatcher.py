@@ -55,6 +55,7 @@ class Dispatcher:
         wake: Callable[[], None],
         wait: Callable[[float], Awaitable[Any]],
         notify: Callable[[str], None],
+        updated: Callable[[], None],
         owner: str,
         metrics: Metrics,
     ) -> None:
@@ -63,6 +64,7 @@ class Dispatcher:
         self.executor = executor
         self.blobs = blobs
         self._wake, self._wait, self._notify = wake, wait, notify
+        self._updated = updated
         self.owner = owner
         self.metrics = metrics
         self._busy_since: dict[Attempt, float] = {}
@@ -88,6 +90,8 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _notify_all(self) -> None:
+        # Called after every status change a person hears of: live monitors show it too.
+        self._updated()
         for platform in Platform:
             self._notify(str(platform))
 
@@ -252,6 +256,8 @@ class Dispatcher:
                 await lifecycle.record_progress(
                     session, attempt, reports, lease_seconds=self.lease_seconds
                 )
+        if any(pending.values()):
+            self._updated()
         pending.clear()
 
     async def _checkpoint(self, attempt: Attempt, checkpoint: protocol.Checkpoint) -> None:

@@ -16,6 +16,7 @@ from core import notifications
 from core.dataset_images import reclaim_orphan_blobs
 from core.db.types import utcnow
 from core.quotes import purge_expired as purge_expired_quotes
+from core.web_sign_in import purge_expired as purge_expired_sign_ins
 from daemon import telegram_stars
 from daemon.executors.local import LocalExecutor
 from daemon.keys import BLOBS, DISPATCHER, EVENTS, EXECUTOR, SCHEDULER, SESSIONMAKER, SETTINGS
@@ -55,6 +56,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         wake=events.jobs_changed,
         wait=events.wait_jobs_changed,
         notify=events.notifications_added,
+        updated=events.job_updated,
         # Unique per daemon run: jobs held under any other owner at start are orphans.
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         metrics=app[METRICS_OBJECT],
@@ -114,11 +116,13 @@ async def _wake_expired_notifications(app: web.Application) -> None:
 
 
 async def run_upkeep(app: web.Application) -> upkeep.UpkeepReport:
-    """One upkeep pass: link codes, quotes, orphan blobs, finished jobs' files, cache budget."""
+    """One upkeep pass: link codes, quotes, web sign-ins, orphan blobs, finished jobs' files,
+    cache budget."""
     settings, report = app[SETTINGS], upkeep.UpkeepReport()
     async with app[SESSIONMAKER].begin() as session:
         report.link_codes = await upkeep.expire_link_codes(session)
         report.quotes = await purge_expired_quotes(session)
+        report.web_sign_ins = await purge_expired_sign_ins(session)
     async with app[SESSIONMAKER]() as session:
         referenced = await upkeep.referenced_model_keys(session)
         dirs = upkeep.job_dir_ids(settings.data_dir)

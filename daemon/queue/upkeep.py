@@ -33,6 +33,7 @@ class UpkeepReport:
 
     link_codes: int = 0
     quotes: int = 0
+    web_sign_ins: int = 0  # expired dashboard links and sessions
     orphan_blobs: int = 0
     job_dirs: int = 0
     cache_files: int = 0

@@ -3,10 +3,9 @@ the economy."""
 
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from core import purchases
-from core.accounts import count_accounts, get_account
+from core.accounts import count_accounts, get_account, list_accounts
 from core.db.models import Account
 from core.enums import JobStatus, LedgerKind, PurchaseStatus
 from core.errors import ProviderFailed
@@ -82,13 +81,7 @@ async def post_grant(request: web.Request) -> web.Response:
 async def get_accounts(request: web.Request) -> web.Response:
     query = parse_query(request, AdminAccountsQuery)
     async with request.app[READ_SESSIONMAKER].begin() as session:
-        accounts = await session.scalars(
-            select(Account)
-            .where(Account.merged_into_id.is_(None), Account.id > query.after_id)
-            .options(selectinload(Account.identities))
-            .order_by(Account.id)
-            .limit(query.limit)
-        )
+        accounts = await list_accounts(session, after_id=query.after_id, limit=query.limit)
         answer = AdminAccountsOut(accounts=[AccountOut.model_validate(a) for a in accounts])
     return json_answer(answer)
 

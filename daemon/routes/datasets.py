@@ -3,12 +3,7 @@
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.blobs import BlobStore
 from core.dataset_images import (
-    UploadBatch,
-    UploadLimits,
-    UploadOutcome,
-    add_images,
     delete_image,
     image_file,
     list_images,
@@ -47,7 +42,7 @@ from daemon.schemas import (
     UploadForm,
     UploadResult,
 )
-from daemon.uploads import check_declared_size, read_upload
+from daemon.uploads import store_upload
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -178,43 +173,12 @@ async def post_batch_delete(request: web.Request) -> web.Response:
 )
 async def post_images(request: web.Request) -> web.Response:
     dataset_id = path_int(request, "id")
-    settings, blobs, sessionmaker = (
-        request.app[SETTINGS],
-        request.app[BLOBS],
-        _sessionmaker(request),
-    )
     # Who and where first: an unknown dataset or a stranger's costs no reading and no storing.
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
         await get_owned_dataset(session, dataset_id, account.id)
-    check_declared_size(request, settings)
-    batch, captions = await read_upload(request, blobs, settings)
-    limits = UploadLimits(settings.max_images_per_dataset, settings.account_quota_bytes)
-    try:
-        batch.apply_captions(captions, max_chars=settings.max_caption_chars)
-        outcome = await _store(sessionmaker, blobs, batch, dataset_id, account.id, limits)
-    finally:
-        batch.discard(blobs)
+    outcome = await store_upload(request, dataset_id, account.id)
     return json_answer(UploadResult.of(outcome))
-
-
-async def _store(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    blobs: BlobStore,
-    batch: UploadBatch,
-    dataset_id: int,
-    account_id: int,
-    limits: UploadLimits,
-) -> UploadOutcome:
-    try:
-        async with sessionmaker.begin() as session:
-            return await add_images(
-                session, blobs, batch, dataset_id=dataset_id, account_id=account_id, limits=limits
-            )
-    except Exception:
-        # Files moved into place for a transaction that did not commit: free them again.
-        await release_blobs(sessionmaker, blobs, batch.blob_keys())
-        raise
 
 
 @routes.get("/v1/datasets/{id}/images")

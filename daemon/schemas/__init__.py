@@ -137,6 +137,7 @@ from daemon.schemas.purchases import (
     PurchasesOut,
     RoyaltyTotals,
 )
+from daemon.schemas.web import MonitorOut, TrainForm, WebLinkOut
 
 __all__ = [
     "AdminAnalyticsQuery",
@@ -261,4 +262,7 @@ __all__ = [
     "ProviderTotals",
     "RoyaltyTotals",
     "EconomyOut",
+    "MonitorOut",
+    "TrainForm",
+    "WebLinkOut",
 ]

@@ -30,3 +30,14 @@ async def test_a_fire_between_check_and_wait_is_not_missed() -> None:
     assert await events.wait_notifications("telegram", 0.01, after=seen) is True
     now = events.notifications_generation("telegram")
     assert await events.wait_notifications("telegram", 0.01, after=now) is False
+
+
+async def test_a_job_update_wakes_every_monitor() -> None:
+    events = Events()
+    seen = events.job_updates_generation()
+    monitors = [asyncio.create_task(events.wait_job_updated(2, after=seen)) for _ in range(2)]
+    await asyncio.sleep(0.01)
+    events.jobs_changed()  # a submit, cancel or requeue is a job update too
+    assert await asyncio.gather(*monitors) == [True, True]
+    now = events.job_updates_generation()
+    assert await events.wait_job_updated(0.01, after=now) is False

@@ -12,6 +12,7 @@ from bots.telegram.routers import (
     market,
     shop,
     train,
+    web,
 )
 
 
@@ -26,5 +27,6 @@ def build_routers() -> list[Router]:
         imagine.build(),
         library.build(),
         market.build(),
+        web.build(),
         buttons.build(),
     ]

@@ -1,0 +1,61 @@
+"""Operator pages: every account, every job with Cancel and Requeue (the admin routes' core
+calls)."""
+
+from aiohttp import web
+
+from core.accounts import list_accounts
+from core.jobs import cancel_job, list_jobs, requeue_job
+from daemon.keys import EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
+from daemon.routes.jobs import jobs_answer
+from daemon.schemas import AccountOut, AdminAccountsQuery
+from daemon.validation import parse_query, path_int
+from daemon.web.pages import render, see_other
+from daemon.web.paths import OPERATOR_HOME
+from daemon.web.sessions import require_operator
+
+routes = web.RouteTableDef()
+
+PAGE_LIMIT = 100
+
+
+@routes.get("/ui/operator/accounts")
+async def accounts_page(request: web.Request) -> web.Response:
+    """Accounts with balances and identities, by id."""
+    require_operator(request)
+    query = parse_query(request, AdminAccountsQuery)
+    async with request.app[READ_SESSIONMAKER].begin() as session:
+        rows = await list_accounts(session, after_id=query.after_id, limit=query.limit)
+    accounts = [AccountOut.model_validate(row) for row in rows]
+    return render(request, "operator_accounts.html", accounts=accounts, limit=query.limit)
+
+
+@routes.get("/ui/operator/jobs")
+async def jobs_page(request: web.Request) -> web.Response:
+    """Every job, newest first."""
+    require_operator(request)
+    async with request.app[READ_SESSIONMAKER].begin() as session:
+        jobs = await list_jobs(session, None, limit=PAGE_LIMIT)
+        answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
+    return render(request, "operator_jobs.html", jobs=answer.jobs)
+
+
+@routes.post("/ui/operator/jobs/{id}/cancel")
+async def cancel_form(request: web.Request) -> web.Response:
+    """Cancel any job (refunded by the rules)."""
+    require_operator(request)
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        await cancel_job(session, job_id, None)
+    request.app[EVENTS].jobs_changed()
+    raise see_other(OPERATOR_HOME)
+
+
+@routes.post("/ui/operator/jobs/{id}/requeue")
+async def requeue_form(request: web.Request) -> web.Response:
+    """Queue a failed or cancelled job again (refused once it was refunded)."""
+    require_operator(request)
+    job_id = path_int(request, "id")
+    async with request.app[SESSIONMAKER].begin() as session:
+        await requeue_job(session, job_id)
+    request.app[EVENTS].jobs_changed()
+    raise see_other(OPERATOR_HOME)

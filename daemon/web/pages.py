@@ -1,0 +1,55 @@
+"""Rendering a dashboard page: the layout's navigation and the viewer's CSRF token."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from daemon.web.paths import CSRF_FIELD
+from daemon.web.sessions import viewer_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the top navigation."""
+
+    label: str
+    path: str
+
+
+# Extended by later areas (analytics, costs, activity) with one line each.
+PERSON_NAV = (
+    NavItem("Datasets", "/ui/datasets"),
+    NavItem("Jobs", "/ui/jobs"),
+    NavItem("Models", "/ui/models"),
+)
+OPERATOR_NAV = (
+    NavItem("Jobs", "/ui/operator/jobs"),
+    NavItem("Accounts", "/ui/operator/accounts"),
+)
+
+
+def render(request: web.Request, template: str, **context: Any) -> web.Response:
+    """A page of the signed-in viewer, with the navigation their session gets."""
+    viewer = viewer_of(request)
+    nav = OPERATOR_NAV if viewer.is_operator else PERSON_NAV
+    return aiohttp_jinja2.render_template(
+        template, request, {"viewer": viewer, "nav": nav, "path": request.path, **context}
+    )
+
+
+def see_other(location: str) -> web.HTTPSeeOther:
+    """The answer to a form that worked: the page to show next (POST → redirect → GET)."""
+    return web.HTTPSeeOther(location)
+
+
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """A submitted form's text fields, without the CSRF token and without empty fields (an
+    empty field is one the person left out)."""
+    form = await request.post()
+    return {
+        name: value
+        for name, value in form.items()
+        if isinstance(value, str) and value.strip() and name != CSRF_FIELD
+    }
