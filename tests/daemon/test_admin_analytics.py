@@ -259,6 +259,7 @@ async def test_metrics_after_real_starts_exits_failures_and_purchases(
         wake=lambda: None,
         wait=asyncio.sleep,
         notify=lambda platform: None,
+        updated=lambda: None,
         owner="test-host:1:slots",
         metrics=app[METRICS_OBJECT],
     )
