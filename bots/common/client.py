@@ -10,8 +10,9 @@ from typing import Any
 
 import aiohttp
 
+from bots.common.client_insights import InsightsCalls
 from bots.common.schemas import Actor, Upload
-from bots.common.transport import M, Transport, clean
+from bots.common.transport import M, clean
 from core.enums import BrowseSort
 from daemon.schemas import (
     AccountOut,
@@ -48,7 +49,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(Transport):
+class DaemonClient(InsightsCalls):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

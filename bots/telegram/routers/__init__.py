@@ -8,6 +8,7 @@ from bots.telegram.routers import (
     captions,
     errors,
     imagine,
+    insights,
     library,
     market,
     shop,
@@ -25,6 +26,7 @@ def build_routers() -> list[Router]:
         captions.build(),
         imagine.build(),
         library.build(),
+        insights.build(),
         market.build(),
         buttons.build(),
     ]
