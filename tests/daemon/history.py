@@ -16,7 +16,7 @@ from core import lifecycle
 from core.date_ranges import today
 from core.db.models import Image, Job, LedgerEntry
 from core.economy import MarketRules
-from core.enums import NotificationKind
+from core.enums import JobStatus, NotificationKind
 from core.purchases import begin_refund
 from daemon.keys import SESSIONMAKER
 from tests.conftest import ADMIN_HEADERS, job_body, make_dataset, user_headers
@@ -32,6 +32,8 @@ UPLOADED_CAPTIONS = {"a.png": "cat, Sofa", "b.png": " Cat , garden", "c.png": "c
 class History:
     """What was made, and the figures the routes must answer with."""
 
+    who: str
+    other: str
     today: date
     account_id: int
     uploaded_id: int  # private, 4 uploaded images, 5 trainings and 1 caption job on it
@@ -93,12 +95,23 @@ async def _backdate(maker: Maker, job_id: int, day: date) -> None:
         )
 
 
+async def _claim(session: AsyncSession, job_id: int, now: datetime | None = None) -> Job:
+    """A worker's claim of this job (others queued, by earlier tests too, are passed over)."""
+    others = await session.scalars(
+        select(Job.id).where(Job.status == JobStatus.queued, Job.id != job_id)
+    )
+    job = await lifecycle.claim_next(
+        session, owner="test", lease_seconds=600, exclude_job_ids=frozenset(others), now=now
+    )
+    assert job is not None and job.id == job_id
+    return job
+
+
 async def _run(
     session: AsyncSession, job_id: int, *, start: datetime, seconds: float, ok: bool
 ) -> None:
-    """Claim the oldest queued job (it must be `job_id`), then complete or fail it."""
-    job = await lifecycle.claim_next(session, owner="test", lease_seconds=600, now=start)
-    assert job is not None and job.id == job_id
+    """Claim the job, then complete or fail it."""
+    job = await _claim(session, job_id, start)
     end = start + timedelta(seconds=seconds)
     if ok:
         await lifecycle.mark_completed(session, job, NotificationKind.job_completed, {}, now=end)
@@ -141,8 +154,7 @@ async def make_history(client: TestClient, who: str, other: str) -> History:
         json={"images": "all", "idempotency_key": "c1"},
     )  # fmt: skip
     async with maker.begin() as session:
-        job = await lifecycle.claim_next(session, owner="test", lease_seconds=600)
-        assert job is not None and job.id == captions["id"]
+        job = await _claim(session, captions["id"])
         await lifecycle.mark_completed(session, job, NotificationKind.captions_ready, {})
     await _call(client, "POST", "/v1/jobs", who, json=job_body(uploaded, key="t5"))  # queued
 
@@ -157,6 +169,8 @@ async def make_history(client: TestClient, who: str, other: str) -> History:
             select(func.sum(Image.byte_size)).where(Image.account_id == account_id)
         )
     return History(
+        who=who,
+        other=other,
         today=day,
         account_id=account_id,
         uploaded_id=uploaded,

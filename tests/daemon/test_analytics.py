@@ -2,6 +2,7 @@
 (`tests.daemon.history`): uploads, trainings completed, failed, cancelled and queued, a caption
 job, purchases (one refunded, one 40 days old) and a royalty earned."""
 
+import uuid
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -18,22 +19,23 @@ from tests.daemon.economy import write_economy
 from tests.daemon.history import History, make_history
 from tests.daemon.hostile import snapshot
 
-WHO, OTHER = "telegram:7401", "telegram:7402"
-ME = user_headers(WHO)
-
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, tmp_path: Path) -> TestClient:
-    settings = make_settings(economy_file=write_economy(tmp_path), database_url=None)
+async def client(
+    aiohttp_client: Any, make_settings: Any, tmp_path: Path, database_url: str | None
+) -> TestClient:
+    settings = make_settings(economy_file=write_economy(tmp_path), database_url=database_url)
     return await aiohttp_client(create_app(settings))
 
 
 @pytest.fixture
 async def history(client: TestClient) -> History:
-    return await make_history(client, WHO, OTHER)
+    # People of their own: the PostgreSQL database is the whole module's.
+    who, other = (f"telegram:{uuid.uuid4().int % 10**12}" for _ in range(2))
+    return await make_history(client, who, other)
 
 
-async def get(client: TestClient, path: str, headers: dict[str, str] = ME, **query: Any) -> Any:
+async def get(client: TestClient, path: str, headers: dict[str, str], **query: Any) -> Any:
     response = await client.get(path, params=query, headers=headers)
     assert response.status == 200, await response.text()
     return await response.json()
@@ -43,11 +45,16 @@ def day(h: History, back: int) -> str:
     return (h.today - timedelta(days=back)).isoformat()
 
 
+def days(h: History, first: int, last: int) -> dict[str, str]:
+    """The query of the days `first` to `last` days ago."""
+    return {"from": day(h, first), "to": day(h, last)}
+
+
 async def test_training_analytics_of_the_last_30_days(
     client: TestClient, history: History
 ) -> None:
     h, c, k = history, history.training_cost, history.caption_cost
-    answer = await get(client, "/v1/analytics/trainings")
+    answer = await get(client, "/v1/analytics/trainings", user_headers(h.who))
     assert (answer["from"], answer["to"]) == (day(h, 29), day(h, 0))
     assert answer["jobs"] == {
         "total": 6,
@@ -86,23 +93,23 @@ async def test_training_analytics_of_the_last_30_days(
 
 async def test_a_range_counts_only_its_days(client: TestClient, history: History) -> None:
     h = history
-    one = await get(client, "/v1/analytics/trainings", **{"from": day(h, 1), "to": day(h, 1)})
+    one = await get(client, "/v1/analytics/trainings", user_headers(h.who), **days(h, 1, 1))
     assert one["jobs"]["total"] == 1 and one["trainings"]["average_seconds"] == 30.0
     assert one["cost_by_day"] == [
         {"date": day(h, 1), "points": h.training_cost,
          "by_kind": {"train": h.training_cost, "caption": 0, "generate": 0}}
     ]  # fmt: skip
-    empty = await get(client, "/v1/analytics/trainings", **{"from": day(h, 90), "to": day(h, 60)})
+    empty = await get(client, "/v1/analytics/trainings", user_headers(h.who), **days(h, 90, 60))
     assert empty["trainings"]["success_rate"] is None
     assert empty["trainings"]["average_cost"] is None and empty["jobs"]["total"] == 0
     # The other person sees their own one job, nothing of this history.
-    theirs = await get(client, "/v1/analytics/trainings", headers=user_headers(OTHER))
+    theirs = await get(client, "/v1/analytics/trainings", user_headers(h.other))
     assert theirs["jobs"]["total"] == 1 and theirs["by_kind"][0]["jobs"] == 1
 
 
 async def test_dataset_analytics(client: TestClient, history: History) -> None:
     h = history
-    answer = await get(client, "/v1/analytics/datasets")
+    answer = await get(client, "/v1/analytics/datasets", user_headers(h.who))
     assert answer["totals"] == {"datasets": 2, "images": 8, "bytes": h.image_bytes}
     assert answer["by_visibility"] == {"private": 1, "unlisted": 0, "public": 1}
     assert answer["uses"] == 1
@@ -118,7 +125,7 @@ async def test_dataset_analytics(client: TestClient, history: History) -> None:
         {"tag": "cat", "count": 3},
         {"tag": "sofa", "count": 1},
     ]
-    theirs = await get(client, "/v1/analytics/datasets", headers=user_headers(OTHER))
+    theirs = await get(client, "/v1/analytics/datasets", user_headers(h.other))
     assert theirs["totals"] == {"datasets": 0, "images": 0, "bytes": 0}
     assert theirs["datasets"] == [] and theirs["tag_frequency"] == []
 
@@ -127,7 +134,7 @@ async def test_costs_of_the_month_against_the_month_before(
     client: TestClient, history: History
 ) -> None:
     h, c, k = history, history.training_cost, history.caption_cost
-    answer = await get(client, "/v1/costs")
+    answer = await get(client, "/v1/costs", user_headers(h.who))
     assert (answer["period"], answer["from"], answer["to"]) == ("month", day(h, 29), day(h, 0))
     assert answer["totals"] == {
         "training": 5 * c, "captioning": k, "generation": 0, "purchases": 100,
@@ -150,16 +157,15 @@ async def test_costs_of_the_month_against_the_month_before(
 
 async def test_costs_of_a_week_and_of_custom_days(client: TestClient, history: History) -> None:
     h = history
-    week = await get(client, "/v1/costs", period="week")
+    week = await get(client, "/v1/costs", user_headers(h.who), period="week")
     assert (week["from"], len(week["daily"]), week["previous"]["from"]) == (
         day(h, 6), 7, day(h, 13)
     )  # fmt: skip
     assert week["totals"]["spent"] == 3 * h.training_cost + h.caption_cost
-    custom = await get(
-        client, "/v1/costs", period="custom", **{"from": day(h, 40), "to": day(h, 40)}
-    )
+    me = user_headers(h.who)
+    custom = await get(client, "/v1/costs", me, period="custom", **days(h, 40, 40))
     assert custom["totals"]["purchases"] == 1000 and len(custom["daily"]) == 1
-    year = await get(client, "/v1/costs", period="year")
+    year = await get(client, "/v1/costs", user_headers(h.who), period="year")
     assert len(year["daily"]) == 365 and year["totals"]["purchases"] == 1100
 
 
@@ -184,7 +190,7 @@ async def test_bad_queries_are_refused_specifically(
     client: TestClient, path: str, query: dict[str, str], message: str
 ) -> None:
     before = await snapshot(client.app[SESSIONMAKER])
-    response = await client.get(path, params=query, headers=ME)
+    response = await client.get(path, params=query, headers=user_headers("telegram:7401"))
     error = (await response.json())["error"]
     assert (response.status, error["code"]) == (400, "INVALID_INPUT")
     assert message in error["message"], error
@@ -196,7 +202,7 @@ async def test_charts_are_png_pictures(client: TestClient, history: History) -> 
         ("/v1/analytics/trainings/chart.png", {}),
         ("/v1/costs/chart.png", {"period": "week"}),
     ):
-        response = await client.get(path, params=query, headers=ME)
+        response = await client.get(path, params=query, headers=user_headers(history.who))
         assert (response.status, response.content_type) == (200, "image/png")
         picture = Image.open(BytesIO(await response.read()))
         assert (picture.format, picture.size) == ("PNG", (800, 400))
