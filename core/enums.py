@@ -159,3 +159,12 @@ class RefusalCode(StrEnum):
     dataset_full = "DATASET_FULL"  # the dataset holds `max_images_per_dataset` images
     quota_exceeded = "QUOTA_EXCEEDED"  # the account's stored bytes would pass its quota
     invalid_caption = "INVALID_CAPTION"  # too long or with control characters
+
+
+class CostPeriod(StrEnum):
+    """The windows of the cost dashboard (`GET /v1/costs`), each ending today (UTC)."""
+
+    week = "week"  # the last 7 days
+    month = "month"  # the last 30 days
+    year = "year"  # the last 365 days
+    custom = "custom"  # `from` to `to`, both given

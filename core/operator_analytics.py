@@ -15,11 +15,12 @@
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.date_ranges import DateRange
 from core.db.models import Job, LedgerEntry, Purchase
 from core.enums import JobKind, JobStatus, LedgerKind, PurchaseProvider
 from core.purchases import PAID
@@ -110,10 +111,6 @@ class OperatorAnalytics:
     revenue: Revenue
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(1), time(), UTC)
-
-
 def percentile(sorted_values: list[float], share: float) -> float | None:
     """The nearest-rank percentile of ascending values (None when there are none)."""
     if not sorted_values:
@@ -122,10 +119,10 @@ def percentile(sorted_values: list[float], share: float) -> float | None:
     return round(sorted_values[rank - 1], 3)
 
 
-async def operator_analytics(session: AsyncSession, start: date, end: date) -> OperatorAnalytics:
-    """The figures of every account between the UTC days `start` and `end`, inclusive."""
-    low, high = _bounds(start, end)
-    days = {start + timedelta(n): _Day() for n in range((end - start).days + 1)}
+async def operator_analytics(session: AsyncSession, window: DateRange) -> OperatorAnalytics:
+    """The figures of every account over the UTC days of `window`."""
+    low, high = window.bounds()
+    days = {day: _Day() for day in window.dates()}
     submitted = await _jobs_submitted(session, low, high, days)
     finished = list(
         await session.scalars(
@@ -149,8 +146,8 @@ async def operator_analytics(session: AsyncSession, start: date, end: date) -> O
     await _points_spent(session, low, high, days)
     revenue = await _revenue(session, low, high, days)
     return OperatorAnalytics(
-        start=start,
-        end=end,
+        start=window.start,
+        end=window.end,
         days=[day.figures(when) for when, day in days.items()],
         queue_wait=await _queue_wait(session, low, high),
         gpu_busy_seconds=[SlotBusy(slot, round(busy[slot], 3)) for slot in sorted(busy)],

@@ -164,15 +164,15 @@ def _parameters(path: str, info: Description, schemas: _Schemas) -> list[dict[st
         params.append(X_USER)
     if info.query is not None:
         query = schemas.inline(info.query)
-        for field_name, prop in info.query.model_fields.items():
-            name = prop.alias or field_name  # e.g. `from`, a keyword in Python
+        for name, prop in info.query.model_fields.items():
+            wire = prop.alias or name  # e.g. `from`, a Python keyword, is the field `from_`
             params.append(
                 {
-                    "name": name,
+                    "name": wire,
                     "in": "query",
                     "required": prop.is_required(),
                     "description": prop.description or "",
-                    "schema": _query_schema(query["properties"][name]),
+                    "schema": _query_schema(query["properties"][wire]),
                 }
             )
     return params

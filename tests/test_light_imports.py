@@ -1,4 +1,4 @@
-"""The daemon and the bots must start without loading torch or diffusers."""
+"""The daemon and the bots must start without loading torch, diffusers or matplotlib."""
 
 import json
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate")
+HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate", "matplotlib")
 
 
 @pytest.mark.parametrize(

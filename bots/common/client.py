@@ -10,9 +10,10 @@ from typing import Any
 
 import aiohttp
 
+from bots.common.client_insights import InsightsCalls
 from bots.common.client_web import WebCalls
 from bots.common.schemas import Actor, Upload
-from bots.common.transport import M, Transport, clean
+from bots.common.transport import M, clean
 from core.enums import BrowseSort
 from daemon.schemas import (
     AccountOut,
@@ -49,7 +50,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(WebCalls, Transport):
+class DaemonClient(InsightsCalls, WebCalls):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

@@ -33,6 +33,8 @@ COMMANDS = {
     "jobs": "Your trainings",
     "explore": "Browse public datasets and LoRAs",
     "earnings": "What your published work has earned",
+    "stats": "Your trainings, costs and datasets, with a chart",
+    "spending": "What you spent, bought and earned, with a chart",
     "balance": "Points and ledger",
     "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",

@@ -20,7 +20,6 @@ from daemon.schemas.accounts import (
     MePatch,
 )
 from daemon.schemas.admin_analytics import (
-    AdminAnalyticsQuery,
     OfferingFiguresOut,
     OperatorAnalyticsOut,
     OperatorDayOut,
@@ -28,6 +27,26 @@ from daemon.schemas.admin_analytics import (
     ReasonCountOut,
     RevenueOut,
     SlotBusyOut,
+)
+from daemon.schemas.analytics import (
+    CostChangeOut,
+    CostChanges,
+    CostDayOut,
+    CostsOut,
+    CostsQuery,
+    CostTotalsOut,
+    CostWindowOut,
+    DatasetAnalyticsOut,
+    DatasetStatsOut,
+    DatasetTotals,
+    DayCostOut,
+    JobCounts,
+    KindShareOut,
+    OfferingShareOut,
+    RangeQuery,
+    TagCount,
+    TrainingAnalyticsOut,
+    TrainingTotalsOut,
 )
 from daemon.schemas.captions import (
     CaptionEstimateOut,
@@ -140,7 +159,6 @@ from daemon.schemas.purchases import (
 from daemon.schemas.web import MonitorOut, TrainForm, WebLinkOut
 
 __all__ = [
-    "AdminAnalyticsQuery",
     "OperatorDayOut",
     "QueueWaitOut",
     "SlotBusyOut",
@@ -265,4 +283,22 @@ __all__ = [
     "MonitorOut",
     "TrainForm",
     "WebLinkOut",
+    "RangeQuery",
+    "CostsQuery",
+    "JobCounts",
+    "TrainingTotalsOut",
+    "DayCostOut",
+    "OfferingShareOut",
+    "KindShareOut",
+    "TrainingAnalyticsOut",
+    "DatasetTotals",
+    "DatasetStatsOut",
+    "TagCount",
+    "DatasetAnalyticsOut",
+    "CostTotalsOut",
+    "CostDayOut",
+    "CostWindowOut",
+    "CostChangeOut",
+    "CostChanges",
+    "CostsOut",
 ]

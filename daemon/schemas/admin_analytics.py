@@ -1,43 +1,14 @@
-"""Operator analytics: a range of UTC days and every account's figures over it."""
+"""Operator analytics: every account's figures over a range of UTC days (`RangeQuery`)."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
-from daemon.schemas.common import Answer, Body
+from daemon.schemas.common import Answer
 
 if TYPE_CHECKING:
     from core.operator_analytics import OperatorAnalytics
-
-DEFAULT_DAYS = 30
-MAX_SPAN_DAYS = 366
-
-
-class AdminAnalyticsQuery(Body):
-    """`from` / `to`, inclusive UTC days; default: the last 30 days ending today."""
-
-    model_config = ConfigDict(extra="forbid", validate_by_name=True)
-
-    start: date | None = Field(None, alias="from", description="First day, YYYY-MM-DD.")
-    end: date | None = Field(None, alias="to", description="Last day, YYYY-MM-DD (inclusive).")
-
-    @model_validator(mode="after")
-    def _ordered_and_bounded(self) -> Self:
-        end = self.end or datetime.now(UTC).date()
-        start = self.start or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise ValueError(f"from ({start}) is after to ({end})")
-        if (end - start).days + 1 > MAX_SPAN_DAYS:
-            raise ValueError(f"the range spans more than {MAX_SPAN_DAYS} days")
-        self.start, self.end = start, end
-        return self
-
-    @property
-    def days(self) -> tuple[date, date]:
-        """The inclusive first and last day (defaults applied)."""
-        assert self.start is not None and self.end is not None
-        return self.start, self.end
 
 
 class OperatorDayOut(Answer):

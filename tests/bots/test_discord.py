@@ -114,6 +114,8 @@ async def test_start_is_private_and_shows_the_balance(
         "earnings",
         "buy",
         "web",
+        "stats",
+        "spending",
     }
     welcome = await _slash(fake_discord, "account", "start", "Welcome to lorabot")
     assert welcome.ephemeral and "Your balance: 250 points" in welcome.content
