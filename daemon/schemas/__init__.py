@@ -19,6 +19,14 @@ from daemon.schemas.accounts import (
     MeOut,
     MePatch,
 )
+from daemon.schemas.activity import (
+    MAX_ACTIVITY_PAGE,
+    ActivityOut,
+    ActivityPage,
+    ActivityQuery,
+    ReadAllOut,
+    UnreadOut,
+)
 from daemon.schemas.captions import (
     CaptionEstimateOut,
     CaptionIn,
@@ -233,4 +241,10 @@ __all__ = [
     "ProviderTotals",
     "RoyaltyTotals",
     "EconomyOut",
+    "MAX_ACTIVITY_PAGE",
+    "ActivityQuery",
+    "ActivityOut",
+    "ActivityPage",
+    "ReadAllOut",
+    "UnreadOut",
 ]
