@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from bots.common.client_activity import ActivityCalls
 from bots.common.schemas import Actor, Upload
 from bots.common.transport import M, Transport, clean
 from core.enums import BrowseSort
@@ -48,7 +49,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(Transport):
+class DaemonClient(ActivityCalls, Transport):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton, views_for
 from bots.discord.cogs.account import AccountCog
+from bots.discord.cogs.activity import ActivityCog
 from bots.discord.cogs.generate import GenerateCog
 from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.market import MarketCog
@@ -44,7 +45,7 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        for cog in (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog):
+        for cog in (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, ActivityCog):
             await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)

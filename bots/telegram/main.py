@@ -33,6 +33,7 @@ COMMANDS = {
     "jobs": "Your trainings",
     "explore": "Browse public datasets and LoRAs",
     "earnings": "What your published work has earned",
+    "activity": "What happened: trainings, points, earnings",
     "balance": "Points and ledger",
     "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",

@@ -4,6 +4,7 @@ from aiogram import Router
 
 from bots.telegram.routers import (
     account,
+    activity,
     buttons,
     captions,
     errors,
@@ -26,5 +27,6 @@ def build_routers() -> list[Router]:
         imagine.build(),
         library.build(),
         market.build(),
+        activity.build(),
         buttons.build(),
     ]
