@@ -57,6 +57,14 @@ class Page:
     next_before: int | None
 
 
+@dataclass(frozen=True)
+class Marked:
+    """What marking everything read did: how many it marked, and how many are unread now."""
+
+    marked: int
+    unread: int
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -129,15 +137,16 @@ async def mark_read(
 
 async def mark_all_read(
     session: AsyncSession, account_id: int, *, now: datetime | None = None
-) -> int:
-    """Mark every unread event of the account read; how many were marked."""
+) -> Marked:
+    """Mark every unread event of the account read."""
     result = await session.execute(
         update(Activity)
         .where(Activity.account_id == account_id, Activity.read_at.is_(None))
         .values(read_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return Marked(marked, await unread_count(session, account_id))
 
 
 def title(kind: ActivityKind, payload: Mapping[str, Any]) -> str:

@@ -13,6 +13,8 @@ from core.db.types import utcnow
 from core.enums import ActivityKind, NotificationKind, Platform
 
 MAX_FETCH = 100
+# The job news a person's activity feed keeps too: every kind but job_sample.
+FEED_KINDS = frozenset(ActivityKind)
 # Failed deliveries after which a row is served no more (the daemon passes its setting).
 DEFAULT_MAX_DELIVERIES = 30
 
@@ -65,7 +67,7 @@ async def notify_job(
         suffix = f"{suffix}:{dedupe_detail}"
     dedupe_key = f"job:{job.id}:{suffix}"
     facts = {"job_id": job.id, "job_kind": job.kind, "offering_id": job.offering_id, **payload}
-    if kind.value in ActivityKind.__members__:
+    if kind in FEED_KINDS:
         # Recorded whoever is told: an account without a chat identity keeps its history too.
         await activity.record(
             session,

@@ -62,6 +62,5 @@ async def post_read(request: web.Request) -> web.Response:
 async def post_read_all(request: web.Request) -> web.Response:
     async with request.app[SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
-        marked = await activity.mark_all_read(session, account.id)
-        unread = await activity.unread_count(session, account.id)
-    return json_answer(ReadAllOut(marked=marked, unread=unread))
+        answer = ReadAllOut.model_validate(await activity.mark_all_read(session, account.id))
+    return json_answer(answer)

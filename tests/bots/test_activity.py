@@ -8,7 +8,10 @@ import asyncio
 from typing import Any
 
 from bots.common import activity_texts
+from bots.common.actions import Action
+from bots.discord.buttons import ActionButton
 from bots.discord.main import run as run_discord
+from bots.telegram.callbacks import ActionCb
 from bots.telegram.main import run as run_telegram
 from daemon.keys import SESSIONMAKER
 from tests.bots.conftest import Daemon, bot_settings
@@ -20,6 +23,8 @@ TG_USER = 7301
 DC_USER = 123456789012345673
 TG, DC = f"telegram:{TG_USER}", f"discord:{DC_USER}"
 NEWCOMER = 7399
+# The actions pressed here (the bots' every-action tests leave them to this one).
+ACTIVITY_ACTIONS = {Action.mark_all_read}
 
 
 async def _cancelled_training(daemon: Daemon, key: str) -> tuple[int, int]:
@@ -84,7 +89,8 @@ async def test_activity_on_both_bots_marks_all_read_in_place(
     assert lines[2].endswith(f"· Training #{first} cancelled, {refunded} points refunded")
     assert len(lines) == 3 and refunded > 0
     mark = len(tg.log)
-    tg.press(TG_USER, feed, activity_texts.BTN_MARK_ALL_READ)
+    data = tg.press(TG_USER, feed, activity_texts.BTN_MARK_ALL_READ)
+    assert ActionCb.unpack(data).action in ACTIVITY_ACTIONS
     marked = await tg.wait_text("all read", after=mark)
     assert (marked.method, marked.message_id) == ("editMessageText", feed.message_id)
     assert [line[0] for line in marked.text.splitlines()[1:]] == ["○", "○"]
@@ -102,7 +108,9 @@ async def test_activity_on_both_bots_marks_all_read_in_place(
     assert lines[1].startswith("● ") and f"Training #{second} cancelled" in lines[1]
     assert [line[0] for line in lines[2:]] == ["○", "○"]
     mark = len(dc.log)
-    await dc.press(DC_USER, page, activity_texts.BTN_MARK_ALL_READ)
+    custom_id = await dc.press(DC_USER, page, activity_texts.BTN_MARK_ALL_READ)
+    match = ActionButton.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None and Action(match["action"]) in ACTIVITY_ACTIONS
     edited = await dc.wait_text("all read", after=mark)
     assert edited.message_id == page.message_id and edited.components == []
     assert [line[0] for line in edited.content.splitlines()[1:]] == ["○", "○", "○"]

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import lifecycle, purchases
-from core.db.models import Activity, Job, Notification
-from core.enums import NotificationKind, Visibility
+from core import activity, lifecycle, purchases
+from core.db.models import Account, Activity, Job, Notification
+from core.enums import JobKind, JobStatus, NotificationKind, Visibility
 from daemon.app import create_app
 from daemon.keys import SESSIONMAKER
 from tests.conftest import ADMIN_HEADERS, RPC_HEADERS, make_dataset, user_headers
@@ -71,16 +72,23 @@ async def _buy(client: TestClient, ann: dict[str, str], ann_dc: dict[str, str], 
     return order["id"], paid, entitlement
 
 
+async def _claim(session: AsyncSession, job_id: int) -> Job:
+    """A worker takes this job (PostgreSQL's database is shared: other tests' jobs wait)."""
+    others = select(Job.id).where(Job.status == JobStatus.queued, Job.id != job_id)
+    skip = frozenset(await session.scalars(others))
+    job = await lifecycle.claim_next(session, owner="test", lease_seconds=60, exclude_job_ids=skip)
+    assert job is not None and job.id == job_id
+    return job
+
+
 async def _run_jobs(client: TestClient, completed: int, failed: int) -> None:
     """A worker's view: the first job completes with its model; the second fails for good."""
     async with client.app[SESSIONMAKER].begin() as session:
-        job = await lifecycle.claim_next(session, owner="test", lease_seconds=60)
-        assert job is not None and job.id == completed
+        job = await _claim(session, completed)
         news = {"model_id": 41, "trigger_word": "zqx", "files": []}
         await lifecycle.mark_completed(session, job, NotificationKind.job_completed, news)
     async with client.app[SESSIONMAKER].begin() as session:
-        job = await lifecycle.claim_next(session, owner="test", lease_seconds=60)
-        assert job is not None and job.id == failed
+        job = await _claim(session, failed)
         await lifecycle.fail_attempt(session, job, "out of memory", max_attempts=1)
 
 
@@ -235,8 +243,7 @@ async def test_a_replayed_event_adds_nothing(client: TestClient) -> None:
     body = {"dataset_id": dataset_id, "offering_id": "tiny-lora", "preset": "fast"}
     job = await ok(client, "POST", "/v1/jobs", ann, json={**body, "idempotency_key": "j"})
     async with client.app[SESSIONMAKER].begin() as session:
-        claimed = await lifecycle.claim_next(session, owner="test", lease_seconds=60)
-        assert claimed is not None and claimed.id == job["id"]
+        claimed = await _claim(session, job["id"])
         await lifecycle.mark_completed(session, claimed, NotificationKind.job_completed, {})
     before = await _activity_rows(client)
 
@@ -299,3 +306,51 @@ async def test_a_purchase_refund_and_a_low_balance_are_in_the_feed(client: TestC
     low = (await feed(client, ann, kind="low_balance"))["items"]
     assert [item["title"] for item in low] == ["Low balance: 49 points left (below 50)"]
     assert low[0]["payload"] == {"balance": 49, "threshold": 50, "job_id": job["id"]}
+
+
+def _free_job(account_id: int, kind: JobKind) -> Job:
+    return Job(
+        account_id=account_id,
+        kind=kind,
+        offering_id="tiny-lora",
+        preset="fast",
+        params={},
+        overrides={},
+        cost=0,
+        idempotency_key=f"{kind}-{uuid.uuid4().hex}",
+        request_hash="h",
+        reply_to={},
+    )
+
+
+async def test_captions_and_generations_are_told_by_their_result_alone(
+    client: TestClient,
+) -> None:
+    # An account without any chat identity: nobody is notified, its history is kept anyway.
+    async with client.app[SESSIONMAKER].begin() as session:
+        account = Account(balance=0)
+        session.add(account)
+        await session.flush()
+        jobs = [_free_job(account.id, kind) for kind in (JobKind.caption, JobKind.generate)]
+        session.add_all(jobs)
+        await session.flush()
+        account_id, caption, generation = account.id, jobs[0].id, jobs[1].id
+    told = {
+        caption: (NotificationKind.captions_ready, {"dataset_id": 5, "written": 3}),
+        generation: (NotificationKind.generation_ready, {"model_id": 8, "images": ["a", "b"]}),
+    }
+    for job_id, (kind, payload) in told.items():
+        async with client.app[SESSIONMAKER].begin() as session:
+            await lifecycle.mark_completed(session, await _claim(session, job_id), kind, payload)
+    async with client.app[SESSIONMAKER]() as session:
+        page = await activity.feed(session, account_id)
+        notified = await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.account_id == account_id)
+        )
+    assert [(event.kind, event.title) for event in page.items] == [
+        ("generation_ready", f"Generation #{generation} finished: 2 images ready with LoRA #8"),
+        ("captions_ready", f"Captioning #{caption} finished: 3 captions written in dataset #5"),
+    ]
+    assert notified == 0
