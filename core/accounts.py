@@ -9,8 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
+from core import activity
 from core.db.models import (
     Account,
+    Activity,
     Dataset,
     Identity,
     Image,
@@ -23,7 +25,7 @@ from core.db.models import (
     Quote,
 )
 from core.db.types import utcnow
-from core.enums import LedgerKind, Platform
+from core.enums import ActivityKind, LedgerKind, Platform
 from core.errors import Conflict, InvalidInput, NotFound
 from core.ledger import lock_account, post_entry
 
@@ -163,10 +165,19 @@ async def redeem_link_code(session: AsyncSession, code: str, redeemer: Account) 
         await lock_account(session, account_id)
     await _refuse_platform_clash(session, target.id, redeemer.id)
     link.used_at = utcnow()
+    joined = select(Identity.platform).where(Identity.account_id == redeemer.id)
+    platforms = sorted(set(await session.scalars(joined)))
     moved = await _move_balance(session, code=link.code, source=redeemer.id, target=target.id)
     await _move_belongings(session, source=redeemer.id, target=target.id)
     await session.execute(
         update(Account).where(Account.id == redeemer.id).values(merged_into_id=target.id)
+    )
+    await activity.record(
+        session,
+        account_id=target.id,
+        kind=ActivityKind.accounts_linked,
+        payload={"merged_account_id": redeemer.id, "platforms": platforms, "moved_points": moved},
+        dedupe_key=f"link:{link.code}",
     )
     return LinkResult(
         account=await get_account(session, target.id),
@@ -220,7 +231,8 @@ async def _move_balance(session: AsyncSession, *, code: str, source: int, target
 async def _move_belongings(session: AsyncSession, *, source: int, target: int) -> None:
     await _rename_clashes(session, Dataset, Dataset.name, source, target, " (linked {id})")
     await _rename_clashes(session, Job, Job.idempotency_key, source, target, "#linked{id}")
-    for model in (Identity, Dataset, Image, Job, Model, Notification, Purchase, Quote):
+    # The joined account's history (its activity feed too) is the surviving account's now.
+    for model in (Identity, Dataset, Image, Job, Model, Notification, Purchase, Quote, Activity):
         await session.execute(
             update(model).where(model.account_id == source).values(account_id=target)
         )

@@ -7,11 +7,14 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import activity
 from core.db.models import Identity, Job, Notification
 from core.db.types import utcnow
-from core.enums import NotificationKind, Platform
+from core.enums import ActivityKind, NotificationKind, Platform
 
 MAX_FETCH = 100
+# The job news a person's activity feed keeps too: every kind but job_sample.
+FEED_KINDS = frozenset(ActivityKind)
 # Failed deliveries after which a row is served no more (the daemon passes its setting).
 DEFAULT_MAX_DELIVERIES = 30
 
@@ -53,11 +56,26 @@ async def notify_job(
     *,
     dedupe_detail: str | None = None,
 ) -> Notification | None:
-    """Tell the identity a job was submitted from (else the account's first identity).
+    """Tell the identity a job was submitted from (else the account's first identity), and
+    record the event in the account's activity feed when it is one of its kinds.
 
     One notification per job and kind (`job:<id>:<kind>`); a kind told more than once per job
     names each event in `dedupe_detail` (a sample's step: `job:<id>:sample:<step>`).
     """
+    suffix = kind.value.removeprefix("job_")
+    if dedupe_detail is not None:
+        suffix = f"{suffix}:{dedupe_detail}"
+    dedupe_key = f"job:{job.id}:{suffix}"
+    facts = {"job_id": job.id, "job_kind": job.kind, "offering_id": job.offering_id, **payload}
+    if kind in FEED_KINDS:
+        # Recorded whoever is told: an account without a chat identity keeps its history too.
+        await activity.record(
+            session,
+            account_id=job.account_id,
+            kind=ActivityKind(kind.value),
+            payload=facts,
+            dedupe_key=dedupe_key,
+        )
     platform, user_id = job.platform, job.platform_user_id
     if not platform or not user_id:
         identity = await session.scalar(
@@ -66,24 +84,14 @@ async def notify_job(
         if identity is None:
             return None  # an account without any chat identity has no one to tell
         platform, user_id = identity.platform, identity.platform_user_id
-    body = {
-        "job_id": job.id,
-        "job_kind": job.kind,
-        "offering_id": job.offering_id,
-        "reply_to": job.reply_to,
-        **payload,
-    }
-    suffix = kind.value.removeprefix("job_")
-    if dedupe_detail is not None:
-        suffix = f"{suffix}:{dedupe_detail}"
     return await enqueue(
         session,
         account_id=job.account_id,
         kind=kind,
         platform=platform,
         platform_user_id=user_id,
-        payload=body,
-        dedupe_key=f"job:{job.id}:{suffix}",
+        payload={**facts, "reply_to": job.reply_to},
+        dedupe_key=dedupe_key,
     )
 
 

@@ -20,10 +20,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import activity
 from core.db.models import Purchase
 from core.db.types import utcnow
 from core.economy import Economy
-from core.enums import LedgerKind, Platform, PurchaseProvider, PurchaseStatus
+from core.enums import ActivityKind, LedgerKind, Platform, PurchaseProvider, PurchaseStatus
 from core.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
 from core.invoices import order_in_payload
 from core.ledger import lock_account, post_entry
@@ -241,6 +242,23 @@ async def _credit(session: AsyncSession, purchase: Purchase, charge_id: str) -> 
     purchase.status = PurchaseStatus.credited
     purchase.charge_id = charge_id
     purchase.credited_at = utcnow()
+    await _record(session, purchase, ActivityKind.purchase)
+
+
+async def _record(session: AsyncSession, purchase: Purchase, kind: ActivityKind) -> None:
+    """The buyer's activity: a purchase credited or refunded (each once per purchase)."""
+    await activity.record(
+        session,
+        account_id=purchase.account_id,
+        kind=kind,
+        payload={
+            "purchase_id": purchase.id,
+            "pack_id": purchase.pack_id,
+            "points": purchase.points,
+            "provider": purchase.provider,
+        },
+        dedupe_key=f"{kind}:{purchase.id}",
+    )
 
 
 async def list_purchases(
@@ -309,6 +327,8 @@ async def finish_refund(
     if error is None:
         purchase.status = PurchaseStatus.refunded
         purchase.refunded_at = now or utcnow()
+        # Told once the provider gave the money back: a refused refund gives the points back.
+        await _record(session, purchase, ActivityKind.purchase_refunded)
         return purchase
     await post_entry(
         session,

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import activity
 from core.db.models import Dataset, Job, Model, PaidUse
 from core.economy import MarketRules
-from core.enums import ItemKind, LedgerKind
+from core.enums import ActivityKind, ItemKind, LedgerKind
 from core.ledger import balance, post_entry
 
 TABLES: dict[ItemKind, type[Dataset] | type[Model]] = {
@@ -70,8 +71,28 @@ async def charge_use(
             idempotency_key=f"royalty:use:{use.id}",
             reference=f"job:{job.id}",
         )
+        await _record_earning(session, use)
     await _count_use(session, item.kind, item.id, +1)
     return use
+
+
+async def _record_earning(session: AsyncSession, use: PaidUse) -> None:
+    """The owner's activity: what was used and what it earned (never who used it)."""
+    table = TABLES[ItemKind(use.item_kind)]
+    name = await session.scalar(select(table.name).where(table.id == use.item_id))
+    await activity.record(
+        session,
+        account_id=use.owner_id,
+        kind=ActivityKind.royalty_earned,
+        payload={
+            "item_kind": use.item_kind,
+            "item_id": use.item_id,
+            "item_name": name,
+            "points": use.royalty,
+            "job_id": use.job_id,
+        },
+        dedupe_key=f"royalty:use:{use.id}",
+    )
 
 
 async def uses_of(session: AsyncSession, job_id: int) -> list[PaidUse]:

@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import activity
 from core.db.models import Job, LedgerEntry
 from core.db.types import utcnow
-from core.enums import JobKind, LedgerKind, NotificationKind
+from core.enums import ActivityKind, JobKind, LedgerKind, NotificationKind
 from core.notifications import enqueue
 
 # The kinds that pay for a use of the service, and the refunds that give such payments back.
@@ -47,8 +48,20 @@ def over_cap(cap: int | None, spent: int, cost: int) -> str | None:
 async def warn_if_low(
     session: AsyncSession, job: Job, *, before: int, after: int, threshold: int
 ) -> None:
-    """Tell the person when this debit took their balance below the threshold."""
-    if threshold <= 0 or not before >= threshold > after or not job.platform:
+    """Tell the person (and their activity feed) when this debit took their balance below
+    the threshold."""
+    if threshold <= 0 or not before >= threshold > after:
+        return
+    payload = {"balance": after, "threshold": threshold, "job_id": job.id}
+    key = f"low_balance:job:{job.id}"
+    await activity.record(
+        session,
+        account_id=job.account_id,
+        kind=ActivityKind.low_balance,
+        payload=payload,
+        dedupe_key=key,
+    )
+    if not job.platform:
         return
     await enqueue(
         session,
@@ -56,6 +69,6 @@ async def warn_if_low(
         kind=NotificationKind.low_balance,
         platform=job.platform,
         platform_user_id=job.platform_user_id or "",
-        payload={"balance": after, "threshold": threshold, "job_id": job.id},
-        dedupe_key=f"low_balance:job:{job.id}",
+        payload=payload,
+        dedupe_key=key,
     )

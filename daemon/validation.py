@@ -2,7 +2,7 @@
 
 import json
 import math
-from typing import TypeVar
+from typing import TypeVar, get_origin
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -112,8 +112,15 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
-    """Validate the query string (a repeated key keeps its first value)."""
-    return model.model_validate(dict(request.query))
+    """Validate the query string: a repeated key keeps its first value, except for a field
+    the model declares as a list (`?kind=a&kind=b`), which gets every value."""
+    lists = {
+        name for name, field in model.model_fields.items() if get_origin(field.annotation) is list
+    }
+    query = request.query
+    return model.model_validate(
+        {key: query.getall(key) if key in lists else query[key] for key in query}
+    )
 
 
 def path_int(request: web.Request, name: str) -> int:

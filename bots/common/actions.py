@@ -48,3 +48,5 @@ class Action(StrEnum):
     keep_sample = "kp"  # end the training with this checkpoint; arg: "<job id>.<step>"
     checkpoints = "ckl"  # a model's saved checkpoints, a button each; arg: the model's id
     checkpoint_files = "ckd"  # the files of one checkpoint; arg: "<model id>.<step>"
+    # The activity feed.
+    mark_all_read = "ard"  # mark every item of /activity read and show it again in place

@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import captions, checkpoints, library, market, publishing, shop
+from bots.common import activity, captions, checkpoints, library, market, publishing, shop
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.generate import GenerateFlow, GenerateState
@@ -249,6 +249,12 @@ async def _checkpoint_files(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(place=Place.private, files=files)
 
 
+# -- the activity feed ---------------------------------------------------------------------
+async def _mark_all_read(client: DaemonClient, press: Press) -> Outcome:
+    # The feed under the button reads "all read" now: it moves on in place.
+    return Outcome(await activity.mark_all_read(client, press.actor), Place.replace)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -284,6 +290,7 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.keep_sample: _keep_sample,
         Action.checkpoints: _checkpoints,
         Action.checkpoint_files: _checkpoint_files,
+        Action.mark_all_read: _mark_all_read,
     }
 )
 

@@ -15,6 +15,7 @@ from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
 from bots.discord.buttons import ActionButton, AnswerButton, views_for
 from bots.discord.cogs.account import AccountCog
+from bots.discord.cogs.activity import ActivityCog
 from bots.discord.cogs.generate import GenerateCog
 from bots.discord.cogs.insights import InsightsCog
 from bots.discord.cogs.library import LibraryCog
@@ -46,8 +47,8 @@ class LoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
-        cogs = (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, InsightsCog, WebCog)
-        for cog in cogs:
+        cogs = (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, InsightsCog, ActivityCog)
+        for cog in (*cogs, WebCog):
             await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)

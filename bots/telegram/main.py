@@ -35,6 +35,7 @@ COMMANDS = {
     "earnings": "What your published work has earned",
     "stats": "Your trainings, costs and datasets, with a chart",
     "spending": "What you spent, bought and earned, with a chart",
+    "activity": "What happened: trainings, points, earnings",
     "balance": "Points and ledger",
     "buy": "Buy points with Telegram Stars",
     "link": "Join your Telegram and Discord accounts",

@@ -19,6 +19,14 @@ from daemon.schemas.accounts import (
     MeOut,
     MePatch,
 )
+from daemon.schemas.activity import (
+    MAX_ACTIVITY_PAGE,
+    ActivityOut,
+    ActivityPage,
+    ActivityQuery,
+    ReadAllOut,
+    UnreadOut,
+)
 from daemon.schemas.admin_analytics import (
     OfferingFiguresOut,
     OperatorAnalyticsOut,
@@ -301,4 +309,10 @@ __all__ = [
     "CostChangeOut",
     "CostChanges",
     "CostsOut",
+    "MAX_ACTIVITY_PAGE",
+    "ActivityQuery",
+    "ActivityOut",
+    "ActivityPage",
+    "ReadAllOut",
+    "UnreadOut",
 ]

@@ -4,6 +4,7 @@ from aiogram import Router
 
 from bots.telegram.routers import (
     account,
+    activity,
     buttons,
     captions,
     errors,
@@ -30,5 +31,6 @@ def build_routers() -> list[Router]:
         insights.build(),
         market.build(),
         web.build(),
+        activity.build(),
         buttons.build(),
     ]
