@@ -87,6 +87,13 @@ def validation_details(error: ValidationError) -> dict[str, Any]:
     }
 
 
+def validation_message(error: ValidationError) -> str:
+    """The one-line message of a validation error: the first field's place and complaint."""
+    fields = validation_details(error)["fields"]
+    first = fields[0] if fields else {"loc": [], "message": "invalid"}
+    return f"{'.'.join(first['loc']) or 'body'}: {first['message']}"
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into the JSON error body with a fitting status."""
@@ -95,10 +102,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as exc:
         return domain_error_response(exc)
     except ValidationError as exc:
-        fields = validation_details(exc)
-        first = fields["fields"][0] if fields["fields"] else {"loc": [], "message": "invalid"}
-        where = ".".join(first["loc"]) or "body"
-        return error_response(400, "INVALID_INPUT", f"{where}: {first['message']}", fields)
+        return error_response(
+            400, "INVALID_INPUT", validation_message(exc), validation_details(exc)
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

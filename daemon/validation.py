@@ -5,6 +5,7 @@ import math
 from typing import TypeVar, get_origin
 
 from aiohttp import web
+from multidict import MultiDict
 from pydantic import BaseModel
 
 from core.errors import InvalidInput, TooLarge
@@ -111,13 +112,19 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_query(request: web.Request, model: type[M]) -> M:
+def parse_query(request: web.Request, model: type[M], *, skip_blank: bool = False) -> M:
     """Validate the query string: a repeated key keeps its first value, except for a field
-    the model declares as a list (`?kind=a&kind=b`), which gets every value."""
+    the model declares as a list (`?kind=a&kind=b`), which gets every value.
+
+    `skip_blank` leaves out empty values: a GET form sends a field left empty as `name=`,
+    which means the field's default, not an empty value.
+    """
     lists = {
         name for name, field in model.model_fields.items() if get_origin(field.annotation) is list
     }
-    query = request.query
+    query = MultiDict(
+        (key, value) for key, value in request.query.items() if value.strip() or not skip_blank
+    )
     return model.model_validate(
         {key: query.getall(key) if key in lists else query[key] for key in query}
     )

@@ -11,12 +11,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from daemon.web import datasets, jobs, models, operator, sign_in
+from daemon.web import activity, datasets, insights, jobs, models, operator, sign_in
 from daemon.web.paths import STATIC_PREFIX
 
 HERE = Path(__file__).parent
 # An explicit list, as daemon.routes' tables are read: greppable, in the order they match.
-PAGE_MODULES = (sign_in, datasets, jobs, models, operator)
+PAGE_MODULES = (sign_in, datasets, jobs, models, insights, activity, operator)
 
 
 def setup_web(app: web.Application) -> None:

@@ -37,7 +37,7 @@ async def datasets_page(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         rows = await list_datasets(session, account.id, include_public=False)
     datasets = [DatasetOut.of(row, viewer=account.id) for row in rows]
-    return render(request, "datasets.html", datasets=datasets)
+    return await render(request, "datasets.html", datasets=datasets)
 
 
 @routes.post("/ui/datasets")
@@ -58,7 +58,7 @@ async def dataset_page(request: web.Request) -> web.Response:
         counted = await get_dataset(session, dataset_id, account.id)
         images = [ImageOut.of(row) for row in await list_images(session, dataset_id, account.id)]
     offerings = [o for o in request.app[OFFERINGS].all() if o.enabled]
-    return render(
+    return await render(
         request,
         "dataset.html",
         dataset=DatasetOut.of(counted, viewer=account.id),

@@ -53,7 +53,7 @@ async def jobs_page(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         jobs = await list_jobs(session, account.id, limit=JOB_LIST_LIMIT)
         answer = await jobs_answer(session, jobs, slots=request.app[SETTINGS].workers)
-    return render(request, "jobs.html", jobs=answer.jobs)
+    return await render(request, "jobs.html", jobs=answer.jobs)
 
 
 @routes.get("/ui/jobs/{id}")
@@ -63,7 +63,7 @@ async def monitor_page(request: web.Request) -> web.Response:
     state = await monitor_state(request, job_id, account.id)
     # In a <script> element: no "<" may end it early (JSON reads \u003c as the same "<").
     state_json = state.model_dump_json().replace("<", "\\u003c")
-    return render(request, "job.html", state=state, state_json=state_json)
+    return await render(request, "job.html", state=state, state_json=state_json)
 
 
 @routes.get("/ui/api/jobs/{id}")

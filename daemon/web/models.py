@@ -47,7 +47,9 @@ async def models_page(request: web.Request) -> web.Response:
     account = person_of(request)
     async with request.app[READ_SESSIONMAKER].begin() as session:
         rows = await models_registry.list_models(session, account.id)
-    return render(request, "models.html", models=[_out(request, m, account.id) for m in rows])
+    return await render(
+        request, "models.html", models=[_out(request, m, account.id) for m in rows]
+    )
 
 
 @routes.get("/ui/models/{id}")
@@ -57,7 +59,7 @@ async def model_page(request: web.Request) -> web.Response:
     async with request.app[READ_SESSIONMAKER].begin() as session:
         model = await models_registry.get_model(session, model_id, account.id)
         generations = await list_generations(session, account.id, limit=GENERATIONS_LOOKED_AT)
-    return render(
+    return await render(
         request,
         "model.html",
         model=_out(request, model, account.id),

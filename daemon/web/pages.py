@@ -1,4 +1,5 @@
-"""Rendering a dashboard page: the layout's navigation and the viewer's CSRF token."""
+"""Rendering a dashboard page: the layout's navigation (with a person's unread activity count)
+and the viewer's CSRF token."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -6,6 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from core.activity import unread_count
+from daemon.keys import READ_SESSIONMAKER
 from daemon.web.paths import CSRF_FIELD
 from daemon.web.sessions import viewer_of
 
@@ -16,26 +19,38 @@ class NavItem:
 
     label: str
     path: str
+    shows_unread: bool = False  # the label carries the unread activity count, "Activity (3)"
 
 
-# Extended by later areas (analytics, costs, activity) with one line each.
 PERSON_NAV = (
     NavItem("Datasets", "/ui/datasets"),
     NavItem("Jobs", "/ui/jobs"),
     NavItem("Models", "/ui/models"),
+    NavItem("Analytics", "/ui/analytics"),
+    NavItem("Costs", "/ui/costs"),
+    NavItem("Activity", "/ui/activity", shows_unread=True),
 )
 OPERATOR_NAV = (
     NavItem("Jobs", "/ui/operator/jobs"),
     NavItem("Accounts", "/ui/operator/accounts"),
+    NavItem("Analytics", "/ui/operator/analytics"),
 )
 
 
-def render(request: web.Request, template: str, **context: Any) -> web.Response:
-    """A page of the signed-in viewer, with the navigation their session gets."""
+async def render(
+    request: web.Request, template: str, *, unread: int | None = None, **context: Any
+) -> web.Response:
+    """A page of the signed-in viewer, with the navigation their session gets; a person's
+    unread count is read once here unless the page already knows it (`unread`)."""
     viewer = viewer_of(request)
     nav = OPERATOR_NAV if viewer.is_operator else PERSON_NAV
+    if unread is None and viewer.account is not None:
+        async with request.app[READ_SESSIONMAKER].begin() as session:
+            unread = await unread_count(session, viewer.account.id)
     return aiohttp_jinja2.render_template(
-        template, request, {"viewer": viewer, "nav": nav, "path": request.path, **context}
+        template,
+        request,
+        {"viewer": viewer, "nav": nav, "path": request.path, "unread": unread or 0, **context},
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from core.db.models import Account
 from core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
 from core.web_sign_in import Viewer, find_viewer
-from daemon.errors import Handler, status_of
+from daemon.errors import Handler, status_of, validation_message
 from daemon.keys import READ_SESSIONMAKER, SETTINGS
 from daemon.web.paths import (
     API_PREFIX,
@@ -145,5 +145,5 @@ async def web_session_middleware(request: web.Request, handler: Handler) -> web.
     except ValidationError as exc:
         if request.path.startswith(API_PREFIX):
             raise
-        first = exc.errors(include_url=False)[0] if exc.errors() else {"msg": "invalid form"}
-        return refusal_page(request, InvalidInput(f"the form is not valid: {first['msg']}"))
+        # The RPC's own message, so a page and a bot's call are refused in the same words.
+        return refusal_page(request, InvalidInput(validation_message(exc)))

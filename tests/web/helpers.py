@@ -1,6 +1,7 @@
 """Signing in to the dashboard over plain HTTP (aiohttp's test client keeps the cookies)."""
 
 import re
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,3 +49,28 @@ async def sign_in(client: TestClient, user: str) -> str:
     page = await client.get("/ui/datasets")
     assert page.status == 200, await page.text()
     return csrf_of(await page.text())
+
+
+async def operator_sign_in(client: TestClient, admin_token: str) -> str:
+    """Sign an operator in with the admin token; the session's CSRF token."""
+    form = await client.get("/ui/operator/sign-in")
+    fields = {"csrf_token": form_token(await form.text()), "admin_token": admin_token}
+    answer = await client.post("/ui/operator/sign-in", data=fields, allow_redirects=False)
+    assert answer.status == 303, await answer.text()
+    page = await client.get("/ui/operator/jobs")
+    assert page.status == 200, await page.text()
+    return csrf_of(await page.text())
+
+
+def figure(html: str, name: str) -> str:
+    """The text of the first element a page marks `data-figure="name"`."""
+    match = re.search(rf'data-figure="{re.escape(name)}"[^>]*>([^<]*)<', html)
+    assert match, f"no figure {name!r}"
+    return unescape(match.group(1)).strip()
+
+
+def refusal_message(html: str) -> str:
+    """The message of a refusal page."""
+    match = re.search(r'<p class="message">(.*?)</p>', html, re.DOTALL)
+    assert match, html[:500]
+    return unescape(match.group(1))

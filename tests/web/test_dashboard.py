@@ -135,6 +135,62 @@ def test_the_monitor_follows_a_training_to_its_downloadable_lora(trained: dict[s
     assert any("lora" in key for key in header), list(header)[:5]
 
 
+def figure(page: Any, name: str) -> str:
+    """The text of the first element the page marks `data-figure="name"`."""
+    return str(page.locator(f"[data-figure='{name}']").first.inner_text()).strip()
+
+
+def chart_drawn(page: Any) -> bool:
+    """Whether the page's chart picture loaded (a PNG the browser could decode)."""
+    page.wait_for_function("document.getElementById('chart').complete")
+    return bool(page.evaluate("document.getElementById('chart').naturalWidth === 800"))
+
+
+def test_the_insight_pages_reflect_the_training(
+    trained: dict[str, Any], browser: Any, web_daemon: DaemonProcess, screenshots: Path
+) -> None:
+    page = trained["page"]
+    job_id = int(trained["job"].rsplit("/", 1)[1])
+    job = rpc(web_daemon, "GET", f"/v1/jobs/{job_id}", user=OWNER)
+    paid = job["cost"] - job["refunded"]
+    page.goto(web_daemon.url + "/ui/analytics")
+    assert figure(page, "trainings-total") == "1" and figure(page, "status-completed") == "1"
+    assert figure(page, "success-rate") == "100.0%" and figure(page, "total-cost") == str(paid)
+    assert figure(page, "kind-train-jobs") == "1" and figure(page, "images-total") == "4"
+    assert figure(page, "tag-zqxcat sitting on a red sofa") == "1"
+    assert chart_drawn(page)
+    page.screenshot(path=screenshots / "analytics.png", full_page=True)
+    page.goto(web_daemon.url + "/ui/costs")
+    assert figure(page, "training") == str(job["cost"]) and figure(page, "spent") == str(paid)
+    assert figure(page, "spent-change") == f"+{paid}" and figure(page, "purchases") == "0"
+    assert chart_drawn(page)
+    page.screenshot(path=screenshots / "costs.png", full_page=True)
+    page.goto(web_daemon.url + "/ui/activity")
+    completed = page.locator("#feed li.unread", has_text=f"Training #{job_id} completed")
+    assert completed.count() == 1
+    unread = int(figure(page, "unread"))
+    assert unread >= 2  # started and completed
+    assert page.inner_text("header nav").count(f"Activity ({unread})") == 1
+    page.screenshot(path=screenshots / "activity.png", full_page=True)
+    page.click("#read-all button")
+    page.wait_for_selector("[data-figure='unread']:text('0')")
+    assert page.locator("#feed li.unread").count() == 0
+    assert "Activity (" not in page.inner_text("header nav")
+    operator = browser.new_context().new_page()
+    operator.goto(web_daemon.url + "/ui/operator/sign-in")
+    operator.fill("input[name=admin_token]", web_daemon.admin_token)
+    operator.click("form button")
+    operator.wait_for_url("**/ui/operator/jobs")
+    operator.goto(web_daemon.url + "/ui/operator/analytics")
+    assert figure(operator, "offering-tiny-lora-jobs") == "1"
+    assert figure(operator, "offering-tiny-lora-points") == str(paid)
+    assert figure(operator, "wait-count") == "1" and "No failures." in operator.content()
+    today = operator.locator("#days tr").nth(1)  # newest day first, below the header
+    assert today.locator("[data-figure='completed']").inner_text() == "1"
+    assert operator.locator("#gpu-busy [data-figure^='busy-']").count() == 1
+    operator.screenshot(path=screenshots / "operator-analytics.png", full_page=True)
+
+
 def test_another_person_sees_none_of_it(
     trained: dict[str, Any], browser: Any, web_daemon: DaemonProcess, screenshots: Path
 ) -> None:
