@@ -1,4 +1,8 @@
-"""the per-person rate limit's buckets, shared by the replicas on PostgreSQL
+"""the per-person rate limit's buckets, and on PostgreSQL a NOTIFY for each new notification
+
+Both serve several daemon replicas on one PostgreSQL: the buckets are one allowance per person
+across them, and the trigger wakes the notification long polls of every replica at the commit
+of whichever transaction wrote the row.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,7 +22,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The channel `daemon.pg_events` listens on; the payload is the bot's platform.
+NOTIFY_FUNCTION = """
+CREATE FUNCTION lorabot_notification_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('lorabot_notifications', NEW.platform);
+    RETURN NULL;
+END
+$$
+"""
+NOTIFY_TRIGGER = """
+CREATE TRIGGER notifications_notify AFTER INSERT ON notifications
+FOR EACH ROW EXECUTE FUNCTION lorabot_notification_added()
+"""
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(NOTIFY_FUNCTION)
+        op.execute(NOTIFY_TRIGGER)
     op.create_table(
         "rate_limit_buckets",
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -30,3 +52,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rate_limit_buckets")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER notifications_notify ON notifications")
+        op.execute("DROP FUNCTION lorabot_notification_added()")
