@@ -15,7 +15,9 @@ from sqlalchemy.engine import make_url
 from daemon.process import DaemonProcess, running_daemon
 from tests.conftest import CHECK_ANSWERS_ENV, POSTGRES_ENV, _admin_sql
 from tests.imagefactory import png_bytes
-from tests.queue.conftest import rpc
+from tests.queue.conftest import rpc, shared_base_models
+
+__all__ = ["shared_base_models"]  # a fixture of the queue suites, used here too
 
 
 @pytest.fixture
