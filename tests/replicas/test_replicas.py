@@ -10,7 +10,8 @@ import pytest
 
 from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine
-from daemon.pg_events import asyncpg_dsn
+from daemon.events import Events
+from daemon.pg_events import PgEvents, asyncpg_dsn
 from daemon.queue.leadership import LOCK_KEY, Leadership
 from daemon.ratelimit import SharedRateLimiter
 from tests.conftest import job_body
@@ -145,3 +146,29 @@ async def test_a_long_poll_on_b_wakes_within_a_second_of_a_cancel_on_a(
     assert [n["kind"] for n in notifications] == ["job_cancelled"]
     # Without the NOTIFY, B would look again only after its 5 s recheck.
     assert answered_at - cancelled_at < 1.0
+
+
+async def test_wake_ups_cross_replicas_and_do_not_echo(replica_database: str) -> None:
+    dsn = asyncpg_dsn(replica_database)
+    here, there = Events(), Events()
+    relays = [PgEvents(dsn, events) for events in (here, there)]
+    for events, relay in zip((here, there), relays, strict=True):
+        events.relay_to(relay.relay)
+        relay.start()
+    try:
+        for relay in relays:
+            await asyncio.wait_for(relay.connected.wait(), 5)
+        await asyncio.sleep(0.2)  # the catch-up wake-ups of connecting are done with
+        await there.wait_jobs_changed(0)  # consumed, so only a new one counts below
+        seen = there.job_updates_generation()
+        here.job_updated()  # a job's progress on the leader: the other's monitors hear it
+        assert await there.wait_job_updated(1.0, after=seen)
+        here.jobs_changed()  # a submit on one replica wakes the other's dispatcher
+        assert await there.wait_jobs_changed(1.0)
+        mine = here.job_updates_generation()
+        await asyncio.sleep(0.3)
+        assert here.job_updates_generation() == mine  # its own NOTIFY did not fire it again
+    finally:
+        for events, relay in zip((here, there), relays, strict=True):
+            events.relay_to(None)
+            await relay.close()
