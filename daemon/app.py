@@ -24,14 +24,14 @@ from daemon.keys import (
     ENGINE,
     EVENTS,
     OFFERINGS,
-    RATE_LIMITER,
     READ_SESSIONMAKER,
     SESSIONMAKER,
     SETTINGS,
 )
 from daemon.observability import install_metrics, observe_middleware
+from daemon.pg_events import pg_events_ctx
 from daemon.queue.setup import setup_queue
-from daemon.ratelimit import RateLimiter, rate_limit_middleware
+from daemon.ratelimit import rate_limit_middleware, rate_limiter_ctx
 from daemon.web import setup_web
 from daemon.web.sessions import web_session_middleware
 
@@ -71,14 +71,9 @@ def create_app(settings: Settings) -> web.Application:
     app[OFFERINGS] = OfferingRegistry.load(settings.offerings_file)
     app[ECONOMY] = Economy.load(settings.economy_file)
     app[EVENTS] = Events()
-    app[RATE_LIMITER] = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
     install_metrics(app)
     app.on_response_prepare.append(_nosniff)
-    app.cleanup_ctx.extend([database_ctx, blobs_ctx])
+    app.cleanup_ctx.extend([database_ctx, rate_limiter_ctx, pg_events_ctx, blobs_ctx])
     if settings.run_queue:
         setup_queue(app)
     for table in route_tables():

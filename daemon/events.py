@@ -1,7 +1,22 @@
 """In-process wake-ups: a submit wakes the dispatcher, a new notification wakes long polls, a
-job's progress or status wakes the web dashboard's live monitors."""
+job's progress or status wakes the web dashboard's live monitors.
+
+Several replicas on PostgreSQL relay each wake-up to the others (`daemon.pg_events`): every
+call here fires locally and hands the wake to the relay; a wake heard from a peer fires
+locally only (`heard`), so nothing echoes.
+"""
 
 import asyncio
+from collections.abc import Callable
+from enum import StrEnum
+
+
+class Wake(StrEnum):
+    """What a wake-up is about (what a relay carries between replicas)."""
+
+    jobs = "jobs"  # the queue changed: the dispatcher looks at once
+    notifications = "notifications"  # a platform's bot has notifications (the payload)
+    job_updates = "job_updates"  # some job's progress or status was written
 
 
 class _Signal:
@@ -33,16 +48,37 @@ class Events:
         self._jobs = asyncio.Event()
         self._notifications: dict[str, _Signal] = {}
         self._job_updates = _Signal()
+        self._relay: Callable[[Wake, str], None] | None = None
+
+    def relay_to(self, relay: Callable[[Wake, str], None] | None) -> None:
+        """Hand every local wake-up to `relay` too (None: this process only)."""
+        self._relay = relay
+
+    def heard(self, wake: Wake, payload: str = "") -> None:
+        """A wake-up another replica sent: fire it here, without relaying it back."""
+        match wake:
+            case Wake.jobs:
+                self._jobs.set()
+                self._job_updates.fire()
+            case Wake.notifications:
+                self._signal(payload).fire()
+            case Wake.job_updates:
+                self._job_updates.fire()
+
+    def _send(self, wake: Wake, payload: str = "") -> None:
+        if self._relay is not None:
+            self._relay(wake, payload)
 
     def jobs_changed(self) -> None:
         """Say the queue changed (submit, cancel, requeue) so the dispatcher looks at once."""
-        self._jobs.set()
-        self.job_updated()  # a queue change is a status change the monitors show
+        self.heard(Wake.jobs)  # a queue change is a status change the monitors show, too
+        self._send(Wake.jobs)
 
     def job_updated(self) -> None:
         """Say some job's progress or status was written (one signal for all jobs: a monitor
         re-reads its own job, which is one primary-key read)."""
-        self._job_updates.fire()
+        self.heard(Wake.job_updates)
+        self._send(Wake.job_updates)
 
     def job_updates_generation(self) -> int:
         """A counter to read before reading a job and pass as `after` to the wait."""
@@ -66,7 +102,8 @@ class Events:
 
     def notifications_added(self, platform: str) -> None:
         """Wake the long polls of a platform's bot."""
-        self._signal(platform).fire()
+        self.heard(Wake.notifications, str(platform))
+        self._send(Wake.notifications, str(platform))
 
     def notifications_generation(self, platform: str) -> int:
         """A counter to read before a database check and pass as `after` to the wait."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from core.blobs import BlobStore
     from daemon.executors.base import Executor
     from daemon.queue.dispatcher import Dispatcher
-    from daemon.ratelimit import RateLimiter
+    from daemon.ratelimit import Limiter
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -29,7 +29,7 @@ ECONOMY = web.AppKey("economy", Economy)
 BLOBS: web.AppKey["BlobStore"] = web.AppKey("blobs")
 EVENTS = web.AppKey("events", Events)
 METRICS = web.AppKey("metrics", CollectorRegistry)
-RATE_LIMITER: web.AppKey["RateLimiter | None"] = web.AppKey("rate_limiter")
+RATE_LIMITER: web.AppKey["Limiter | None"] = web.AppKey("rate_limiter")
 # The training queue: set by `daemon.queue.setup.setup_queue`.
 EXECUTOR: web.AppKey["Executor"] = web.AppKey("executor")
 DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")

@@ -70,9 +70,17 @@ def _wait_healthy(daemon: DaemonProcess, timeout: float) -> None:
 
 @contextmanager
 def running_daemon(
-    data_dir: Path, *, port: int = 0, env: dict[str, str] | None = None, timeout: float = 30.0
+    data_dir: Path,
+    *,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    log_name: str = "daemon.log",
 ) -> Iterator[DaemonProcess]:
-    """Start `lorabot daemon` on DATA_DIR with generated tokens; stop it on exit."""
+    """Start `lorabot daemon` on DATA_DIR with generated tokens; stop it on exit.
+
+    Replicas sharing one DATA_DIR each take a `log_name` of their own.
+    """
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -88,7 +96,7 @@ def running_daemon(
             **(env or {}),
         }
     )
-    log_path = data_dir / "daemon.log"
+    log_path = data_dir / log_name
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "daemon"],

@@ -4,10 +4,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+# Replicas starting together on one PostgreSQL take turns: the first migrates, the others
+# wait on this transaction lock and then find the schema at head (the bytes of "migrate").
+MIGRATION_LOCK_KEY = int.from_bytes(b"migrate", "big")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -26,4 +30,8 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_upgrade)

@@ -1,5 +1,5 @@
 """The schema: accounts, the points ledger, datasets, jobs, models, notifications, purchases,
-paid uses, quotes, the activity feed and the web dashboard's sign-ins."""
+paid uses, quotes, the activity feed, the web dashboard's sign-ins and the shared rate limit."""
 
 from datetime import datetime
 from typing import Any
@@ -428,3 +428,14 @@ class WebSession(Base):
     csrf_token: Mapped[str64]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[created_at]
+
+
+class RateLimitBucket(Base):
+    """A person's RPC allowance shared by every replica (written on PostgreSQL only: one
+    daemon on SQLite keeps its buckets in memory)."""
+
+    __tablename__ = "rate_limit_buckets"
+
+    key: Mapped[str200] = mapped_column(primary_key=True)  # the canonical identity
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

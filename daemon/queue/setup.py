@@ -1,4 +1,8 @@
-"""Wire the queue into the app: executor, dispatcher and scheduler, each a cleanup context."""
+"""Wire the queue into the app: the executor, and the leader's dispatcher and scheduler.
+
+With SQLite the one daemon runs the queue; on PostgreSQL every replica has an executor and
+the elected one (`daemon.queue.leadership`) runs the dispatcher and the scheduler.
+"""
 
 import asyncio
 import logging
@@ -19,10 +23,21 @@ from core.quotes import purge_expired as purge_expired_quotes
 from core.web_sign_in import purge_expired as purge_expired_sign_ins
 from daemon import telegram_stars
 from daemon.executors.local import LocalExecutor
-from daemon.keys import BLOBS, DISPATCHER, EVENTS, EXECUTOR, SCHEDULER, SESSIONMAKER, SETTINGS
+from daemon.keys import (
+    BLOBS,
+    DISPATCHER,
+    ENGINE,
+    EVENTS,
+    EXECUTOR,
+    SCHEDULER,
+    SESSIONMAKER,
+    SETTINGS,
+)
 from daemon.observability import METRICS_OBJECT
+from daemon.pg_events import asyncpg_dsn
 from daemon.queue import upkeep
 from daemon.queue.dispatcher import Dispatcher
+from daemon.queue.leadership import Leadership
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +47,7 @@ NOTIFICATION_SWEEP_SECONDS = 5.0
 
 def setup_queue(app: web.Application) -> None:
     """Add the queue's cleanup contexts (after the engine, blob store and events)."""
-    app.cleanup_ctx.extend([_executor_ctx, _dispatcher_ctx, _scheduler_ctx])
+    app.cleanup_ctx.extend([_executor_ctx, _duties_ctx])
 
 
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -46,35 +61,79 @@ async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[EXECUTOR].close()
 
 
-async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    events = app[EVENTS]
-    dispatcher = Dispatcher(
-        settings=app[SETTINGS],
-        sessionmaker=app[SESSIONMAKER],
-        executor=app[EXECUTOR],
-        blobs=app[BLOBS],
-        wake=events.jobs_changed,
-        wait=events.wait_jobs_changed,
-        notify=events.notifications_added,
-        updated=events.job_updated,
-        # Unique per daemon run: jobs held under any other owner at start are orphans.
-        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
-        metrics=app[METRICS_OBJECT],
-    )
-    await dispatcher.start()
-    app[DISPATCHER] = dispatcher
+async def _duties_ctx(app: web.Application) -> AsyncIterator[None]:
+    # On PostgreSQL several replicas may share the queue: only the elected one runs it.
+    duties = QueueDuties(app)
+    if app[ENGINE].dialect.name == "postgresql":
+        leadership = Leadership(
+            asyncpg_dsn(app[SETTINGS].resolved_database_url),
+            on_won=duties.start,
+            on_lost=duties.step_down,
+        )
+        leadership.start()
+        yield
+        await leadership.close()
+        return
+    await duties.start()
+    assert duties.dispatcher is not None and duties.scheduler is not None
+    app[DISPATCHER], app[SCHEDULER] = duties.dispatcher, duties.scheduler
     yield
-    await dispatcher.close()
+    await duties.stop()
 
 
-async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+class QueueDuties:
+    """The leader's work: the dispatcher, and the scheduler's reaper, sweeps and upkeep."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.dispatcher: Dispatcher | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def start(self) -> None:
+        """Requeue the orphans of any other owner, then dispatch and schedule."""
+        app, events = self.app, self.app[EVENTS]
+        self.dispatcher = Dispatcher(
+            settings=app[SETTINGS],
+            sessionmaker=app[SESSIONMAKER],
+            executor=app[EXECUTOR],
+            blobs=app[BLOBS],
+            wake=events.jobs_changed,
+            wait=events.wait_jobs_changed,
+            notify=events.notifications_added,
+            updated=events.job_updated,
+            # Unique per term: jobs held under any other owner when it starts are orphans.
+            owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            metrics=app[METRICS_OBJECT],
+        )
+        await self.dispatcher.start()
+        self.scheduler = _scheduler(app, self.dispatcher)
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop scheduling and dispatching (the executor's context closes the workers)."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
+            self.dispatcher = None
+
+    async def step_down(self) -> None:
+        """Stop, and kill this replica's workers: the next leader requeues their jobs."""
+        await self.stop()
+        executor = self.app[EXECUTOR]
+        for attempt in executor.running():
+            await executor.kill(attempt)
+
+
+def _scheduler(app: web.Application, dispatcher: Dispatcher) -> AsyncIOScheduler:
     settings = app[SETTINGS]
     # APScheduler logs every run of every job at INFO: far too chatty for seconds-apart jobs.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     reap_every = max(min(settings.lease_seconds / 3, 5.0), 0.5)
-    scheduler.add_job(app[DISPATCHER].reap, "interval", seconds=reap_every, **common)
+    scheduler.add_job(dispatcher.reap, "interval", seconds=reap_every, **common)
     scheduler.add_job(
         _wake_expired_notifications,
         "interval",
@@ -99,10 +158,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
             next_run_time=utcnow() + timedelta(seconds=5),
             **common,
         )
-    scheduler.start()
-    app[SCHEDULER] = scheduler
-    yield
-    scheduler.shutdown(wait=False)
+    return scheduler
 
 
 async def _wake_expired_notifications(app: web.Application) -> None:
