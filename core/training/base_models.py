@@ -45,9 +45,10 @@ def ensure_base_model(location: str, data_dir: Path) -> Path:
 
 def pipeline_class(family: str) -> Any:
     """The diffusers pipeline class for a family."""
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+    from diffusers import FluxPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
-    return StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
+    classes = {"sdxl": StableDiffusionXLPipeline, "flux": FluxPipeline}
+    return classes.get(family, StableDiffusionPipeline)
 
 
 def load_pipeline(path: Path, family: str, config: str = "") -> Any:

@@ -43,10 +43,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_make_tiny_model_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register `make-tiny-model OUT --family sd15|sdxl [--size tiny|bench]`."""
+    """Register `make-tiny-model OUT --family sd15|sdxl|flux [--size tiny|bench]`."""
     parser = subparsers.add_parser("make-tiny-model", help="build a small offline base model")
     parser.add_argument("out", type=Path, help="folder to write the diffusers pipeline to")
-    parser.add_argument("--family", choices=("sd15", "sdxl"), default="sd15")
+    parser.add_argument("--family", choices=("sd15", "sdxl", "flux"), default="sd15")
     parser.add_argument("--size", choices=("tiny", "bench"), default="tiny")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run_make_tiny_model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 BUILTIN_PREFIX = "builtin:"
-BUILTIN_MODELS = {"tiny-sd15": "sd15", "tiny-sdxl": "sdxl"}
+BUILTIN_MODELS = {"tiny-sd15": "sd15", "tiny-sdxl": "sdxl", "tiny-flux": "flux"}
 
 
 def is_builtin(location: str) -> bool:

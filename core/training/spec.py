@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-FAMILIES = ("sd15", "sdxl")
+FAMILIES = ("sd15", "sdxl", "flux")
 MIXED_PRECISIONS = ("no", "bf16", "fp16")
 LR_SCHEDULERS = (
     "constant",
@@ -18,6 +18,16 @@ LR_SCHEDULERS = (
 )
 UNET_ATTENTION_MODULES = ["to_q", "to_k", "to_v", "to_out.0"]
 TEXT_ENCODER_ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "out_proj"]
+# What diffusers' examples/dreambooth/train_dreambooth_lora_flux.py adapts by default: the
+# attention projections of the double blocks (image and text streams; the single blocks'
+# attn.to_q/k/v match too) and the double blocks' feed-forwards.
+FLUX_TARGET_MODULES = [
+    "attn.to_k", "attn.to_q", "attn.to_v", "attn.to_out.0",
+    "attn.add_k_proj", "attn.add_q_proj", "attn.add_v_proj", "attn.to_add_out",
+    "ff.net.0.proj", "ff.net.2", "ff_context.net.0.proj", "ff_context.net.2",
+]  # fmt: skip
+# diffusers.training_utils.compute_density_for_timestep_sampling's schemes (SD3 paper, §3.1).
+WEIGHTING_SCHEMES = ("none", "sigma_sqrt", "logit_normal", "mode", "cosmap")
 
 
 @dataclass
@@ -28,7 +38,9 @@ class TrainingSpec:
     `core.training.trainer.train`.
     """
 
-    family: str = field(default="sd15", metadata={"help": "Base model family: 'sd15' or 'sdxl'."})
+    family: str = field(
+        default="sd15", metadata={"help": "Base model family: 'sd15', 'sdxl' or 'flux'."}
+    )
     base_model: str = field(
         default="builtin:tiny-sd15",
         metadata={
@@ -63,7 +75,10 @@ class TrainingSpec:
     )
     target_modules: list[str] = field(
         default_factory=lambda: list(UNET_ATTENTION_MODULES),
-        metadata={"help": "UNet module names that receive LoRA layers."},
+        metadata={
+            "help": "UNet (or FLUX transformer) module names that receive LoRA layers; for "
+            "flux the UNet default is replaced by FLUX_TARGET_MODULES."
+        },
     )
     train_text_encoder: bool = field(
         default=False,
@@ -104,7 +119,27 @@ class TrainingSpec:
         default=False, metadata={"help": "Allow TF32 matmuls (CUDA only; ignored elsewhere)."}
     )
     gradient_checkpointing: bool = field(
-        default=False, metadata={"help": "Trade compute for memory in the UNet."}
+        default=False, metadata={"help": "Trade compute for memory in the UNet / transformer."}
+    )
+    use_8bit_adam: bool = field(
+        default=False,
+        metadata={
+            "help": "bitsandbytes' 8-bit AdamW (needs bitsandbytes and CUDA; otherwise a warning "
+            "and plain AdamW)."
+        },
+    )
+    guidance_scale: float = field(
+        default=3.5,
+        metadata={
+            "help": "flux: the guidance embedding's value in training, for guidance-distilled "
+            "models such as FLUX.1-dev (ignored when the transformer has no guidance_embeds)."
+        },
+    )
+    weighting_scheme: str = field(
+        default="none",
+        metadata={
+            "help": f"flux: timestep sampling / loss weighting, one of {WEIGHTING_SCHEMES}."
+        },
     )
     checkpoint_interval: int = field(
         default=0,
@@ -123,6 +158,8 @@ class TrainingSpec:
     )
 
     def __post_init__(self) -> None:
+        if self.family == "flux" and self.target_modules == UNET_ATTENTION_MODULES:
+            self.target_modules = list(FLUX_TARGET_MODULES)
         self.validate()
 
     def validate(self) -> None:
@@ -140,6 +177,14 @@ class TrainingSpec:
             (0.0 <= self.caption_dropout < 1.0, "caption_dropout must be in [0, 1)"),
             (self.checkpoint_interval >= 0, "checkpoint_interval must be >= 0"),
             (bool(self.target_modules), "target_modules must not be empty"),
+            (
+                self.weighting_scheme in WEIGHTING_SCHEMES,
+                f"weighting_scheme in {WEIGHTING_SCHEMES}",
+            ),
+            (
+                not (self.family == "flux" and self.train_text_encoder),
+                "train_text_encoder is not supported for flux (its text encoders stay frozen)",
+            ),
             (bool(self.output_name.strip()), "output_name must not be empty"),
             ("/" not in self.output_name, "output_name must be a file stem"),
         ]

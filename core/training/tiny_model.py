@@ -153,6 +153,12 @@ def build_tiny_pipeline(family: str = "sd15", size: str = "tiny", seed: int = 0)
 def build_tiny_model(out: Path, family: str = "sd15", size: str = "tiny", seed: int = 0) -> Path:
     """Build a small pipeline and save it as a diffusers folder loadable by `from_pretrained`."""
     out = Path(out)
+    if family == "flux":
+        if size != "tiny":
+            raise ValueError(f"the flux family has only the tiny size, not {size!r}")
+        from core.training.flux_tiny import build_tiny_flux
+
+        return build_tiny_flux(out, seed)
     pipe = build_tiny_pipeline(family, size, seed)
     tokenizer_dir = out / "_tokenizer_src"
     write_clip_tokenizer_files(tokenizer_dir)
