@@ -85,7 +85,7 @@ def text_encoders(pipe: Any) -> list[Any]:
 def trainable_state(pipe: Any) -> dict[str, torch.Tensor]:
     """All LoRA parameters by qualified name (for checkpoints)."""
     state: dict[str, torch.Tensor] = {}
-    for prefix in ("unet", "text_encoder", "text_encoder_2"):
+    for prefix in ("unet", "transformer", "text_encoder", "text_encoder_2"):
         model = getattr(pipe, prefix, None)
         if model is None:
             continue

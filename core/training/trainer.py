@@ -179,6 +179,16 @@ def train(
         )
     )
     saved = on_checkpoint or _ignore
+    if spec.family == "flux":
+        from core.training.flux_trainer import train_flux
+
+        files, losses, stats = train_flux(
+            spec, images, Path(out_dir), data_dir=Path(data_dir),
+            checkpoint_dir=checkpoint_dir, report=report, cancel=cancel, saved=saved,
+        )  # fmt: skip
+        return TrainingResult(
+            Path(out_dir), files, ema(losses[-50:]), spec.steps, time.time() - started, stats
+        )
     pipe, precision, data, cache = _prepare(spec, images, Path(data_dir))
     ctx = _build_loop(spec, pipe, precision, data)
     facts = RunFacts(spec.steps, len(images), tag_frequency(data.captions[1:]), started, 0.0)
