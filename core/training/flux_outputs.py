@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 from diffusers import FluxPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
 from peft.utils import get_peft_model_state_dict
 from PIL import Image
 
@@ -24,7 +23,8 @@ from core.training.spec import TrainingSpec
 
 def save_flux_diffusers(pipe: Any, folder: Path) -> Path:
     """`pytorch_lora_weights.safetensors` as `FluxPipeline.save_lora_weights` lays it out."""
-    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(pipe.transformer))
+    # As diffusers' FLUX example saves it: peft's own lora_A / lora_B names, no conversion.
+    layers = get_peft_model_state_dict(pipe.transformer)
     FluxPipeline.save_lora_weights(
         folder,
         transformer_lora_layers=layers,
