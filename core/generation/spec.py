@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-FAMILIES = ("sd15", "sdxl")
+FAMILIES = ("sd15", "sdxl", "flux")
 MAX_STRENGTH = 2.0
 SHEET_SIZES = (2, 8)  # the fewest and most strengths of a strength sheet
 # The roles of a generation's result files: `image-0`, `image-1`, …, and `sheet`.
@@ -29,7 +29,7 @@ class GenerationSpec:
     seed: int = field(metadata={"help": "Seed of the first image; image i uses seed + i."})
     steps: int = field(metadata={"help": "Denoising steps per image."})
     resolution: int = field(metadata={"help": "Side length of the square images."})
-    family: str = field(default="sd15", metadata={"help": "Base model family: sd15 or sdxl."})
+    family: str = field(default="sd15", metadata={"help": "Base family: sd15, sdxl or flux."})
     base_model_config: str = field(
         default="", metadata={"help": "Configs of a single-file base model (offline)."}
     )

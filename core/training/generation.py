@@ -51,8 +51,9 @@ def load_base(spec: GenerationSpec, data_dir: Path) -> Any:
     path = ensure_base_model(spec.base_model, data_dir)
     pipe = load_pipeline(path, spec.family, spec.base_model_config)
     if torch.cuda.is_available():
-        # The SDXL pipeline upcasts its VAE itself where fp16 would overflow (force_upcast).
-        pipe.to("cuda", torch.float16)
+        # The SDXL pipeline upcasts its VAE itself where fp16 would overflow (force_upcast);
+        # FLUX.1 runs in bf16, as Black Forest Labs ship it (its activations overflow fp16).
+        pipe.to("cuda", torch.bfloat16 if spec.family == "flux" else torch.float16)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -98,9 +99,15 @@ class _StepCounter:
 def _render(pipe: Any, spec: GenerationSpec, seed: int, counter: _StepCounter) -> Image.Image:
     # A CPU generator per image: the same seed gives the same image on every device.
     generator = torch.Generator().manual_seed(seed)
+    extra: dict[str, Any] = {}
+    if spec.family == "flux":
+        from core.training.flux import t5_tokens
+
+        extra["max_sequence_length"] = t5_tokens(pipe)
     return pipe(
         spec.prompt,
         negative_prompt=spec.negative_prompt or None,
+        **extra,
         num_inference_steps=spec.steps,
         height=spec.resolution,
         width=spec.resolution,

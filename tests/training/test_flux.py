@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -182,3 +183,23 @@ def test_diffusers_reads_the_kohya_file_back_at_flux1_widths(tmp_path: Path) -> 
         assert torch.allclose(back, 0.5 * (b @ a), rtol=1e-4, atol=1e-3), name
     mlp = "transformer.single_transformer_blocks.0.proj_mlp"
     assert not loaded[f"{mlp}.lora_B.weight"].any()  # not trained: a zero update
+
+
+def test_generation_renders_with_the_flux_lora(flux_run: TrainingResult, data_dir: Path) -> None:
+    from core.generation.spec import GenerationSpec
+    from core.training.generation import generate, load_base
+
+    job = GenerationSpec(
+        base_model="builtin:tiny-flux", family="flux", prompt="sks, a red circle", seed=5,
+        steps=2, resolution=32, strengths=[0.0, 1.0],
+    )  # fmt: skip
+    pipe = load_base(job, data_dir)
+    steps: list[int] = []
+    out = generate(
+        pipe, job, flux_run.files["lora_diffusers"], data_dir / "gen",
+        on_step=steps.append, should_cancel=lambda: False,
+    )  # fmt: skip
+    off, on = (np.asarray(Image.open(out.files[f"image-{i}"]), float) for i in (0, 1))
+    assert steps == [1, 2, 3, 4] and "sheet" in out.files
+    assert np.abs(on - off).mean() > 0.1  # strength 1 differs from the base model's image
+    assert not getattr(pipe.transformer, "peft_config", None)  # gone after the job
