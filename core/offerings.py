@@ -44,6 +44,11 @@ class Preset(_Strict):
     lr_warmup_steps: int = Field(0, ge=0)
     snr_gamma: float | None = None
     sample_steps: int = Field(20, gt=0, description="Inference steps per sample image.")
+    # Memory and recipe options a real FLUX.1 run needs (TrainingSpec fields of the same names).
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    gradient_checkpointing: bool = False
+    use_8bit_adam: bool = False
+    weighting_scheme: Literal["none", "sigma_sqrt", "logit_normal", "mode", "cosmap"] = "none"
 
 
 class IntRange(_Strict):

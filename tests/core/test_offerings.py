@@ -13,12 +13,19 @@ from tests.conftest import run_lorabot
 
 def test_bundled_offerings() -> None:
     registry = OfferingRegistry.load(BUNDLED_OFFERINGS)
-    assert [o.id for o in registry.all()] == ["tiny-lora", "sd15-lora", "sdxl-lora", "flux-lora"]
+    assert [o.id for o in registry.all()] == [
+        "tiny-lora",
+        "sd15-lora",
+        "sdxl-lora",
+        "flux-lora",
+        "tiny-flux-lora",
+    ]
     tiny = registry.get("tiny-lora")
     assert tiny.enabled and tiny.base_model == "builtin:tiny-sd15" and tiny.spec_family == "sd15"
     assert tiny.min_images == 4 and tiny.bounds.steps.max >= 1000
     assert set(tiny.presets) == {"fast", "balanced", "quality"}
-    assert registry.get("flux-lora").enabled is False
+    assert registry.get("flux-lora").enabled is True
+    assert registry.get("tiny-flux-lora").spec_family == "flux"
     with pytest.raises(NotFound, match="sd15-lora"):
         registry.get("sd3")
 

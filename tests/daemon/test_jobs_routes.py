@@ -76,7 +76,6 @@ async def test_estimate_refusals(client: TestClient, sessionmaker: Maker) -> Non
     assert await codes(offering_id="nope") == ["UNKNOWN_OFFERING"]
     assert await codes(preset="ultra") == ["UNKNOWN_PRESET"]
     assert await codes(offering_id="flux-lora") == [
-        "OFFERING_DISABLED",
         "BASE_MODEL_MISSING",
         "TOO_FEW_IMAGES",
     ]

@@ -80,13 +80,19 @@ async def test_metrics_count_requests_jobs_and_points(client: TestClient) -> Non
 async def test_offerings_list(client: TestClient) -> None:
     response = await client.get("/v1/offerings", headers=user_headers())
     offerings = {o["id"]: o for o in (await response.json())["offerings"]}
-    assert list(offerings) == ["tiny-lora", "sd15-lora", "sdxl-lora", "flux-lora"]
+    assert list(offerings) == [
+        "tiny-lora",
+        "sd15-lora",
+        "sdxl-lora",
+        "flux-lora",
+        "tiny-flux-lora",
+    ]
     tiny = offerings["tiny-lora"]
     assert tiny["base_model_available"] is True and tiny["enabled"] is True
     assert tiny["presets"]["fast"]["steps"] == 30
     assert tiny["bounds"]["steps"] == {"min": 1, "max": 2000}
     assert offerings["sd15-lora"]["base_model_available"] is False
-    assert offerings["flux-lora"]["enabled"] is False
+    assert offerings["flux-lora"]["enabled"] is True
 
 
 async def test_oversized_json_body_is_413(client: TestClient) -> None:

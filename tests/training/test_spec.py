@@ -26,7 +26,9 @@ def test_spec_round_trips_through_json() -> None:
 
 def test_spec_refuses_bad_values_and_unknown_fields() -> None:
     with pytest.raises(ValueError, match="family"):
-        TrainingSpec(family="flux")
+        TrainingSpec(family="sd3")
+    with pytest.raises(ValueError, match="train_text_encoder"):
+        TrainingSpec(family="flux", train_text_encoder=True)
     with pytest.raises(ValueError, match="caption_dropout"):
         TrainingSpec(caption_dropout=1.5)
     with pytest.raises(ValueError, match="unknown"):
