@@ -193,7 +193,8 @@ class RayExecutor(Executor):
         run = self._runs.get(attempt)
         if run is None or run.stopper is not None:
             return
-        run.actor.cancel.remote()
+        with contextlib.suppress(RayError):
+            run.actor.cancel.remote()
         run.stopper = asyncio.create_task(self._escalate(run, grace_seconds))
 
     async def _escalate(self, run: _Run, grace_seconds: float) -> None:
@@ -253,7 +254,15 @@ def _write_job_file(job: protocol.JobFile) -> None:
 
 
 def _put_inputs(job: protocol.JobFile) -> Inputs:
-    """The job file's input files in the object store (OSError when one is unreadable)."""
+    """The job file's input files in the object store (OSError when one is unreadable or the
+    store refuses it)."""
+    try:
+        return _inputs(job)
+    except RayError as exc:
+        raise OSError(f"could not ship the job's inputs: {exc}") from exc
+
+
+def _inputs(job: protocol.JobFile) -> Inputs:
     return Inputs(
         images=[ray.put(image.path.read_bytes()) for image in job.images],
         inputs={role: ray.put(path.read_bytes()) for role, path in job.inputs.items()},
