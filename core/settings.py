@@ -2,6 +2,7 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,24 @@ class Settings(BaseSettings):
         gt=0,
         description="A generation worker keeps its pipeline loaded for the next generation "
         "and exits after this long without one.",
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="Where workers run: `local` processes on this host, or `ray` actors on the "
+        "GPU hosts of a Ray cluster (needs the `lorabot[ray]` extra).",
+    )
+    ray_address: str = Field(
+        "127.0.0.1:6379",
+        description="The Ray cluster's GCS address (host:port) the daemon joins as a driver.",
+    )
+    ray_resource: str = Field(
+        "GPU", description="The Ray resource each attempt's actor asks one unit of."
+    )
+    ray_slots: int = Field(1, ge=1, description="Attempts the Ray executor runs at once.")
+    ray_worker_data_dir: Path | None = Field(
+        None,
+        description="The worker hosts' own DATA_DIR for base models and caches; default: "
+        "`lorabot-worker` in each host's temporary folder.",
     )
     link_code_ttl_seconds: int = Field(600, description="Lifetime of an account link code.")
     public_url: str | None = Field(

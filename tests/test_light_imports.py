@@ -6,7 +6,11 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate", "matplotlib")
+HEAVY = (
+    *("torch", "diffusers", "peft", "transformers", "accelerate", "matplotlib"),
+    # Scale-out clients load only where they are configured, never with the defaults.
+    *("ray", "aiobotocore", "botocore"),
+)
 
 
 @pytest.mark.parametrize(

@@ -1,1 +1,1 @@
-"""Executors run training attempts somewhere (local processes today, a Ray cluster later)."""
+"""Executors run attempts somewhere: local worker processes, or Ray actors on GPU hosts."""

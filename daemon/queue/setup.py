@@ -20,8 +20,10 @@ from core import notifications
 from core.dataset_images import reclaim_orphan_blobs
 from core.db.types import utcnow
 from core.quotes import purge_expired as purge_expired_quotes
+from core.settings import Settings
 from core.web_sign_in import purge_expired as purge_expired_sign_ins
 from daemon import telegram_stars
+from daemon.executors.base import Executor
 from daemon.executors.local import LocalExecutor
 from daemon.keys import (
     BLOBS,
@@ -51,14 +53,27 @@ def setup_queue(app: web.Application) -> None:
 
 
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    app[EXECUTOR] = LocalExecutor(
+    app[EXECUTOR] = _executor(app[SETTINGS])
+    yield
+    await app[EXECUTOR].close()
+
+
+def _executor(settings: Settings) -> Executor:
+    if settings.executor == "ray":
+        # Imported only here: Ray loads in a daemon configured for it, and nowhere else.
+        from daemon.executors.ray import RayExecutor
+
+        return RayExecutor(
+            address=settings.ray_address,
+            resource=settings.ray_resource,
+            slots=settings.ray_slots,
+            worker_data_dir=settings.ray_worker_data_dir,
+        )
+    return LocalExecutor(
         settings.workers,
         gpus=settings.gpu_ids,
         warm_idle_seconds=settings.generation_idle_seconds,
     )
-    yield
-    await app[EXECUTOR].close()
 
 
 async def _duties_ctx(app: web.Application) -> AsyncIterator[None]:
