@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core import royalties
 from core.db.models import Job, JobMetric
@@ -73,12 +74,25 @@ async def claim_next(
 ) -> Job | None:
     """Take the next queued job for a new attempt, fairly across accounts; None when idle.
 
-    FIFO, except that an account with a running job waits while other accounts' jobs are
+    Accounts take turns: the next job is the oldest queued one of the account whose last
+    start is oldest (an account never started goes first), so nobody waits behind another's
+    whole backlog; and an account with a running job waits while other accounts' jobs are
     queued: it gets a second slot only when nobody else is waiting.
     """
     now = now or utcnow()
     busy = select(Job.account_id).where(Job.status.in_(RUNNING))
-    queued = select(Job.id).where(Job.status == JobStatus.queued).order_by(Job.id).limit(1)
+    started = aliased(Job)
+    last_start = (
+        select(func.max(started.started_at))
+        .where(started.account_id == Job.account_id)
+        .scalar_subquery()
+    )
+    queued = (
+        select(Job.id)
+        .where(Job.status == JobStatus.queued)
+        .order_by(last_start.asc().nulls_first(), Job.id)
+        .limit(1)
+    )
     if exclude_job_ids:
         queued = queued.where(Job.id.not_in(exclude_job_ids))
     job_id = await session.scalar(queued.where(Job.account_id.not_in(busy)))

@@ -38,7 +38,9 @@ async def post_estimate(request: web.Request) -> web.Response:
             overrides=overrides,
             data_dir=request.app[SETTINGS].data_dir,
         )
-        outlook = await queue_standing(session, None, slots=request.app[SETTINGS].workers)
+        outlook = await queue_standing(
+            session, None, slots=request.app[SETTINGS].workers, account_id=account.id
+        )
     quote = None
     if result.ok:
         fingerprint = request_fingerprint(

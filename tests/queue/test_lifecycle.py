@@ -59,6 +59,24 @@ async def test_claims_are_fifo_but_one_running_job_per_account_while_others_wait
     assert (first.status, first.fencing_token, first.attempts) == ("preparing", 1, 1)
 
 
+async def test_accounts_take_turns_so_nobody_waits_behind_a_whole_backlog(db: Maker) -> None:
+    async with db.begin() as session:
+        a, b, c = [await make_account(session) for _ in range(3)]
+        a_jobs = [await queued_job(session, a.id) for _ in range(3)]
+        b_jobs = [await queued_job(session, b.id) for _ in range(3)]
+        c_job = await queued_job(session, c.id)  # queued last, behind six others
+    order = []
+    for _ in range(7):  # one slot: each claimed job finishes before the next claim
+        async with db.begin() as session:
+            job = await lifecycle.claim_next(session, owner="d", lease_seconds=30)
+            assert job is not None
+            order.append(job.id)
+            job.status = JobStatus.completed
+    a1, a2, a3 = (job.id for job in a_jobs)
+    b1, b2, b3 = (job.id for job in b_jobs)
+    assert order == [a1, b1, c_job.id, a2, b2, a3, b3]
+
+
 async def test_stale_attempts_are_fenced_off(db: Maker) -> None:
     async with db.begin() as session:
         account = await make_account(session, balance=100)
@@ -204,9 +222,13 @@ async def test_queue_standing_spreads_the_work_ahead_over_the_slots(db: Maker) -
         assert await queue_standing(session, running, slots=1) == QueueStanding()
         assert await queue_standing(session, jobs[1], slots=1) == QueueStanding(1, 4.0)
         assert await queue_standing(session, jobs[2], slots=2) == QueueStanding(2, 7.0)
-        # A job submitted now waits behind both queued jobs.
-        now = await queue_standing(session, None, slots=2)
+        # A job submitted now waits behind both queued jobs of its account...
+        now = await queue_standing(session, None, slots=2, account_id=account.id)
         assert (now.position, now.ahead, now.starts_in_seconds) == (3, 2, (4.0 + 20.0) / 2)
+        # ...and another account's first job only behind the first of them (turns).
+        other = await make_account(session)
+        first = await queue_standing(session, None, slots=2, account_id=other.id)
+        assert (first.position, first.starts_in_seconds) == (2, (4.0 + 10.0) / 2)
 
 
 async def test_cancel_and_requeue_follow_the_refund_rules(db: Maker) -> None:
