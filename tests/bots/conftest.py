@@ -20,6 +20,9 @@ from tests.bots.fakes.telegram import FakeTelegram
 from tests.bots.prepared import Prepared, prepare
 from tests.conftest import ADMIN_HEADERS, RPC_TOKEN, user_headers
 from tests.imagefactory import encode, shapes_image
+from tests.queue.conftest import link_base_models, shared_flux_base_models
+
+__all__ = ["shared_flux_base_models"]  # a fixture of the queue suites, used here too
 
 
 def png(seed: int, size: int = 64) -> bytes:
@@ -93,6 +96,16 @@ async def daemon(make_settings: Callable[..., Any], aiohttp_server: Any) -> Daem
 async def training_daemon(make_settings: Callable[..., Any], aiohttp_server: Any) -> Daemon:
     """A daemon that runs its queue: real worker processes train the tiny model."""
     settings = make_settings(run_queue=True, notification_lease_seconds=3.0)
+    return await _serve(aiohttp_server, settings)
+
+
+@pytest.fixture
+async def flux_daemon(
+    make_settings: Callable[..., Any], aiohttp_server: Any, shared_flux_base_models: Path
+) -> Daemon:
+    """A daemon running its queue on a DATA_DIR that has the session's tiny FLUX.1."""
+    settings = make_settings(run_queue=True, notification_lease_seconds=3.0)
+    link_base_models(settings.data_dir, shared_flux_base_models)
     return await _serve(aiohttp_server, settings)
 
 

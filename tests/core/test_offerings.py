@@ -26,6 +26,7 @@ def test_bundled_offerings() -> None:
     assert set(tiny.presets) == {"fast", "balanced", "quality"}
     assert registry.get("flux-lora").enabled is True
     assert registry.get("tiny-flux-lora").spec_family == "flux"
+    assert all(o.generation is not None for o in registry.all())  # every LoRA here generates
     with pytest.raises(NotFound, match="sd15-lora"):
         registry.get("sd3")
 

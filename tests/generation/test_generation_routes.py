@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core.db.models import Job, PaidUse
 from core.enums import Visibility
+from core.settings import BUNDLED_OFFERINGS
 from daemon.app import create_app
 from daemon.keys import BLOBS, SESSIONMAKER
 from daemon.queue import upkeep
@@ -24,13 +25,33 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("postgres_url") if request.param == "postgres" else None
 
 
+# Every bundled offering generates: this one, beside them, trains only.
+TRAIN_ONLY = """
+[offerings.train-only-lora]
+title = "Trains, never generates"
+family = "tiny"
+base_model = "builtin:tiny-sd15"
+resolution = 64
+min_images = 4
+max_images = 200
+bounds = { steps = { min = 1, max = 100 }, rank = { min = 1, max = 8 }, alpha = { min = 0.5, max = 8.0 }, learning_rate = { min = 1e-6, max = 1e-2 }, batch_size = { min = 1, max = 2 }, resolution = { min = 32, max = 64 } }
+pricing = { points_per_gpu_second = 1.0, seconds_per_step = 0.05, base_seconds = 5.0, vram_gb = 0.5 }
+
+[offerings.train-only-lora.presets]
+fast = { steps = 10, rank = 4, alpha = 4.0, learning_rate = 1e-3, batch_size = 1, resolution = 64 }
+"""  # noqa: E501
+
+
 @pytest.fixture
 async def client(
     aiohttp_client: Any, make_settings: Any, tmp_path: Path, database_url: str | None
 ) -> TestClient:
+    offerings = tmp_path / "offerings.toml"
+    offerings.write_text(BUNDLED_OFFERINGS.read_text(encoding="utf-8") + TRAIN_ONLY, "utf-8")
     settings = make_settings(
         database_url=database_url,
         economy_file=write_economy(tmp_path),  # royalty_share 0.5
+        offerings_file=offerings,
     )
     return await aiohttp_client(create_app(settings))
 
@@ -197,9 +218,9 @@ async def test_malformed_requests_are_400_and_charge_nothing(
 async def test_unavailable_generation_insufficient_points_and_key_conflicts(
     client: TestClient, lora: Path, alice: str
 ) -> None:
-    flux = await model_of(client, alice, lora, offering_id="flux-lora")
+    plain = await model_of(client, alice, lora, offering_id="train-only-lora")
     refused = await call(
-        client, "POST", "/v1/generations", alice, status=422, json=generation_body(flux, "f")
+        client, "POST", "/v1/generations", alice, status=422, json=generation_body(plain, "f")
     )
     errors = refused["error"]["details"]["errors"]
     assert [e["code"] for e in errors] == ["GENERATION_UNAVAILABLE"]

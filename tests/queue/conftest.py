@@ -19,20 +19,33 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
-@pytest.fixture(scope="session")
-def shared_base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """DATA_DIR/base-models with the builtin tiny SD-1.5 built once (in a child process,
-    so this test process never imports torch)."""
-    data_dir = tmp_path_factory.mktemp("queue-base")
+def build_base_models(data_dir: Path, location: str) -> Path:
+    """DATA_DIR/base-models with the builtin `location` built (in a child process, so this
+    test process never imports torch)."""
     code = (
         "import sys; from pathlib import Path;"
         "from core.training.base_models import ensure_base_model;"
-        "ensure_base_model('builtin:tiny-sd15', Path(sys.argv[1]))"
+        "ensure_base_model(sys.argv[2], Path(sys.argv[1]))"
     )
     subprocess.run(
-        [sys.executable, "-c", code, str(data_dir)], cwd=REPO_ROOT, check=True, timeout=300
+        [sys.executable, "-c", code, str(data_dir), location],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=300,
     )
     return data_dir / "base-models"
+
+
+@pytest.fixture(scope="session")
+def shared_base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DATA_DIR/base-models with the builtin tiny SD-1.5 built once."""
+    return build_base_models(tmp_path_factory.mktemp("queue-base"), "builtin:tiny-sd15")
+
+
+@pytest.fixture(scope="session")
+def shared_flux_base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DATA_DIR/base-models with the builtin tiny FLUX.1 built once."""
+    return build_base_models(tmp_path_factory.mktemp("flux-base"), "builtin:tiny-flux")
 
 
 def link_base_models(data_dir: Path, shared: Path) -> None:
