@@ -6,7 +6,12 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "diffusers", "peft", "transformers", "accelerate", "matplotlib")
+# With the embedded defaults (local blobs, local workers) the clients of the scaled-out
+# backends stay unloaded too.
+HEAVY = (
+    *("torch", "diffusers", "peft", "transformers", "accelerate", "matplotlib"),
+    *("ray", "aiobotocore", "botocore"),
+)
 
 
 @pytest.mark.parametrize(
