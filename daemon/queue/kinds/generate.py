@@ -101,8 +101,7 @@ class GenerateHandler(KindHandler):
 
 
 def _pixel_size(path: Path) -> tuple[int, int]:
-    """The width and height of an image the worker wrote (a file that is no picture or is
-    missing: ValueError and OSError, as when it is stored)."""
+    """The width and height of an image the worker wrote (ValueError: it is no picture)."""
     if not path.is_file():
         raise FileNotFoundError(f"the worker reported {path}, which is missing")
     try:
