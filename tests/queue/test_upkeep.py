@@ -32,7 +32,7 @@ def test_cache_budget_deletes_least_recently_used_files_first(tmp_path: Path) ->
     assert enforce_cache_budget(tmp_path / "cache", budget_bytes=250) == (0, 0)
 
 
-def test_only_old_unreferenced_model_files_are_swept(tmp_path: Path) -> None:
+async def test_only_old_unreferenced_model_files_are_swept(tmp_path: Path) -> None:
     blobs = LocalBlobStore(tmp_path / "blobs")
     source = tmp_path / "lora.safetensors"
     source.write_bytes(b"weights")
