@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check demo test test-fast lint format postgres chromium bench clean
+.PHONY: install lock lock-check demo test test-fast lint format postgres seaweedfs chromium bench clean
 
 install: $(STAMP)
 
@@ -29,11 +29,15 @@ demo: install
 postgres:
 	@scripts/postgres.sh start >/dev/null
 
+seaweedfs: install
+	@scripts/seaweedfs.sh start >/dev/null
+
 chromium:
 	@scripts/chromium.sh >/dev/null
 
-test: install postgres chromium lock-check
+test: install postgres seaweedfs chromium lock-check
 	LORABOT_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) \
+	LORABOT_TEST_S3_URL=$$(scripts/seaweedfs.sh start) \
 	LORABOT_TEST_CHROMIUM=$$(scripts/chromium.sh) \
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/ruff check .

@@ -37,7 +37,7 @@ def checkpoint_prefix(job_id: int, fencing_token: int, step: int) -> str:
     return f"{blob_prefix(job_id, fencing_token)}/step-{step:06d}"
 
 
-def store_checkpoint(
+async def store_checkpoint(
     blobs: BlobStore,
     job_id: int,
     fencing_token: int,
@@ -45,11 +45,11 @@ def store_checkpoint(
     files: dict[str, str],
     sample: str | None,
 ) -> list[dict[str, Any]]:
-    """Copy a checkpoint's LoRA files and sample into blob storage (blocking: a thread's)."""
+    """Copy a checkpoint's LoRA files and sample into blob storage."""
     roles: dict[str, str | Path] = dict(files)
     if sample is not None:
         roles[SAMPLE_ROLE] = sample
-    return store_files(blobs, checkpoint_prefix(job_id, fencing_token, step), roles)
+    return await store_files(blobs, checkpoint_prefix(job_id, fencing_token, step), roles)
 
 
 def record_checkpoint(job: Job, step: int, files: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,14 +76,13 @@ def find_checkpoint(job: Job, step: int) -> dict[str, Any]:
     )
 
 
-def checkpoint_file(blobs: BlobStore, job: Job, step: int, name: str) -> tuple[Path, str]:
-    """The stored path and media type of one file of a checkpoint, by its name."""
+async def checkpoint_file(blobs: BlobStore, job: Job, step: int, name: str) -> tuple[str, str]:
+    """The blob key and media type of one file of a checkpoint, by its name."""
     for entry in find_checkpoint(job, step)["files"]:
         if entry["name"] == name:
-            path = blobs.path(entry["key"])
-            if not path.is_file():
+            if not await blobs.exists(entry["key"]):
                 raise NotFound(f"file {name!r} of checkpoint {step} is no longer stored")
-            return path, MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
+            return entry["key"], MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
     raise NotFound(f"checkpoint {step} of job {job.id} has no file {name!r}", step=step, name=name)
 
 
@@ -119,7 +118,7 @@ async def keep(
         raise Conflict(f"job {job.id} is a {job.kind} job, not a training", code="NOT_A_TRAINING")
     lifecycle.ensure_unfinished(job)
     files = find_checkpoint(job, step)["files"]
-    if not all(blobs.exists(f["key"]) for f in files):
+    if not all([await blobs.exists(f["key"]) for f in files]):
         raise NotFound(
             f"checkpoint {step} of job {job.id} is no longer stored",
             code="CHECKPOINT_NOT_FOUND",

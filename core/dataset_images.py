@@ -16,7 +16,6 @@ left unreferenced; after a crash at that point, `reclaim_orphan_blobs` finds the
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import structlog
 from sqlalchemy import delete, func, select
@@ -171,7 +170,7 @@ async def add_images(
         if refusal is not None:
             refusals.append((candidate.index, _refused(candidate, *refusal)))
             continue
-        blobs.publish(candidate.prepared.staged)
+        await blobs.publish(candidate.prepared.staged)
         row = Image(
             dataset_id=dataset_id,
             account_id=account_id,
@@ -257,17 +256,16 @@ async def _image(session: AsyncSession, dataset_id: int, image_id: int) -> Image
     return row
 
 
-async def image_file(
+async def image_blob_key(
     session: AsyncSession, blobs: BlobStore, dataset_id: int, image_id: int, account_id: int
-) -> Path:
-    """Where the stored bytes of an image of a visible dataset are."""
+) -> str:
+    """The blob key of the stored bytes of an image of a visible dataset."""
     await get_usable_dataset(session, dataset_id, account_id, lock=False)
     row = await _image(session, dataset_id, image_id)
-    path = blobs.path(row.blob_key)
-    if not path.is_file():
+    if not await blobs.exists(row.blob_key):
         log.error("images.blob_missing", image_id=image_id, blob_key=row.blob_key)
         raise NotFound(f"the file of image {image_id} is missing", image_id=image_id)
-    return path
+    return row.blob_key
 
 
 async def recaption_image(
@@ -319,7 +317,7 @@ async def release_blobs(
         )
         referenced |= await blob_keys_in_use(session, keys)
         for key in sorted(set(keys) - referenced):
-            removed += blobs.delete(key)
+            removed += await blobs.delete(key)
     return removed
 
 
@@ -330,7 +328,7 @@ async def reclaim_orphan_blobs(
     temp_older_than_seconds: float = 3600.0,
 ) -> int:
     """Delete image blobs no row references and stale temporary files (periodic upkeep)."""
-    stored = blobs.keys(IMAGE_NAMESPACE)
+    stored = await blobs.keys(IMAGE_NAMESPACE)
     removed = blobs.reclaim_temp(temp_older_than_seconds)
     for start in range(0, len(stored), 500):
         removed += await release_blobs(sessionmaker, blobs, stored[start : start + 500])

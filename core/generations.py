@@ -118,7 +118,7 @@ async def estimate_generation(
         result.errors.append(Issue("MODEL_NOT_FOUND", f"model {request.model_id} not found"))
         return result
     result.model = model
-    offering = _generating_offering(registry, model, blobs, data_dir, result)
+    offering = await _generating_offering(registry, model, blobs, data_dir, result)
     if offering is None or offering.generation is None:
         return result
     generation = offering.generation
@@ -149,7 +149,7 @@ async def estimate_generation(
     return result
 
 
-def _generating_offering(
+async def _generating_offering(
     registry: OfferingRegistry,
     model: Model,
     blobs: BlobStore,
@@ -168,7 +168,7 @@ def _generating_offering(
     if offering is not None and not base_model_available(offering.base_model, data_dir):
         problems.append(f"the base model of {offering.id} ({offering.base_model}) is missing")
     try:
-        lora_file(blobs, model)
+        await lora_key(blobs, model)
     except NotFound as exc:
         problems.append(exc.message)
     if problems:
@@ -271,13 +271,11 @@ async def submit_generation(
     return job, True
 
 
-def lora_file(blobs: BlobStore, model: Model) -> Path:
-    """The stored diffusers-format LoRA file of a model (NotFound when it has none stored)."""
+async def lora_key(blobs: BlobStore, model: Model) -> str:
+    """The blob key of a model's diffusers-format LoRA file (NotFound when none is stored)."""
     for entry in model.files:
-        if entry.get("role") == LORA_ROLE:
-            path = blobs.path(entry["key"])
-            if path.is_file():
-                return path
+        if entry.get("role") == LORA_ROLE and await blobs.exists(entry["key"]):
+            return str(entry["key"])
     raise NotFound(f"the LoRA file of model {model.id} is not stored", model_id=model.id)
 
 
@@ -309,12 +307,11 @@ def result_files(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [*result.get("images", []), *([sheet] if sheet else [])]
 
 
-def generation_file(blobs: BlobStore, job: Job, name: str) -> Path:
-    """The stored path of one image (or the sheet) of a generation, by its name."""
+async def generation_file(blobs: BlobStore, job: Job, name: str) -> str:
+    """The blob key of one image (or the sheet) of a generation, by its name."""
     for entry in result_files(job.result):
         if entry["name"] == name:
-            path = blobs.path(entry["key"])
-            if not path.is_file():
+            if not await blobs.exists(entry["key"]):
                 raise NotFound(f"file {name!r} of generation {job.id} is no longer stored")
-            return path
+            return str(entry["key"])
     raise NotFound(f"generation {job.id} has no file {name!r}", name=name)

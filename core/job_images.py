@@ -45,22 +45,35 @@ async def snapshot_images(
 
 
 async def training_files(
-    session: AsyncSession, blobs: BlobStore, job_id: int
+    session: AsyncSession, blobs: BlobStore, job_id: int, inputs_dir: Path
 ) -> list[tuple[Path, str]]:
-    """The stored files and captions a job trains on, in order (for the worker).
+    """The local files and captions a job trains on, in order (for the worker): the stored
+    files themselves on a local store, else downloads into `inputs_dir`.
 
     InvalidInput (DATASET_EMPTY) when the job has no images, NotFound (IMAGE_FILE_MISSING)
     when a stored file is gone: the job cannot train and should fail.
     """
-    rows = await session.execute(
-        select(JobImage.blob_key, JobImage.caption)
-        .where(JobImage.job_id == job_id)
-        .order_by(JobImage.position)
+    rows = list(
+        await session.execute(
+            select(JobImage.blob_key, JobImage.caption)
+            .where(JobImage.job_id == job_id)
+            .order_by(JobImage.position)
+        )
     )
-    files = [(blobs.path(key), caption) for key, caption in rows]
-    if not files:
+    if not rows:
         raise InvalidInput(f"job {job_id} has no images to train on", code="DATASET_EMPTY")
-    missing = [str(path) for path, _ in files if not path.is_file()]
+    files: list[tuple[Path, str]] = []
+    missing: list[str] = []
+    for key, caption in rows:
+        try:
+            path = await blobs.local_file(key, inputs_dir / key)
+        except FileNotFoundError:
+            missing.append(key)
+            continue
+        if path.is_file():
+            files.append((path, caption))
+        else:
+            missing.append(str(path))
     if missing:
         raise NotFound(
             f"{len(missing)} stored image file(s) of job {job_id} are missing",

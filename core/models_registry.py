@@ -4,6 +4,7 @@ The owner sees all of their models; anyone may read (and download) a published o
 unlisted or public; someone else's private model is indistinguishable from a missing one.
 """
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -42,24 +43,25 @@ def blob_prefix(job_id: int, fencing_token: int) -> str:
     return f"models/job-{job_id}/attempt-{fencing_token}"
 
 
-def store_files(
+async def store_files(
     blobs: BlobStore, prefix: str, files: dict[str, str | Path]
 ) -> list[dict[str, Any]]:
-    """Copy the trainer's output files into blob storage (blocking: run it in a thread)."""
+    """Copy the trainer's output files into blob storage, described as a model's files."""
     stored: list[dict[str, Any]] = []
     order = list(FILE_KINDS)
     for role in sorted(files, key=lambda name: order.index(name) if name in order else len(order)):
         source = Path(files[role])
         if not source.is_file():
             raise FileNotFoundError(f"the worker reported {role} at {source}, which is missing")
-        key = blobs.put_file(prefix, source.name, source)
+        digest = await asyncio.to_thread(_sha256, source)
+        key = await blobs.put_file(prefix, source.name, source)
         stored.append(
             {
                 "name": source.name,
                 "role": role,
                 "kind": FILE_KINDS.get(role, "file"),
                 "size": source.stat().st_size,
-                "sha256": _sha256(source),
+                "sha256": digest,
                 "key": key,
             }
         )
@@ -226,12 +228,11 @@ def base_family(offerings: OfferingRegistry, offering_id: str) -> str | None:
         return None
 
 
-def model_file(blobs: BlobStore, model: Model, name: str) -> tuple[Path, str]:
-    """The stored path and media type of one file of a model, by its name."""
+async def model_file(blobs: BlobStore, model: Model, name: str) -> tuple[str, str]:
+    """The blob key and media type of one file of a model, by its name."""
     for entry in model.files:
         if entry["name"] == name:
-            path = blobs.path(entry["key"])
-            if not path.is_file():
+            if not await blobs.exists(entry["key"]):
                 raise NotFound(f"file {name!r} of model {model.id} is no longer stored")
-            return path, MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
+            return entry["key"], MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
     raise NotFound(f"model {model.id} has no file {name!r}", model_id=model.id, name=name)

@@ -39,6 +39,19 @@ class Settings(BaseSettings):
         description="Bearer token that `/metrics` asks for; while unset only loopback clients "
         "may read it.",
     )
+    blobs_url: str = Field(
+        "",
+        description="Where blobs live: empty or `file:` for DATA_DIR/blobs, or "
+        "`s3://bucket/prefix` for an S3-compatible store (with the `s3_*` settings).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="The S3 API's URL (MinIO, SeaweedFS...); default: AWS S3 of the region."
+    )
+    s3_region: str = Field("us-east-1", description="The S3 region requests are signed for.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key id; default: botocore's own chain (env, instance role)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
     offerings_file: Path = Field(BUNDLED_OFFERINGS, description="TOML file of offerings.")
     economy_file: Path = Field(
         BUNDLED_ECONOMY, description="TOML file of point packs and marketplace rules."

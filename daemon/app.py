@@ -8,7 +8,7 @@ import structlog
 from aiohttp import web
 
 import daemon.routes
-from core.blobs import BlobStore
+from core.blobs import open_blob_store
 from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine, make_read_sessionmaker, make_sessionmaker
 from core.economy import Economy
@@ -112,6 +112,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def blobs_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The blob store under DATA_DIR/blobs."""
-    app[BLOBS] = BlobStore(app[SETTINGS].blobs_dir)
+    """The blob store the settings name (DATA_DIR/blobs by default)."""
+    app[BLOBS] = await open_blob_store(app[SETTINGS])
     yield
+    await app[BLOBS].aclose()

@@ -10,7 +10,8 @@
   teardown, naming the route, the status and the difference. `lorabot daemon` processes get
   the same check through `CHECK_ANSWERS_ENV`; `logged_mismatches` reads their log.
 - `sessionmaker`: the running app's sessionmaker; `db`: a migrated SQLite database without
-  HTTP (domain tests); `postgres_url`: a fresh PostgreSQL database per test module.
+  HTTP (domain tests); `postgres_url`: a fresh PostgreSQL database per test module;
+  `s3_bucket`: a fresh bucket on the test S3 server per test module.
 - Builders: `make_account`, `make_dataset` (optionally with real image files), `grant`.
 - Headers: `user_headers("telegram:1")`, `ADMIN_HEADERS`, `RPC_HEADERS`.
 """
@@ -42,6 +43,7 @@ from core.settings import Settings
 from daemon.answer_check import ANSWER_MISMATCHES
 from daemon.app import create_app
 from daemon.keys import SESSIONMAKER
+from tests.s3_bucket import S3_ENV, S3Bucket
 
 REPO = Path(__file__).resolve().parents[1]
 RPC_TOKEN = "test-rpc-token"
@@ -202,6 +204,18 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="module")
+def s3_bucket() -> Iterator[S3Bucket]:
+    """A fresh bucket on the test S3 server for one test module (skips without a server)."""
+    endpoint = os.environ.get(S3_ENV)
+    if not endpoint:
+        pytest.skip(f"{S3_ENV} is not set (run `make test` or scripts/seaweedfs.sh)")
+    bucket = S3Bucket(endpoint_url=endpoint, name=f"lorabot-test-{uuid.uuid4().hex[:12]}")
+    asyncio.run(bucket.create())
+    yield bucket
+    asyncio.run(bucket.remove())
+
+
 @pytest.fixture
 async def pg(postgres_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated PostgreSQL database (shared by the module's tests: use fresh accounts)."""
@@ -268,7 +282,7 @@ async def make_dataset(
     await session.flush()
     for index in range(images):
         data = encode(shapes_image(width, height, seed=dataset.id * 1000 + index), "PNG")
-        key = blobs.put_bytes(data) if blobs else f"unstored/{dataset.id}/{index}"
+        key = await blobs.put_bytes(data) if blobs else f"unstored/{dataset.id}/{index}"
         session.add(
             Image(
                 dataset_id=dataset.id,

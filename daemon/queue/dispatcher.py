@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 POLL_SECONDS = 5.0
 CANCEL_GRACE_SECONDS = 5.0
 MAX_BATCH = 500
+INPUTS_DIR = "inputs"  # a job's input files fetched from a remote blob store, in its folder
 
 
 def job_dir(data_dir: Path, job_id: int) -> Path:
@@ -153,7 +154,8 @@ class Dispatcher:
                 return None
             self._observe_start(job)
             try:
-                prepared = await handler_of(job.kind).prepare(session, self.blobs, job)
+                inputs = job_dir(self.settings.data_dir, job.id) / INPUTS_DIR
+                prepared = await handler_of(job.kind).prepare(session, self.blobs, job, inputs)
             except DomainError as exc:
                 # Permanent (image files gone, the model deleted): fail now rather than retry.
                 await lifecycle.fail_attempt(
@@ -267,9 +269,7 @@ class Dispatcher:
                 return
             handler = handler_of(job.kind)
         try:
-            stored = await asyncio.to_thread(
-                handler.store_checkpoint, self.blobs, attempt, checkpoint
-            )
+            stored = await handler.store_checkpoint(self.blobs, attempt, checkpoint)
         except (OSError, ValueError) as exc:  # a reported file missing: the training goes on
             log.warning("checkpoint not stored", job_id=attempt.job_id, error=str(exc)[:300])
             return
@@ -324,7 +324,7 @@ class Dispatcher:
                 return
             handler = handler_of(job.kind)
         try:
-            stored = await asyncio.to_thread(handler.store, self.blobs, attempt, result)
+            stored = await handler.store(self.blobs, attempt, result)
         except (OSError, ValueError) as exc:  # a reported file missing, a bad file name
             await self._end_attempt(attempt, f"could not store the results: {exc}")
             return
@@ -339,9 +339,15 @@ class Dispatcher:
         self._wake()
 
     def _cleanup(self, job_id: int) -> None:
-        # Outputs are in blob storage now and checkpoints are of no further use; the attempt
-        # logs stay for operators.
+        # Outputs are in blob storage now; checkpoints and the inputs fetched from a remote
+        # store are of no further use; the attempt logs stay for operators.
         root = job_dir(self.settings.data_dir, job_id)
-        for path in [*root.glob("out-*"), *root.glob(".out-*"), root / "checkpoints"]:
+        stale = [
+            *root.glob("out-*"),
+            *root.glob(".out-*"),
+            root / "checkpoints",
+            root / INPUTS_DIR,
+        ]
+        for path in stale:
             with contextlib.suppress(OSError):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()

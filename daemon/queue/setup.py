@@ -202,9 +202,7 @@ async def run_upkeep(app: web.Application) -> upkeep.UpkeepReport:
     report.orphan_blobs = await reclaim_orphan_blobs(
         app[SESSIONMAKER], app[BLOBS], temp_older_than_seconds=upkeep.ORPHAN_MIN_AGE_SECONDS
     )
-    report.orphan_blobs += await asyncio.to_thread(
-        upkeep.sweep_orphan_model_files, app[BLOBS], referenced
-    )
+    report.orphan_blobs += await upkeep.sweep_orphan_model_files(app[BLOBS], referenced)
     report.job_dirs = await asyncio.to_thread(
         upkeep.clear_job_outputs, settings.data_dir, finished - live
     )

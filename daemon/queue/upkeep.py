@@ -16,6 +16,7 @@ from core.db.models import Job, LinkCode, Model
 from core.db.types import utcnow
 from core.enums import FINAL_STATUSES, JobKind, JobStatus
 from core.generations import result_files
+from daemon.queue.dispatcher import INPUTS_DIR
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +68,7 @@ async def referenced_model_keys(session: AsyncSession) -> set[str]:
     return keys
 
 
-def sweep_orphan_model_files(
+async def sweep_orphan_model_files(
     blobs: BlobStore, referenced: set[str], *, min_age_seconds: float = ORPHAN_MIN_AGE_SECONDS
 ) -> int:
     """Delete old model files and generation images nothing points at (a crash between copy
@@ -78,15 +79,10 @@ def sweep_orphan_model_files(
     """
     cutoff = time.time() - min_age_seconds
     removed = 0
-    for key in (key for namespace in OUTPUT_NAMESPACES for key in blobs.keys(namespace)):
-        if key in referenced:
-            continue
-        try:
-            if blobs.path(key).stat().st_mtime >= cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        removed += int(blobs.delete(key))
+    for namespace in OUTPUT_NAMESPACES:
+        for info in await blobs.listing(namespace):
+            if info.key not in referenced and info.modified < cutoff:
+                removed += int(await blobs.delete(info.key))
     return removed
 
 
@@ -109,11 +105,13 @@ def job_dir_ids(data_dir: Path) -> list[int]:
 
 
 def clear_job_outputs(data_dir: Path, job_ids: set[int]) -> int:
-    """Remove outputs and checkpoints of finished jobs (their attempt logs stay)."""
+    """Remove outputs, checkpoints and fetched inputs of finished jobs (their attempt logs
+    stay)."""
     cleared = 0
     for job_id in job_ids:
         root = data_dir / "jobs" / str(job_id)
         targets = [*root.glob("out-*"), *root.glob(".out-*"), root / "checkpoints"]
+        targets.append(root / INPUTS_DIR)
         for path in targets:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from core import checkpoints
 from core.jobs import get_job
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, READ_SESSIONMAKER
 from daemon.openapi import describe
@@ -34,17 +34,16 @@ async def list_checkpoints(request: web.Request) -> web.Response:
     summary="Download one file of a saved checkpoint (its LoRA files or its sample)",
     errors=(404,),
 )
-async def download_checkpoint_file(request: web.Request) -> web.FileResponse:
+async def download_checkpoint_file(request: web.Request) -> web.StreamResponse:
     job_id, step = path_int(request, "id"), path_int(request, "step")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_job(session, job_id, account.id)
     name = request.match_info["name"]
-    path, media_type = checkpoints.checkpoint_file(request.app[BLOBS], job, step, name)
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": media_type,
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
+    key, media_type = await checkpoints.checkpoint_file(request.app[BLOBS], job, step, name)
+    return await blob_answer(
+        request,
+        request.app[BLOBS],
+        key,
+        {"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'},
     )

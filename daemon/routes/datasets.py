@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.dataset_images import (
     delete_image,
-    image_file,
+    image_blob_key,
     list_images,
     recaption_image,
     release_blobs,
@@ -23,7 +23,7 @@ from core.datasets import (
     update_dataset,
 )
 from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, ECONOMY, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -232,10 +232,12 @@ async def get_image_file(request: web.Request) -> web.StreamResponse:
     dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
     async with _reader(request).begin() as session:
         account = await acting_account(request, session)
-        path = await image_file(session, request.app[BLOBS], dataset_id, image_id, account.id)
-    return web.FileResponse(
-        path,
-        headers={
+        key = await image_blob_key(session, request.app[BLOBS], dataset_id, image_id, account.id)
+    return await blob_answer(
+        request,
+        request.app[BLOBS],
+        key,
+        {
             "Content-Type": NORMALIZED_CONTENT_TYPE,
             "Content-Disposition": f'inline; filename="image-{image_id}{NORMALIZED_SUFFIX}"',
             # Content-addressed: the bytes behind this URL never change while it exists.

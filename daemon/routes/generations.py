@@ -13,7 +13,7 @@ from core.generations import (
     submit_generation,
 )
 from core.jobs import job_standing
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.auth import acting_account, acting_identity
 from daemon.keys import (
     BLOBS,
@@ -148,17 +148,16 @@ async def get_one_generation(request: web.Request) -> web.Response:
 
 @routes.get("/v1/generations/{id}/files/{name}")
 @describe(summary="One image (or the strength sheet) of a generation, as PNG", errors=(404,))
-async def download_file(request: web.Request) -> web.FileResponse:
+async def download_file(request: web.Request) -> web.StreamResponse:
     job_id = path_int(request, "id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         job = await get_generation(session, job_id, account.id)
     name = request.match_info["name"]
-    path = generation_file(request.app[BLOBS], job, name)
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": IMAGE_MEDIA_TYPE,
-            "Content-Disposition": f'inline; filename="{name}"',
-        },
+    key = await generation_file(request.app[BLOBS], job, name)
+    return await blob_answer(
+        request,
+        request.app[BLOBS],
+        key,
+        {"Content-Type": IMAGE_MEDIA_TYPE, "Content-Disposition": f'inline; filename="{name}"'},
     )

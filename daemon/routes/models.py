@@ -6,7 +6,7 @@ from aiohttp import web
 from core import models_registry
 from core.db.models import Model
 from core.models_registry import ModelPatch
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, ECONOMY, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER
 from daemon.openapi import describe
@@ -67,17 +67,16 @@ async def patch_model(request: web.Request) -> web.Response:
     "others' published models under their licence",
     errors=(404,),
 )
-async def download_file(request: web.Request) -> web.FileResponse:
+async def download_file(request: web.Request) -> web.StreamResponse:
     model_id = path_int(request, "id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         account = await acting_account(request, session)
         model = await models_registry.get_model(session, model_id, account.id)
     name = request.match_info["name"]
-    path, media_type = models_registry.model_file(request.app[BLOBS], model, name)
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": media_type,
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
+    key, media_type = await models_registry.model_file(request.app[BLOBS], model, name)
+    return await blob_answer(
+        request,
+        request.app[BLOBS],
+        key,
+        {"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -5,7 +5,7 @@ import uuid
 
 from aiohttp import web
 
-from core.dataset_images import image_file, list_images, recaption_image
+from core.dataset_images import image_blob_key, list_images, recaption_image
 from core.datasets import (
     DatasetCreate,
     DatasetPatch,
@@ -18,7 +18,7 @@ from core.datasets import (
 from core.enums import Licence, Visibility
 from core.images import NORMALIZED_CONTENT_TYPE
 from core.jobs import JobRequest, submit_job
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.keys import BLOBS, ECONOMY, OFFERINGS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.paid_requests import run_submission
 from daemon.schemas import DatasetOut, ImageOut, ImagePatch, TrainForm, UploadResult
@@ -73,19 +73,14 @@ async def dataset_page(request: web.Request) -> web.Response:
 
 
 @routes.get("/ui/datasets/{id}/images/{image_id}/file")
-async def image_file_page(request: web.Request) -> web.FileResponse:
+async def image_file_page(request: web.Request) -> web.StreamResponse:
     """An image's stored bytes (its thumbnail on the page)."""
     account = person_of(request)
     dataset_id, image_id = path_int(request, "id"), path_int(request, "image_id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
-        path = await image_file(session, request.app[BLOBS], dataset_id, image_id, account.id)
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": NORMALIZED_CONTENT_TYPE,
-            "Cache-Control": "private, max-age=86400",
-        },
-    )
+        key = await image_blob_key(session, request.app[BLOBS], dataset_id, image_id, account.id)
+    headers = {"Content-Type": NORMALIZED_CONTENT_TYPE, "Cache-Control": "private, max-age=86400"}
+    return await blob_answer(request, request.app[BLOBS], key, headers)
 
 
 @routes.post("/ui/datasets/{id}/visibility")

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from core import checkpoints
 from core.jobs import cancel_job, get_job, job_metrics, job_standing, list_jobs
-from daemon.answers import json_answer
+from daemon.answers import blob_answer, json_answer
 from daemon.keys import BLOBS, EVENTS, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.routes.jobs import jobs_answer
 from daemon.schemas import JobOut, MetricPoint, MonitorOut, SampleOut
@@ -112,13 +112,13 @@ async def cancel_form(request: web.Request) -> web.Response:
 
 
 @routes.get("/ui/jobs/{id}/checkpoints/{step}/files/{name}")
-async def checkpoint_file(request: web.Request) -> web.FileResponse:
+async def checkpoint_file(request: web.Request) -> web.StreamResponse:
     """One file of a saved checkpoint (the monitor's sample image)."""
     account = person_of(request)
     job_id, step = path_int(request, "id"), path_int(request, "step")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         job = await get_job(session, job_id, account.id)
-    path, media_type = checkpoints.checkpoint_file(
+    key, media_type = await checkpoints.checkpoint_file(
         request.app[BLOBS], job, step, request.match_info["name"]
     )
-    return web.FileResponse(path, headers={"Content-Type": media_type})
+    return await blob_answer(request, request.app[BLOBS], key, {"Content-Type": media_type})

@@ -6,6 +6,7 @@ from aiohttp import web
 from core import models_registry
 from core.db.models import Job, Model
 from core.generations import generation_file, get_generation, list_generations
+from daemon.answers import blob_answer
 from daemon.keys import BLOBS, OFFERINGS, READ_SESSIONMAKER
 from daemon.schemas import ModelOut
 from daemon.validation import path_int
@@ -69,28 +70,26 @@ async def model_page(request: web.Request) -> web.Response:
 
 
 @routes.get("/ui/models/{id}/files/{name}")
-async def model_file(request: web.Request) -> web.FileResponse:
+async def model_file(request: web.Request) -> web.StreamResponse:
     """Download one file of a model."""
     account, model_id = person_of(request), path_int(request, "id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         model = await models_registry.get_model(session, model_id, account.id)
     name = request.match_info["name"]
-    path, media_type = models_registry.model_file(request.app[BLOBS], model, name)
+    key, media_type = await models_registry.model_file(request.app[BLOBS], model, name)
     disposition = "inline" if media_type.startswith("image/") else "attachment"
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": media_type,
-            "Content-Disposition": f'{disposition}; filename="{name}"',
-        },
-    )
+    headers = {
+        "Content-Type": media_type,
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+    }
+    return await blob_answer(request, request.app[BLOBS], key, headers)
 
 
 @routes.get("/ui/generations/{id}/files/{name}")
-async def generation_image(request: web.Request) -> web.FileResponse:
+async def generation_image(request: web.Request) -> web.StreamResponse:
     """An image (or strength sheet) of one of the person's generations."""
     account, job_id = person_of(request), path_int(request, "id")
     async with request.app[READ_SESSIONMAKER].begin() as session:
         job = await get_generation(session, job_id, account.id)
-    path = generation_file(request.app[BLOBS], job, request.match_info["name"])
-    return web.FileResponse(path, headers={"Content-Type": "image/png"})
+    key = await generation_file(request.app[BLOBS], job, request.match_info["name"])
+    return await blob_answer(request, request.app[BLOBS], key, {"Content-Type": "image/png"})

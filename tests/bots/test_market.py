@@ -98,7 +98,7 @@ async def _model(
     (folder / "lora.safetensors").write_bytes(b"lora weights of job %d" % job.id)
     files = {"samples": folder / "samples.png", "lora_diffusers": folder / "lora.safetensors"}
     prefix = blob_prefix(job.id, 1)
-    stored = store_files(daemon.app[BLOBS], prefix, dict(files))
+    stored = await store_files(daemon.app[BLOBS], prefix, dict(files))
     async with daemon.app[SESSIONMAKER].begin() as session:
         row = await session.get(Job, job.id)
         assert row is not None

@@ -81,7 +81,7 @@ class Market:
                 "lora_diffusers": folder / "lora.safetensors",
                 "samples": folder / "samples.png",
             }
-            files = store_files(self.client.app[BLOBS], prefix, paths)
+            files = await store_files(self.client.app[BLOBS], prefix, paths)
             model = Model(
                 job_id=job.id,
                 account_id=account_id,

@@ -154,7 +154,7 @@ async def _complete(app: web.Application, job_id: int, summary: Path) -> int:
         assert job is not None
         job.status = JobStatus.completed
         prefix = blob_prefix(job.id, 1)
-        files = store_files(app[BLOBS], prefix, {"summary": summary})
+        files = await store_files(app[BLOBS], prefix, {"summary": summary})
         model = await register_model(session, job, prefix=prefix, files=files, summary={})
         await notify_job(session, job, NotificationKind.job_completed, {"model_id": model.id})
         return model.id

@@ -77,7 +77,7 @@ async def make_model(
             trigger_word="zqx",
             format="lora-safetensors",
             blob_prefix=prefix,
-            files=store_files(blobs, prefix, {"lora_diffusers": lora}),
+            files=await store_files(blobs, prefix, {"lora_diffusers": lora}),
             summary={},
             visibility=str(visibility),
             licence=str(Licence.cc_by) if published else None,

@@ -284,8 +284,8 @@ async def test_upkeep_keeps_the_images_a_result_names_and_sweeps_orphans(
     client: TestClient, lora: Path, alice: str, tmp_path: Path
 ) -> None:
     blobs = client.app[BLOBS]
-    kept = blobs.put_file("generations/job-1/attempt-1", "image-0.png", lora)
-    orphan = blobs.put_file("generations/job-2/attempt-1", "image-0.png", lora)
+    kept = await blobs.put_file("generations/job-1/attempt-1", "image-0.png", lora)
+    orphan = await blobs.put_file("generations/job-2/attempt-1", "image-0.png", lora)
     account = await account_of(client, alice)
     async with client.app[SESSIONMAKER].begin() as session:
         result = {"images": [{"name": "image-0.png", "key": kept}], "sheet": None}
@@ -296,5 +296,5 @@ async def test_upkeep_keeps_the_images_a_result_names_and_sweeps_orphans(
         )  # fmt: skip
     async with client.app[SESSIONMAKER]() as session:
         referenced = await upkeep.referenced_model_keys(session)
-    assert upkeep.sweep_orphan_model_files(blobs, referenced, min_age_seconds=0) == 1
-    assert blobs.exists(kept) and not blobs.exists(orphan)
+    assert await upkeep.sweep_orphan_model_files(blobs, referenced, min_age_seconds=0) == 1
+    assert await blobs.exists(kept) and not await blobs.exists(orphan)

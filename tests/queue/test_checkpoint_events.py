@@ -114,7 +114,9 @@ async def test_checkpoints_are_stored_replaced_on_retry_and_stale_ones_ignored(
         assert job is not None
         assert [c["step"] for c in job.checkpoints] == [2, 4]
         kohya = next(f for f in job.checkpoints[0]["files"] if f["role"] == "lora_kohya")
-        assert app[BLOBS].read_bytes(kohya["key"]) == b"second attemptlora-000002.safetensors"
+        assert (
+            await app[BLOBS].read_bytes(kohya["key"]) == b"second attemptlora-000002.safetensors"
+        )
         assert "/attempt-2/" in kohya["key"]
         told = list(
             await session.scalars(
@@ -170,7 +172,9 @@ async def test_upkeep_keeps_the_checkpoints_of_live_jobs_and_sweeps_given_up_one
             job.status = status
             source = tmp_path / f"{status}.safetensors"
             source.write_bytes(b"weights")
-            key = blobs.put_file(f"models/job-{job.id}/attempt-1/step-000002", source.name, source)
+            key = await blobs.put_file(
+                f"models/job-{job.id}/attempt-1/step-000002", source.name, source
+            )
             job.checkpoints = [{"step": 2, "files": [{"key": key, "role": "lora_kohya"}]}]
             keys[status] = [key]
     old = time.time() - 7200
@@ -178,9 +182,10 @@ async def test_upkeep_keeps_the_checkpoints_of_live_jobs_and_sweeps_given_up_one
         os.utime(blobs.path(key), (old, old))
     async with app[SESSIONMAKER]() as session:
         referenced = await upkeep.referenced_model_keys(session)
-    assert upkeep.sweep_orphan_model_files(blobs, referenced) == 1
-    assert blobs.exists(keys[JobStatus.training][0]) and blobs.exists(keys[JobStatus.completed][0])
-    assert not blobs.exists(keys[JobStatus.failed][0])
+    assert await upkeep.sweep_orphan_model_files(blobs, referenced) == 1
+    assert await blobs.exists(keys[JobStatus.training][0])
+    assert await blobs.exists(keys[JobStatus.completed][0])
+    assert not await blobs.exists(keys[JobStatus.failed][0])
 
 
 async def test_keep_settles_once_and_makes_the_checkpoint_the_model(
@@ -215,7 +220,7 @@ async def keep_flow(client: TestClient, tmp_path: Path) -> None:
             kind=LedgerKind.training_debit,
             idempotency_key=f"debit:job:{job.id}",
         )
-        stored = checkpoints.store_checkpoint(
+        stored = await checkpoints.store_checkpoint(
             app[BLOBS], job.id, 1, 5, reported.files, reported.sample
         )
         checkpoints.record_checkpoint(job, 5, stored)

@@ -79,35 +79,36 @@ async def drop_image_row(maker: Maker, blobs: BlobStore, key: str) -> int:
 
 
 async def test_the_training_set_is_the_one_priced_and_its_blobs_outlive_the_images(
-    client: TestClient, sessionmaker: Maker
+    client: TestClient, sessionmaker: Maker, tmp_path: Path
 ) -> None:
     blobs = client.app[BLOBS]
     job_id, dataset_id, keys = await submit_on_new_dataset(client, sessionmaker)
     await upload(client, dataset_id, seed=99)  # added after submit: not trained
     assert await drop_image_row(sessionmaker, blobs, keys[0]) == 0  # the job still needs it
     assert await reclaim_orphan_blobs(sessionmaker, blobs) == 0  # so does the periodic sweep
-    assert blobs.exists(keys[0])
+    assert await blobs.exists(keys[0])
 
     async with sessionmaker() as session:
-        files = await training_files(session, blobs, job_id)
+        files = await training_files(session, blobs, job_id, tmp_path)
     assert files == [(blobs.path(key), "a test picture") for key in keys]
 
     cancelled = await client.post(f"/v1/jobs/{job_id}/cancel", headers=user_headers(USER))
     assert cancelled.status == 200, await cancelled.text()
     # Finished: nothing needs the deleted image's blob any more; the others' rows keep theirs.
     assert await reclaim_orphan_blobs(sessionmaker, blobs) == 1
-    assert not blobs.exists(keys[0]) and all(blobs.exists(key) for key in keys[1:])
+    assert not await blobs.exists(keys[0])
+    assert all([await blobs.exists(key) for key in keys[1:]])
 
 
 async def test_a_training_set_with_a_lost_file_cannot_train(
-    client: TestClient, sessionmaker: Maker
+    client: TestClient, sessionmaker: Maker, tmp_path: Path
 ) -> None:
     blobs = client.app[BLOBS]
     job_id, _, keys = await submit_on_new_dataset(client, sessionmaker)
-    blobs.delete(keys[2])
+    await blobs.delete(keys[2])
     async with sessionmaker() as session:
         with pytest.raises(NotFound) as refused:
-            await training_files(session, blobs, job_id)
+            await training_files(session, blobs, job_id, tmp_path)
     assert refused.value.code == "IMAGE_FILE_MISSING"
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.blobs import BlobStore
+from core.blobs import LocalBlobStore
 from core.db.models import Image, LinkCode
 from core.db.types import utcnow
 from core.settings import Settings
@@ -32,21 +32,21 @@ def test_cache_budget_deletes_least_recently_used_files_first(tmp_path: Path) ->
     assert enforce_cache_budget(tmp_path / "cache", budget_bytes=250) == (0, 0)
 
 
-def test_only_old_unreferenced_model_files_are_swept(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+async def test_only_old_unreferenced_model_files_are_swept(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
     source = tmp_path / "lora.safetensors"
     source.write_bytes(b"weights")
-    kept = blobs.put_file("models/job-1/attempt-1", "lora.safetensors", source)
-    orphan = blobs.put_file("models/job-2/attempt-1", "lora.safetensors", source)
-    young = blobs.put_file("models/job-3/attempt-1", "lora.safetensors", source)
-    image = blobs.put_bytes(b"an image blob", namespace="images")
+    kept = await blobs.put_file("models/job-1/attempt-1", "lora.safetensors", source)
+    orphan = await blobs.put_file("models/job-2/attempt-1", "lora.safetensors", source)
+    young = await blobs.put_file("models/job-3/attempt-1", "lora.safetensors", source)
+    image = await blobs.put_bytes(b"an image blob", namespace="images")
     old = time.time() - 7200
     for key in (kept, orphan, image):
         os.utime(blobs.path(key), (old, old))
-    assert sweep_orphan_model_files(blobs, {kept}) == 1
-    assert blobs.exists(kept) and blobs.exists(young)
-    assert blobs.exists(image)  # images are reclaimed under the upload locks, not here
-    assert not blobs.exists(orphan)
+    assert await sweep_orphan_model_files(blobs, {kept}) == 1
+    assert await blobs.exists(kept) and await blobs.exists(young)
+    assert await blobs.exists(image)  # images are reclaimed under the upload locks, not here
+    assert not await blobs.exists(orphan)
 
 
 async def test_upkeep_pass_on_a_running_daemon(
@@ -56,11 +56,11 @@ async def test_upkeep_pass_on_a_running_daemon(
     client = await aiohttp_client(create_app(make_settings(run_queue=True)))
     app = client.app
     blobs = app[BLOBS]
-    kept = blobs.put_bytes(b"an image a row points at", namespace="images")
-    orphan = blobs.put_bytes(b"an image nobody points at", namespace="images")
+    kept = await blobs.put_bytes(b"an image a row points at", namespace="images")
+    orphan = await blobs.put_bytes(b"an image nobody points at", namespace="images")
     source = app[SETTINGS].data_dir / "lora.safetensors"
     source.write_bytes(b"weights")
-    model_orphan = blobs.put_file("models/job-9/attempt-1", "lora.safetensors", source)
+    model_orphan = await blobs.put_file("models/job-9/attempt-1", "lora.safetensors", source)
     old = time.time() - 7200
     os.utime(blobs.path(model_orphan), (old, old))
     async with app[SESSIONMAKER].begin() as session:
@@ -82,5 +82,5 @@ async def test_upkeep_pass_on_a_running_daemon(
         )
     report = await run_upkeep(app)
     assert (report.link_codes, report.orphan_blobs) == (1, 2)
-    assert blobs.exists(kept)
-    assert not blobs.exists(orphan) and not blobs.exists(model_orphan)
+    assert await blobs.exists(kept)
+    assert not await blobs.exists(orphan) and not await blobs.exists(model_orphan)

@@ -35,12 +35,15 @@ class KindHandler(abc.ABC):
     """The daemon's side of one job kind."""
 
     @abc.abstractmethod
-    async def prepare(self, session: AsyncSession, blobs: BlobStore, job: Job) -> Prepared:
-        """What the worker gets; a `DomainError` fails the job at once (it cannot run)."""
+    async def prepare(
+        self, session: AsyncSession, blobs: BlobStore, job: Job, inputs_dir: Path
+    ) -> Prepared:
+        """What the worker gets, its input files local (downloaded into `inputs_dir` from a
+        remote store); a `DomainError` fails the job at once (it cannot run)."""
 
     @abc.abstractmethod
-    def store(self, blobs: BlobStore, attempt: Attempt, result: protocol.Result) -> Any:
-        """Copy the worker's outputs into blob storage (blocking: runs in a thread).
+    async def store(self, blobs: BlobStore, attempt: Attempt, result: protocol.Result) -> Any:
+        """Copy the worker's outputs (local files in the job's folder) into blob storage.
 
         OSError or ValueError (a reported file missing, a bad name) fails the attempt.
         """
@@ -51,10 +54,10 @@ class KindHandler(abc.ABC):
     ) -> None:
         """Record what the attempt produced and end the job (`core.lifecycle.mark_completed`)."""
 
-    def store_checkpoint(
+    async def store_checkpoint(
         self, blobs: BlobStore, attempt: Attempt, checkpoint: protocol.Checkpoint
     ) -> Any:
-        """Copy a checkpoint's files into blob storage (blocking: runs in a thread).
+        """Copy a checkpoint's files into blob storage.
 
         OSError or ValueError drops the checkpoint (the attempt goes on); a kind that saves
         none refuses one it is sent.

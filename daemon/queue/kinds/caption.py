@@ -1,5 +1,6 @@
 """Caption jobs: the job's image snapshot in, captions written into its dataset out."""
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,10 @@ from daemon.queue.kinds import KindHandler, Prepared
 
 
 class CaptionHandler(KindHandler):
-    async def prepare(self, session: AsyncSession, blobs: BlobStore, job: Job) -> Prepared:
-        images = await training_files(session, blobs, job.id)
+    async def prepare(
+        self, session: AsyncSession, blobs: BlobStore, job: Job, inputs_dir: Path
+    ) -> Prepared:
+        images = await training_files(session, blobs, job.id, inputs_dir)
         return Prepared(
             spec=dict(job.params),
             images=[
@@ -27,11 +30,13 @@ class CaptionHandler(KindHandler):
             ],
         )
 
-    def store(self, blobs: BlobStore, attempt: Attempt, result: protocol.Result) -> list[str]:
+    async def store(
+        self, blobs: BlobStore, attempt: Attempt, result: protocol.Result
+    ) -> list[str]:
         # The captions go into the database, not blob storage: reading them is all there is.
         if "captions" not in result.files:
             raise ValueError("the caption worker reported no captions file")
-        return read_captions(Path(result.files["captions"]))
+        return await asyncio.to_thread(read_captions, Path(result.files["captions"]))
 
     async def complete(
         self, session: AsyncSession, job: Job, result: protocol.Result, stored: list[str]

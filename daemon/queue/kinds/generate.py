@@ -1,6 +1,8 @@
 """Generations: the model's LoRA file in, PNG images (and a strength sheet) out."""
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -13,7 +15,7 @@ from core.db.models import Job, Model
 from core.enums import NotificationKind
 from core.errors import NotFound
 from core.generation.spec import IMAGE_ROLE_PREFIX, SHEET_ROLE, GenerationSpec, image_role
-from core.generations import blob_prefix, lora_file
+from core.generations import blob_prefix, lora_key
 from core.lifecycle import Attempt
 from core.models_registry import store_files
 from daemon.queue.kinds import KindHandler, Prepared
@@ -35,18 +37,24 @@ def warm_key(spec: GenerationSpec) -> str:
 
 
 class GenerateHandler(KindHandler):
-    async def prepare(self, session: AsyncSession, blobs: BlobStore, job: Job) -> Prepared:
+    async def prepare(
+        self, session: AsyncSession, blobs: BlobStore, job: Job, inputs_dir: Path
+    ) -> Prepared:
         spec = GenerationSpec.from_dict(job.params)
         model = await session.get(Model, spec.model_id)
         if model is None:
             raise NotFound(f"model {spec.model_id} no longer exists")
+        key = await lora_key(blobs, model)
+        lora = await blobs.local_file(key, inputs_dir / key)
         return Prepared(
             spec=job.params,
-            inputs={"lora": lora_file(blobs, model).resolve()},
+            inputs={"lora": lora.resolve()},
             warm_key=warm_key(spec),
         )
 
-    def store(self, blobs: BlobStore, attempt: Attempt, result: protocol.Result) -> StoredImages:
+    async def store(
+        self, blobs: BlobStore, attempt: Attempt, result: protocol.Result
+    ) -> StoredImages:
         count = sum(role.startswith(IMAGE_ROLE_PREFIX) for role in result.files)
         expected = {image_role(i) for i in range(count)} | ({SHEET_ROLE} & set(result.files))
         if set(result.files) != expected or not count:
@@ -54,8 +62,13 @@ class GenerateHandler(KindHandler):
         ordered = {image_role(i): result.files[image_role(i)] for i in range(count)}
         if SHEET_ROLE in result.files:
             ordered[SHEET_ROLE] = result.files[SHEET_ROLE]
-        entries = store_files(blobs, blob_prefix(attempt.job_id, attempt.fencing_token), ordered)
-        by_role = {entry["role"]: _with_size(blobs, entry) for entry in entries}
+        sizes = {
+            role: await asyncio.to_thread(_pixel_size, Path(path))
+            for role, path in ordered.items()
+        }
+        prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
+        entries = await store_files(blobs, prefix, ordered)
+        by_role = {entry["role"]: _with_size(entry, sizes[entry["role"]]) for entry in entries}
         images = [by_role[image_role(i)] for i in range(count)]
         return StoredImages(images, by_role.get(SHEET_ROLE))
 
@@ -87,11 +100,18 @@ class GenerateHandler(KindHandler):
         )
 
 
-def _with_size(blobs: BlobStore, entry: dict[str, Any]) -> dict[str, Any]:
-    """A stored image's entry with its pixel size (a file that is no picture: ValueError)."""
+def _pixel_size(path: Path) -> tuple[int, int]:
+    """The width and height of an image the worker wrote (ValueError: it is no picture)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"the worker reported {path}, which is missing")
     try:
-        with Image.open(blobs.path(entry["key"])) as image:
-            width, height = image.size
+        with Image.open(path) as image:
+            return image.size
     except OSError as exc:  # PIL's UnidentifiedImageError is an OSError
-        raise ValueError(f"{entry['name']} is not an image: {exc}") from None
+        raise ValueError(f"{path.name} is not an image: {exc}") from None
+
+
+def _with_size(entry: dict[str, Any], size: tuple[int, int]) -> dict[str, Any]:
+    """A stored image's entry with its pixel size."""
+    width, height = size
     return {**entry, "kind": "image", "width": width, "height": height}

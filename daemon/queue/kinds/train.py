@@ -18,8 +18,10 @@ from daemon.queue.kinds import KindHandler, Prepared
 
 
 class TrainHandler(KindHandler):
-    async def prepare(self, session: AsyncSession, blobs: BlobStore, job: Job) -> Prepared:
-        images = await training_files(session, blobs, job.id)
+    async def prepare(
+        self, session: AsyncSession, blobs: BlobStore, job: Job, inputs_dir: Path
+    ) -> Prepared:
+        images = await training_files(session, blobs, job.id, inputs_dir)
         spec = dict(job.params)
         if not spec.get("checkpoint_interval"):
             # Resumable after a crash: a checkpoint every tenth of the run at least.
@@ -32,11 +34,11 @@ class TrainHandler(KindHandler):
             ],
         )
 
-    def store(
+    async def store(
         self, blobs: BlobStore, attempt: Attempt, result: protocol.Result
     ) -> tuple[str, list[dict[str, Any]]]:
         prefix = blob_prefix(attempt.job_id, attempt.fencing_token)
-        return prefix, store_files(blobs, prefix, result.files)
+        return prefix, await store_files(blobs, prefix, result.files)
 
     async def complete(
         self,
@@ -54,10 +56,10 @@ class TrainHandler(KindHandler):
             session, job, NotificationKind.job_completed, model_news(model)
         )
 
-    def store_checkpoint(
+    async def store_checkpoint(
         self, blobs: BlobStore, attempt: Attempt, checkpoint: protocol.Checkpoint
     ) -> list[dict[str, Any]]:
-        return checkpoints.store_checkpoint(
+        return await checkpoints.store_checkpoint(
             blobs,
             attempt.job_id,
             attempt.fencing_token,

@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.blobs import BlobStore
+from core.blobs import BlobStore, LocalBlobStore
 from core.dataset_images import (
     UploadBatch,
     UploadLimits,
@@ -63,11 +63,11 @@ async def count_rows(sm: Sessionmaker, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def stored_files(blobs: BlobStore) -> list[str]:
-    return blobs.keys("images")
+async def stored_files(blobs: BlobStore) -> list[str]:
+    return await blobs.keys("images")
 
 
-def temp_files(blobs: BlobStore) -> list[Path]:
+def temp_files(blobs: LocalBlobStore) -> list[Path]:
     return list((blobs.root / ".tmp").iterdir())
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.blobs import BlobStore
+from core.blobs import LocalBlobStore
 from core.db.migrate import upgrade_to_head
 from core.db.session import create_engine, make_sessionmaker
 from tests.core.datasets.builders import Sessionmaker
@@ -36,5 +36,5 @@ async def sessionmaker(database_url: str) -> AsyncIterator[Sessionmaker]:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from core.blobs import BlobStore
+from core.blobs import LocalBlobStore
 from core.dataset_images import (
     UploadLimits,
     delete_image,
@@ -117,7 +117,7 @@ def test_patch_cannot_null_required_fields() -> None:
 
 @pytest.mark.parametrize("status", [JobStatus.queued, JobStatus.preparing, JobStatus.training])
 async def test_delete_refused_while_a_job_uses_the_dataset(
-    sessionmaker: Sessionmaker, blobs: BlobStore, status: JobStatus
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore, status: JobStatus
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -127,11 +127,11 @@ async def test_delete_refused_while_a_job_uses_the_dataset(
         with pytest.raises(Conflict) as caught:
             await delete_dataset(session, ds, owner)
     assert caught.value.code == "DATASET_IN_USE" and caught.value.details["job_ids"] == [job]
-    assert await count_rows(sessionmaker, Image) == 1 and len(stored_files(blobs)) == 1
+    assert await count_rows(sessionmaker, Image) == 1 and len(await stored_files(blobs)) == 1
 
 
 async def test_delete_after_jobs_finished_keeps_their_records(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -162,23 +162,23 @@ async def test_delete_after_jobs_finished_keeps_their_records(
         assert await session.scalar(select(Model.dataset_id)) is None
         with pytest.raises(NotFound):
             await get_dataset(session, ds, owner)
-    assert stored_files(blobs) == [] and await count_rows(sessionmaker, Image) == 0
+    assert await stored_files(blobs) == [] and await count_rows(sessionmaker, Image) == 0
 
 
-async def test_reclaim_orphans(sessionmaker: Sessionmaker, blobs: BlobStore) -> None:
+async def test_reclaim_orphans(sessionmaker: Sessionmaker, blobs: LocalBlobStore) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
     await upload(sessionmaker, blobs, ds, owner, {"a.png": f.png_bytes()})
     # A crash between moving a file into place and committing its row leaves an orphan.
     orphan = prepare_image(f.png_bytes(seed=8), blobs, max_pixels=10**6).staged
-    blobs.publish(orphan)
-    assert len(stored_files(blobs)) == 2
+    await blobs.publish(orphan)
+    assert len(await stored_files(blobs)) == 2
     assert await reclaim_orphan_blobs(sessionmaker, blobs) == 1
-    assert len(stored_files(blobs)) == 1 and not blobs.exists(orphan.key)
+    assert len(await stored_files(blobs)) == 1 and not await blobs.exists(orphan.key)
 
 
 async def test_images_cannot_be_deleted_while_a_job_uses_them(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -188,11 +188,11 @@ async def test_images_cannot_be_deleted_while_a_job_uses_them(
         with pytest.raises(Conflict) as caught:
             await delete_image(session, ds, image.id, owner)
     assert caught.value.code == "DATASET_IN_USE"
-    assert await count_rows(sessionmaker, Image) == 1 and len(stored_files(blobs)) == 1
+    assert await count_rows(sessionmaker, Image) == 1 and len(await stored_files(blobs)) == 1
 
 
 async def test_concurrent_uploads_respect_the_dataset_size(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -205,4 +205,4 @@ async def test_concurrent_uploads_respect_the_dataset_size(
     assert sum(len(r.added) for r in results) == 3
     refused = [r.refused[0].code for r in results if r.refused]
     assert refused == [RefusalCode.dataset_full] * 3
-    assert await count_rows(sessionmaker, Image) == 3 and len(stored_files(blobs)) == 3
+    assert await count_rows(sessionmaker, Image) == 3 and len(await stored_files(blobs)) == 3

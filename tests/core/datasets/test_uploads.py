@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.blobs import BlobStore
+from core.blobs import LocalBlobStore
 from core.dataset_images import (
     UploadLimits,
     add_images,
@@ -35,7 +35,7 @@ from tests.core.datasets.builders import (
 
 
 async def test_upload_adds_and_refuses_file_by_file(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -50,7 +50,7 @@ async def test_upload_adds_and_refuses_file_by_file(
     assert [(r.filename, r.code) for r in result.refused] == [
         ("a2.png", RefusalCode.duplicate_image)
     ]
-    assert len(stored_files(blobs)) == 2 and temp_files(blobs) == []
+    assert len(await stored_files(blobs)) == 2 and temp_files(blobs) == []
     again = await upload(sessionmaker, blobs, ds, owner, {"c.webp": f.webp_bytes(seed=1)})
     assert again.added == [] and again.refused[0].code == RefusalCode.duplicate_image
     assert "already in this dataset" in again.refused[0].message
@@ -71,7 +71,7 @@ async def test_upload_adds_and_refuses_file_by_file(
 
 
 async def test_invalid_caption_refuses_only_that_file(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -79,10 +79,10 @@ async def test_invalid_caption_refuses_only_that_file(
     result = await upload(sessionmaker, blobs, ds, owner, files, {"a.png": "x" * 101})
     assert [r.code for r in result.refused] == [RefusalCode.invalid_caption]
     assert [a.original_filename for a in result.added] == ["b.png"]
-    assert len(stored_files(blobs)) == 1 and temp_files(blobs) == []
+    assert len(await stored_files(blobs)) == 1 and temp_files(blobs) == []
 
 
-async def test_dataset_full_and_quota(sessionmaker: Sessionmaker, blobs: BlobStore) -> None:
+async def test_dataset_full_and_quota(sessionmaker: Sessionmaker, blobs: LocalBlobStore) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
     files = {f"{i}.png": f.png_bytes(seed=i) for i in range(4)}
@@ -93,17 +93,17 @@ async def test_dataset_full_and_quota(sessionmaker: Sessionmaker, blobs: BlobSto
     used = sum(i.byte_size for i in await images_of(sessionmaker, ds, owner))
     other = await make_dataset(sessionmaker, owner, "other")  # the quota spans datasets
     tight = UploadLimits(max_images_per_dataset=200, account_quota_bytes=used + 10)
-    before = stored_files(blobs)
+    before = await stored_files(blobs)
     result = await upload(
         sessionmaker, blobs, other, owner, {"x.png": f.png_bytes(seed=9)}, limits=tight
     )
     assert result.added == [] and result.refused[0].code == RefusalCode.quota_exceeded
-    assert stored_files(blobs) == before and temp_files(blobs) == []
+    assert await stored_files(blobs) == before and temp_files(blobs) == []
     assert await count_rows(sessionmaker, Image) == 3
 
 
 async def test_failed_transaction_stores_nothing(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -112,15 +112,15 @@ async def test_failed_transaction_stores_nothing(
         async with sessionmaker.begin() as session:
             await add_images(session, blobs, batch, dataset_id=ds, account_id=owner, limits=LIMITS)
             raise RuntimeError("the commit never happens")
-    assert len(stored_files(blobs)) == 1  # moved into place before the failure...
+    assert len(await stored_files(blobs)) == 1  # moved into place before the failure...
     assert await release_blobs(sessionmaker, blobs, batch.blob_keys()) == 1
     batch.discard(blobs)
-    assert stored_files(blobs) == [] and temp_files(blobs) == []  # ...and released after it
+    assert await stored_files(blobs) == [] and temp_files(blobs) == []  # ...and released after it
     assert await count_rows(sessionmaker, Image) == 0
 
 
 async def test_others_cannot_upload_or_change_images(
-    sessionmaker: Sessionmaker, blobs: BlobStore
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
 ) -> None:
     owner, other = await make_account(sessionmaker), await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
@@ -139,7 +139,9 @@ async def test_others_cannot_upload_or_change_images(
     assert await count_rows(sessionmaker, Image) == 1 and temp_files(blobs) == []
 
 
-async def test_recaption_and_delete_image(sessionmaker: Sessionmaker, blobs: BlobStore) -> None:
+async def test_recaption_and_delete_image(
+    sessionmaker: Sessionmaker, blobs: LocalBlobStore
+) -> None:
     owner = await make_account(sessionmaker)
     ds = await make_dataset(sessionmaker, owner)
     other_ds = await make_dataset(sessionmaker, owner, "copy")
@@ -158,8 +160,8 @@ async def test_recaption_and_delete_image(sessionmaker: Sessionmaker, blobs: Blo
     async with sessionmaker.begin() as session:
         keys = await delete_image(session, ds, first.id, owner)
     assert await release_blobs(sessionmaker, blobs, keys) == 0  # still used by "copy"
-    assert len(stored_files(blobs)) == 1
+    assert len(await stored_files(blobs)) == 1
     async with sessionmaker.begin() as session:
         keys = await delete_dataset(session, other_ds, owner)
     assert await release_blobs(sessionmaker, blobs, keys) == 1
-    assert stored_files(blobs) == [] and await count_rows(sessionmaker, Image) == 0
+    assert await stored_files(blobs) == [] and await count_rows(sessionmaker, Image) == 0
