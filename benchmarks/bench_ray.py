@@ -2,17 +2,18 @@
 local executor (two slots), each behind a real `lorabot daemon`.
 
 For each executor: train one `tiny-lora` model and publish it (free), then submit `--jobs`
-generations (1 image, 1 step, the tiny model's 64 px) from `--accounts` accounts, account by
+generations (1 image, 1 step, 32 px) from `--accounts` accounts, account by
 account (each account's whole backlog before the next account's: the order in which a
 first-come queue would make the last account wait behind everyone), and wait for them all.
 Printed side by side, with the ratio Ray / local:
 
-- completed jobs; jobs per second from the first submit to the last finish;
+- completed jobs, and how many of them a warm worker took without loading the model; jobs
+  per second from the first submit to the last finish;
 - fairness: the start rank of each account's first job (1 = the first job to start), the worst
   over all accounts, beside the rank a first-come queue would give it; and the longest wait of
   any account's first job;
 - dispatch overhead per job: the time a job holds its slot (started → finished) minus the
-  worker's own render seconds — process and actor start, model load, shipping files.
+  worker's own render seconds — process and actor start, shipping files, the stream.
 
 The Ray cluster is `tests.ray.cluster` (a head and two worker nodes on this host, one
 `lorabot_gpu` each). Usage: python benchmarks/bench_ray.py [--jobs 300] [--accounts 30]
@@ -44,6 +45,7 @@ COMMON_ENV = {
     "OMP_NUM_THREADS": "1",  # the tiny model is faster so on a small shared CPU
 }
 SLOTS = 2
+RESOLUTION = 32  # the smallest the tiny offering renders
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
@@ -97,7 +99,7 @@ async def submit_all(
         for number in range(jobs // accounts + (index < jobs % accounts)):
             body = {
                 "model_id": model_id, "prompt": "zqx a picture", "count": 1, "steps": 1,
-                "seed": number,
+                "resolution": RESOLUTION, "seed": number,
                 "idempotency_key": f"bench-{user}-{number}",
             }  # fmt: skip
             created = await user_call(http, daemon, user, "POST", "/v1/generations", json=body)
@@ -148,6 +150,7 @@ def figures(submitted: list[tuple[str, int]], views: list[dict[str, Any]]) -> di
     span = max(at(v, "finished_at") for v in done) - min(at(v, "created_at") for v in views)
     return {
         "completed": len(done),
+        "warm starts (no model load)": sum(bool(v["result"]["stats"].get("warm")) for v in done),
         "jobs per second": len(done) / span,
         "worst first-job start rank": max(first_ranks),
         "  (first-come rank of that account)": max(pos for pos, _ in firsts.values()),

@@ -1,24 +1,29 @@
-"""`RayExecutor`: each attempt runs in a Ray actor of its own on a GPU host of a Ray cluster.
+"""`RayExecutor`: attempts run in Ray actors on the GPU hosts of a Ray cluster.
 
 The daemon joins the cluster as a driver (`ray.init(address=...)`, not Ray Client, which cannot
-stream generators) from a node that offers none of the resource attempts ask for. Each attempt
-gets an `AttemptActor` (`daemon.executors.ray_actor`) asking one unit of `resource`, with Ray's
-own restarts and retries off: every retry goes through the lifecycle and its fencing tokens.
-The job file's input files go to the actor as object refs; the actor's stream brings back the
-worker's messages and, before each message that names them, the files it wrote, which are
-written here at the paths the job file gave. The dispatcher sees the same events as from
-`LocalExecutor`, `Exited` last.
+stream generators) from a node that offers none of the resource attempts ask for. Every actor
+asks one unit of `resource`, with Ray's own restarts and retries off: every retry goes through
+the lifecycle and its fencing tokens. The job file's input files go to the actor as object
+refs (`daemon.executors.ray_files`); the actor's stream brings back the worker's messages and,
+before each message that names them, the files it wrote, which are written here at the paths
+the job file gave. The dispatcher sees the same events as from `LocalExecutor`, `Exited` last.
+
+A cold kind (training, captioning) gets an `AttemptActor` of its own, killed when its attempt
+ends. A warm kind (`protocol.WARM_KINDS`: generations) runs on a `WarmActor`, kept as
+`LocalExecutor` keeps a warm process: an attempt goes to an idle warm actor holding the same
+`warm_key`, else to a new one; an idle warm actor keeps its unit until a start needs the slot
+(it is killed then) or until it has been idle for `warm_idle_seconds`. Its attempt ends with
+`Exited(0)` right after the final message; a stop that the worker does not answer, or a kill,
+ends the actor with its pipeline.
 
 Actors belong to this driver: when the daemon dies, Ray kills them, and their workers die with
-them (`core.worker_process.die_with_parent`). Warm workers are not kept: a generation is one
-attempt on one actor, cold (see the README).
+them (`core.worker_process.die_with_parent`).
 """
 
 import asyncio
 import contextlib
-import os
-import shutil
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,26 +35,33 @@ from ray.exceptions import RayError
 from core import worker_protocol as protocol
 from core.lifecycle import Attempt
 from daemon.executors.base import Executor, Exited, WorkerEvent, attempt_of_job_file
-from daemon.executors.ray_actor import (
-    COMPLETE_MARKER,
-    AttemptActor,
-    Chunk,
-    Exit,
-    Inputs,
-    Item,
-    Line,
-    Prune,
-)
+from daemon.executors.ray_actor import AttemptActor, Chunk, Exit, Inputs, Item, Line, Prune
+from daemon.executors.ray_files import discard, prune, put_inputs, receive, write_job_file
+from daemon.executors.ray_warm import WarmActor
 
 log = structlog.get_logger(__name__)
 
 PROBE_SECONDS = 3.0
+PING_SECONDS = 5.0
+"""How long an idle warm actor may take to answer before it is given up for a new one."""
 CANCEL_GRACE_SECONDS = 5.0
 """After the grace of a stop: Ray cancels the actor's task (its `finally` kills the worker);
 this long after that the executor kills the actor itself."""
 EXIT_LOST = -1
 """The returncode of an attempt whose actor died or whose host left the cluster."""
 NAMESPACE = "lorabot"
+DEFAULT_WARM_IDLE_SECONDS = 300.0
+
+
+@dataclass
+class _Actor:
+    """An actor holding one unit: cold (one attempt), or warm with its (module, warm_key)."""
+
+    handle: Any
+    warm_key: tuple[str, str | None] | None = None
+    idle_since: float = 0.0
+    retire: asyncio.Task[None] | None = None
+    """While idle: its end after `warm_idle_seconds`."""
 
 
 @dataclass
@@ -57,19 +69,21 @@ class _Run:
     """One attempt on its actor."""
 
     attempt: Attempt
-    actor: Any
+    actor: _Actor
     stream: Any
     inputs: Inputs
     """Held until the attempt ends: the actor may fetch the objects any time before."""
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
     stopper: asyncio.Task[None] | None = None
+    forced: bool = False
+    """Stopped past the cancel line, or killed: the actor is not kept."""
     partial: dict[str, BinaryIO] = field(default_factory=dict)
     """Output files being received, by their final path (written under a hidden name)."""
 
 
 class RayExecutor(Executor):
-    """Attempts on Ray actors, `slots` at once, each asking one unit of `resource`."""
+    """Attempts on Ray actors, `slots` at once, each actor asking one unit of `resource`."""
 
     def __init__(
         self,
@@ -78,6 +92,7 @@ class RayExecutor(Executor):
         resource: str,
         slots: int,
         worker_data_dir: Path | None = None,
+        warm_idle_seconds: float = DEFAULT_WARM_IDLE_SECONDS,
     ) -> None:
         super().__init__()
         if slots < 1:
@@ -85,7 +100,11 @@ class RayExecutor(Executor):
         self._address = address
         self._slots = slots
         self._worker_data_dir = None if worker_data_dir is None else str(worker_data_dir)
+        self._idle_seconds = warm_idle_seconds
+        # Not handed work this close to its own idle end: the attempt could cross it.
+        self._reuse_before = warm_idle_seconds - max(1.0, warm_idle_seconds / 10)
         self._runs: dict[Attempt, _Run] = {}
+        self._idle: list[_Actor] = []
         self._joined = asyncio.Lock()
         # Ray's retries off: a lost attempt is the lifecycle's to retry, under a new token.
         options: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_task_retries": 0}
@@ -93,7 +112,8 @@ class RayExecutor(Executor):
             options["num_gpus"] = 1  # Ray sets CUDA_VISIBLE_DEVICES for the actor then
         else:
             options["resources"] = {resource: 1}
-        self._actor_class = ray.remote(AttemptActor).options(**options)
+        self._cold_class = ray.remote(AttemptActor).options(**options)
+        self._warm_class = ray.remote(WarmActor).options(**options)
 
     @property
     def slots(self) -> int:
@@ -108,13 +128,70 @@ class RayExecutor(Executor):
             raise RuntimeError(f"attempt {attempt} is already running")
         await self._join()
         # Beside the outputs, as `LocalExecutor` leaves it: what the attempt was asked to do.
-        await asyncio.to_thread(_write_job_file, job)
-        inputs = await asyncio.to_thread(_put_inputs, job)
-        actor = self._actor_class.remote(self._worker_data_dir)
-        run = _Run(attempt, actor, actor.run.remote(job.model_dump_json(), inputs), inputs)
+        await asyncio.to_thread(write_job_file, job)
+        inputs = await asyncio.to_thread(put_inputs, job)
+        actor = await self._actor_for(job)
+        stream = actor.handle.run.remote(job.model_dump_json(), inputs)
+        run = _Run(attempt, actor, stream, inputs)
         self._runs[attempt] = run
         run.reader = asyncio.create_task(self._read(run))
-        log.info("ray actor started", job_id=job.job_id, token=job.fencing_token)
+        log.info(
+            "ray attempt started",
+            job_id=job.job_id,
+            token=job.fencing_token,
+            warm=actor.warm_key is not None,
+        )
+
+    async def _actor_for(self, job: protocol.JobFile) -> _Actor:
+        """An idle warm actor of the job's warm key, else a new actor in a slot made free."""
+        if job.kind not in protocol.WARM_KINDS:
+            self._make_room()
+            return _Actor(self._cold_class.remote(self._worker_data_dir))
+        key = (protocol.WORKER_MODULES[job.kind], job.warm_key)
+        idle = await self._idle_warm(key)
+        if idle is not None:
+            log.info("warm ray actor reused", job_id=job.job_id)
+            return idle
+        self._make_room()
+        handle = self._warm_class.remote(self._worker_data_dir, key[0], self._idle_seconds)
+        return _Actor(handle, key)
+
+    async def _idle_warm(self, key: tuple[str, str | None]) -> _Actor | None:
+        now = time.monotonic()
+        for actor in list(self._idle):
+            if now - actor.idle_since > self._reuse_before:
+                self._evict(actor, "near its idle end")
+            elif actor.warm_key == key:
+                self._evict(actor, "", keep=True)
+                try:
+                    await asyncio.wait_for(actor.handle.ping.remote(), PING_SECONDS)
+                except (RayError, TimeoutError):
+                    # Its host left, or Ray does not answer: a new actor, not a lost attempt.
+                    self._evict(actor, "it does not answer")
+                    continue
+                return actor
+        return None
+
+    def _make_room(self) -> None:
+        """Kill the longest-idle warm actor when every slot is held."""
+        if self._idle and len(self._runs) + len(self._idle) >= self._slots:
+            self._evict(min(self._idle, key=lambda actor: actor.idle_since), "its slot is needed")
+
+    def _evict(self, actor: _Actor, why: str, *, keep: bool = False) -> None:
+        """Take the actor off the idle list; kill it unless it is to be `keep`t (reused)."""
+        if actor in self._idle:
+            self._idle.remove(actor)
+        if actor.retire is not None:
+            actor.retire.cancel()
+            actor.retire = None
+        if not keep:
+            log.info("warm ray actor evicted", why=why)
+            _kill(actor)
+
+    async def _retire(self, actor: _Actor) -> None:
+        await asyncio.sleep(self._idle_seconds)
+        actor.retire = None
+        self._evict(actor, "idle")
 
     async def _join(self) -> None:
         """Join the cluster once; OSError when it cannot be reached (a failed start)."""
@@ -137,29 +214,29 @@ class RayExecutor(Executor):
             log.info("joined the ray cluster", address=self._address)
 
     async def _read(self, run: _Run) -> None:
-        exited = Exited(EXIT_LOST, "the Ray actor's stream ended without an exit")
+        exited, idle = Exited(EXIT_LOST, "the Ray actor's stream ended without an exit"), False
         try:
             async for ref in run.stream:
                 item: Item = await ref
                 if isinstance(item, Exit):
-                    exited = Exited(item.returncode, item.stderr_tail)
+                    exited, idle = Exited(item.returncode, item.stderr_tail), item.idle
                     break
                 await self._take(run, item)
         except OSError as exc:  # the daemon's disk: the attempt cannot be trusted to finish
             exited = Exited(EXIT_LOST, f"could not write the worker's output here: {exc}")
-            _kill_actor(run)
+            run.forced = True
         except RayError as exc:
             exited = Exited(EXIT_LOST, f"the Ray actor is gone: {exc}")
             log.warning("ray actor lost", job_id=run.attempt.job_id, error=str(exc)[:300])
         finally:
-            self._end(run, exited)
+            self._end(run, exited, idle=idle)
 
     async def _take(self, run: _Run, item: Item) -> None:
         match item:
             case Chunk():
-                await asyncio.to_thread(_receive, run.partial, item)
+                await asyncio.to_thread(receive, run.partial, item)
             case Prune(folder=folder, keep=keep):
-                await asyncio.to_thread(_prune, Path(folder), set(keep))
+                await asyncio.to_thread(prune, Path(folder), set(keep))
             case Line(text=text):
                 try:
                     message = protocol.decode(text)
@@ -175,37 +252,44 @@ class RayExecutor(Executor):
             message=f"the worker broke the protocol: {exc}", error_type="ProtocolError"
         )
         self.events.put_nowait(WorkerEvent(run.attempt, failure))
-        _kill_actor(run)
+        run.forced = True
+        _kill(run.actor)
 
-    def _end(self, run: _Run, exited: Exited) -> None:
-        for handle in run.partial.values():
-            with contextlib.suppress(OSError):
-                handle.close()
-                Path(handle.name).unlink()
-        # The stream is over: the actor's slot is freed now rather than when Ray collects it.
-        _kill_actor(run)
+    def _end(self, run: _Run, exited: Exited, *, idle: bool) -> None:
+        discard(run.partial)
+        actor = run.actor
+        if idle and actor.warm_key is not None and not run.forced:
+            # The attempt is over; for the dispatcher that is what a cold exit says.
+            actor.idle_since = time.monotonic()
+            actor.retire = asyncio.create_task(self._retire(actor))
+            self._idle.append(actor)
+        else:
+            # The stream is over: the actor's slot is freed now rather than when Ray collects it.
+            _kill(actor)
         self._runs.pop(run.attempt, None)
         run.ended.set()
         self.events.put_nowait(WorkerEvent(run.attempt, exited))
-        log.info("ray actor ended", job_id=run.attempt.job_id, returncode=exited.returncode)
+        log.info("ray attempt ended", job_id=run.attempt.job_id, returncode=exited.returncode)
 
     async def stop(self, attempt: Attempt, *, grace_seconds: float) -> None:
         run = self._runs.get(attempt)
         if run is None or run.stopper is not None:
             return
         with contextlib.suppress(RayError):
-            run.actor.cancel.remote()
+            run.actor.handle.cancel.remote()
         run.stopper = asyncio.create_task(self._escalate(run, grace_seconds))
 
     async def _escalate(self, run: _Run, grace_seconds: float) -> None:
+        # A warm worker that does not answer the cancel is killed with its pipeline.
         for step, wait in (
             (None, grace_seconds),
             (lambda: ray.cancel(run.stream), CANCEL_GRACE_SECONDS),
-            (lambda: _kill_actor(run), None),
+            (lambda: _kill(run.actor), None),
         ):
             if run.ended.is_set():
                 return
             if step is not None:
+                run.forced = True
                 with contextlib.suppress(RayError):
                     step()
             if wait is not None:
@@ -215,12 +299,16 @@ class RayExecutor(Executor):
     async def kill(self, attempt: Attempt) -> None:
         run = self._runs.get(attempt)
         if run is not None:
-            _kill_actor(run)
+            run.forced = True
+            _kill(run.actor)
 
     async def close(self) -> None:
+        for actor in list(self._idle):
+            self._evict(actor, "the daemon is stopping")
         runs = list(self._runs.values())
         for run in runs:
-            _kill_actor(run)
+            run.forced = True
+            _kill(run.actor)
         tasks = [task for run in runs for task in (run.reader, run.stopper) if task is not None]
         for run in runs:
             if run.stopper is not None:
@@ -242,65 +330,6 @@ def _probe(address: str) -> None:
         raise OSError(f"the Ray cluster at {address} is unreachable: {exc}") from exc
 
 
-def _kill_actor(run: _Run) -> None:
+def _kill(actor: _Actor) -> None:
     with contextlib.suppress(RayError, ValueError):
-        ray.kill(run.actor, no_restart=True)
-
-
-def _write_job_file(job: protocol.JobFile) -> None:
-    attempt_dir = job.out_dir.parent
-    attempt_dir.mkdir(parents=True, exist_ok=True)
-    job.write(attempt_dir / f"attempt-{job.fencing_token}.json")
-
-
-def _put_inputs(job: protocol.JobFile) -> Inputs:
-    """The job file's input files in the object store (OSError when one is unreadable or the
-    store refuses it)."""
-    try:
-        return _inputs(job)
-    except RayError as exc:
-        raise OSError(f"could not ship the job's inputs: {exc}") from exc
-
-
-def _inputs(job: protocol.JobFile) -> Inputs:
-    return Inputs(
-        images=[ray.put(image.path.read_bytes()) for image in job.images],
-        inputs={role: ray.put(path.read_bytes()) for role, path in job.inputs.items()},
-        checkpoints={
-            str(path.relative_to(job.checkpoint_dir)): ray.put(path.read_bytes())
-            for path in _resumable_files(job.checkpoint_dir)
-        },
-    )
-
-
-def _resumable_files(checkpoint_dir: Path) -> list[Path]:
-    """The files of the complete resumable checkpoints (the worker resumes the newest);
-    the kept outputs of earlier steps stay here, they are in blob storage already."""
-    if not checkpoint_dir.is_dir():
-        return []
-    folders = [p for p in checkpoint_dir.iterdir() if (p / COMPLETE_MARKER).is_file()]
-    return [path for folder in folders for path in folder.rglob("*") if path.is_file()]
-
-
-def _receive(partial: dict[str, BinaryIO], chunk: Chunk) -> None:
-    """Append a chunk to its file; the last one puts the file at its path in one rename."""
-    handle = partial.get(chunk.path)
-    if handle is None:
-        final = Path(chunk.path)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        handle = partial[chunk.path] = (final.parent / f".{final.name}.ray-part").open("wb")
-    handle.write(chunk.data)
-    if chunk.last:
-        handle.close()
-        del partial[chunk.path]
-        os.replace(handle.name, chunk.path)
-
-
-def _prune(folder: Path, keep: set[str]) -> None:
-    if not folder.is_dir():
-        return
-    for path in folder.iterdir():
-        if path.name in keep or path.name.startswith("."):
-            continue
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        ray.kill(actor.handle, no_restart=True)

@@ -1,14 +1,15 @@
-"""The Ray actor of one attempt: the unchanged worker module as a subprocess on a GPU host.
+"""The Ray actor of one cold attempt: the unchanged worker module as a subprocess on a GPU host,
+and what every actor of the Ray executor shares (the stream's items, the files both ways).
 
 `AttemptActor.run` is a Ray streaming generator (an async actor method that yields). It writes
 the job's input files, shipped from the daemon as object refs, under a temporary job folder of
 its own, rewrites the job file's paths to point there, starts the worker exactly as
-`LocalExecutor` does (`python -m <module> JOB_FILE`, or `--serve` plus one `run` line for a warm
-kind) and relays every message line. Before a message that names files the worker wrote
-(`checkpoint`, `result`), it sends those files in `Chunk`s at the daemon's own paths, and the
-message follows with its paths rewritten to those: the daemon then sees what a local worker
-would have left. `Exit` is always the last item. The worker host needs neither the database
-nor blob storage, only the code and its own DATA_DIR (base models, caches).
+`LocalExecutor` does (`python -m <module> JOB_FILE`) and relays every message line. Before a
+message that names files the worker wrote (`checkpoint`, `result`), it sends those files in
+`Chunk`s at the daemon's own paths, and the message follows with its paths rewritten to those:
+the daemon then sees what a local worker would have left. `Exit` is always the last item. The
+worker host needs neither the database nor blob storage, only the code and its own DATA_DIR
+(base models, caches). Warm kinds run on `daemon.executors.ray_warm.WarmActor` instead.
 
 This module is what the GPU hosts import: it loads Ray and the worker protocol, nothing of the
 daemon's HTTP or database stack.
@@ -27,20 +28,15 @@ from pathlib import Path
 import ray
 
 from core import worker_protocol as protocol
-from core.worker_process import EXIT_ORPHANED
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LINE_LIMIT = 4 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
 STDERR_TAIL_BYTES = 2000
-# A warm worker (generations) gets exactly one `run` line here; its stdin closes after the
-# attempt's final message, which ends the process long before this.
-SERVE_IDLE_SECONDS = 600.0
 # A resumable checkpoint counts as complete once its meta.json exists
 # (`core.training.checkpoint.latest_checkpoint`): it is sent last, so a folder received only
 # in part is never resumed from.
 COMPLETE_MARKER = "meta.json"
-FINAL_MESSAGES = (protocol.Result, protocol.Error, protocol.Cancelled)
 
 
 @dataclass(frozen=True)
@@ -70,10 +66,12 @@ class Prune:
 
 @dataclass(frozen=True)
 class Exit:
-    """The worker is done with the attempt (always the stream's last item)."""
+    """The worker is done with the attempt (always the stream's last item); `idle`: a warm
+    worker answered the attempt's final message and waits for the next one."""
 
     returncode: int
     stderr_tail: str = ""
+    idle: bool = False
 
 
 Item = Chunk | Line | Prune | Exit
@@ -126,10 +124,10 @@ class Places:
 
 
 class AttemptActor:
-    """One attempt on a GPU host; an async actor, so `cancel` runs while `run` streams."""
+    """One cold attempt on a GPU host; an async actor, so `cancel` runs while `run` streams."""
 
     def __init__(self, data_dir: str | None) -> None:
-        self._data_dir = Path(data_dir or Path(tempfile.gettempdir()) / "lorabot-worker")
+        self._data_dir = worker_data_dir(data_dir)
         self._process: asyncio.subprocess.Process | None = None
 
     async def run(self, job_json: str, inputs: Inputs) -> AsyncIterator[Item]:
@@ -137,106 +135,115 @@ class AttemptActor:
         job = protocol.JobFile.model_validate_json(job_json)
         places = Places(Path(tempfile.mkdtemp(prefix=f"lorabot-job-{job.job_id}-")), job)
         try:
-            job_file = await self._materialize(places, inputs)
-            process = await self._spawn(places, job_file)
-            async for item in self._relay(places, process):
-                yield item
+            job_file = await materialize(places, inputs, self._data_dir)
+            module = protocol.WORKER_MODULES[job.kind]
+            self._process = process = await spawn_worker(module, [str(job_file)], places.log_path)
+            assert process.stdout is not None
+            while line := await process.stdout.readline():
+                for item in relayed(places, line):
+                    yield item
             code = await process.wait()
-            if job.kind in protocol.WARM_KINDS and code == EXIT_ORPHANED:
-                code = 0  # it exited because its stdin closed after the final message
-            for chunk in _chunks(places.log_path, places.daemon_log):
+            for chunk in chunks(places.log_path, places.daemon_log):
                 yield chunk
-            yield Exit(code, _tail(places.log_path))
+            yield Exit(code, tail(places.log_path))
         finally:
             # Stopped, cancelled or failed: the worker never outlives its attempt.
-            if self._process is not None and self._process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self._process.kill()
-                await self._process.wait()
+            await end_process(self._process)
             shutil.rmtree(places.root, ignore_errors=True)
 
     async def cancel(self) -> None:
         """Ask the worker to stop at its next step (the `cancel` line)."""
-        process = self._process
-        if process is None or process.stdin is None or process.stdin.is_closing():
-            return
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            process.stdin.write(f"{protocol.CANCEL_COMMAND}\n".encode())
-            await process.stdin.drain()
+        await send_line(self._process, protocol.CANCEL_COMMAND)
 
-    async def _materialize(self, places: Places, inputs: Inputs) -> Path:
-        """Write the shipped inputs under the job folder; the job file that points at them."""
-        job, folder = places.job, places.root / "inputs"
-        images = []
-        for index, (image, ref) in enumerate(zip(job.images, inputs.images, strict=True)):
-            path = folder / "images" / f"{index:04d}-{image.path.name}"
-            await _write(path, await ref)
-            images.append(protocol.TrainingFile(path=path, caption=image.caption))
-        roles = {}
-        for role, ref in inputs.inputs.items():
-            roles[role] = folder / f"{role}-{job.inputs[role].name}"
-            await _write(roles[role], await ref)
-        for relative, ref in inputs.checkpoints.items():
-            await _write(places.checkpoint_dir / relative, await ref)
-        places.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        local = job.model_copy(
-            update={
-                "images": images,
-                "inputs": roles,
-                "out_dir": places.out_dir,
-                "checkpoint_dir": places.checkpoint_dir,
-                "data_dir": self._data_dir,
-            }
+
+def worker_data_dir(data_dir: str | None) -> Path:
+    """The host's DATA_DIR for the workers (base models, caches)."""
+    return Path(data_dir or Path(tempfile.gettempdir()) / "lorabot-worker")
+
+
+async def materialize(places: Places, inputs: Inputs, data_dir: Path) -> Path:
+    """Write the shipped inputs under the job folder; the job file that points at them."""
+    job, folder = places.job, places.root / "inputs"
+    images = []
+    for index, (image, ref) in enumerate(zip(job.images, inputs.images, strict=True)):
+        path = folder / "images" / f"{index:04d}-{image.path.name}"
+        await _write(path, await ref)
+        images.append(protocol.TrainingFile(path=path, caption=image.caption))
+    roles = {}
+    for role, ref in inputs.inputs.items():
+        roles[role] = folder / f"{role}-{job.inputs[role].name}"
+        await _write(roles[role], await ref)
+    for relative, ref in inputs.checkpoints.items():
+        await _write(places.checkpoint_dir / relative, await ref)
+    places.out_dir.parent.mkdir(parents=True, exist_ok=True)
+    local = job.model_copy(
+        update={
+            "images": images,
+            "inputs": roles,
+            "out_dir": places.out_dir,
+            "checkpoint_dir": places.checkpoint_dir,
+            "data_dir": data_dir,
+        }
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = places.root / f"attempt-{job.fencing_token}.json"
+    local.write(path)
+    return path
+
+
+async def spawn_worker(module: str, args: list[str], log_path: Path) -> asyncio.subprocess.Process:
+    """Start a worker module as `LocalExecutor` does, its stderr appended to `log_path`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+            cwd=str(PROJECT_ROOT),
+            limit=LINE_LIMIT,
         )
-        self._data_dir.mkdir(parents=True, exist_ok=True)
-        path = places.root / f"attempt-{job.fencing_token}.json"
-        local.write(path)
-        return path
 
-    async def _spawn(self, places: Places, job_file: Path) -> asyncio.subprocess.Process:
-        job = places.job
-        warm = job.kind in protocol.WARM_KINDS
-        args = [protocol.SERVE_FLAG, f"{SERVE_IDLE_SECONDS:g}"] if warm else [str(job_file)]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])
-        )
-        env["PYTHONUNBUFFERED"] = "1"
-        with places.log_path.open("ab") as stderr:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                protocol.WORKER_MODULES[job.kind],
-                *args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                cwd=str(PROJECT_ROOT),
-                limit=LINE_LIMIT,
-            )
-        if warm:
-            assert self._process.stdin is not None
-            self._process.stdin.write(f"{protocol.RUN_COMMAND} {job_file}\n".encode())
-            await self._process.stdin.drain()
-        return self._process
 
-    async def _relay(
-        self, places: Places, process: asyncio.subprocess.Process
-    ) -> AsyncIterator[Item]:
-        assert process.stdout is not None and process.stdin is not None
-        while line := await process.stdout.readline():
-            try:
-                message = protocol.decode(line)
-            except protocol.ProtocolError:
-                # Relayed as it came: the daemon reports a broken protocol as for a local one.
-                yield Line(line.decode("utf-8", "replace"))
-                continue
-            for item in _shipped(places, message):
-                yield item
-            yield Line(protocol.encode(_rewritten(places, message)))
-            if places.job.kind in protocol.WARM_KINDS and isinstance(message, FINAL_MESSAGES):
-                process.stdin.close()  # one attempt per actor: the warm worker may go
+async def send_line(process: asyncio.subprocess.Process | None, line: str) -> bool:
+    """Write one line on the worker's stdin; False when it can no longer read it."""
+    if process is None or process.stdin is None or process.stdin.is_closing():
+        return False
+    if process.returncode is not None:
+        return False
+    try:
+        process.stdin.write(f"{line}\n".encode())
+        await process.stdin.drain()
+    except (ConnectionError, RuntimeError):
+        return False
+    return True
+
+
+async def end_process(process: asyncio.subprocess.Process | None) -> None:
+    """Kill the worker if it still runs, and reap it."""
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+def relayed(places: Places, line: bytes) -> Iterator[Item]:
+    """What one worker line becomes on the stream: the files it names, then the line with its
+    paths rewritten (a line that breaks the protocol goes as it came: the daemon reports it)."""
+    try:
+        message = protocol.decode(line)
+    except protocol.ProtocolError:
+        yield Line(line.decode("utf-8", "replace"))
+        return
+    yield from _shipped(places, message)
+    yield Line(protocol.encode(_rewritten(places, message)))
 
 
 def _shipped(places: Places, message: protocol.Message) -> Iterator[Item]:
@@ -287,10 +294,10 @@ def _chunks_of(places: Places, path: Path) -> Iterator[Chunk]:
     # would a file a local worker named and never wrote.
     target = places.on_daemon(path)
     if target is not None and path.is_file():
-        yield from _chunks(path, target)
+        yield from chunks(path, target)
 
 
-def _chunks(path: Path, target: Path) -> Iterator[Chunk]:
+def chunks(path: Path, target: Path) -> Iterator[Chunk]:
     """The file at `path` as chunks addressed to `target`."""
     with path.open("rb") as handle:
         data = handle.read(CHUNK_BYTES)
@@ -310,7 +317,7 @@ async def _write(path: Path, data: bytes) -> None:
     await asyncio.to_thread(write)
 
 
-def _tail(path: Path) -> str:
+def tail(path: Path) -> str:
     try:
         with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)

@@ -68,6 +68,7 @@ def _executor(settings: Settings) -> Executor:
             resource=settings.ray_resource,
             slots=settings.ray_slots,
             worker_data_dir=settings.ray_worker_data_dir,
+            warm_idle_seconds=settings.generation_idle_seconds,
         )
     return LocalExecutor(
         settings.workers,
