@@ -15,30 +15,55 @@ def _compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+REPLICAS = ("daemon-a", "daemon-b")
+
+
 def test_every_service_runs_a_real_command() -> None:
     services = _compose()["services"]
-    assert set(services) >= {"postgres", "daemon", "telegram", "discord"}
-    for name in ("daemon", "telegram", "discord"):
-        assert services[name]["command"][0] == "lorabot"
-        assert services[name]["command"][1] == name
+    assert set(services) >= {"postgres", "s3", "ray-head", "gpu-worker", "proxy", *REPLICAS}
+    for name in ("telegram", "discord"):
+        assert services[name]["command"] == ["lorabot", name]
+    for name in REPLICAS:  # join the Ray cluster as a node without resources, then serve
+        script = services[name]["command"][-1]
+        assert "ray start --address=ray-head:6379 --num-cpus=0 --num-gpus=0" in script
+        assert script.endswith("exec lorabot daemon")
+    assert services["ray-head"]["command"][:3] == ["ray", "start", "--head"]
+    assert "--address=ray-head:6379" in services["gpu-worker"]["command"]
 
 
 def test_daemon_env_names_are_settings() -> None:
     known = {f"LORABOT_{name.upper()}" for name in Settings.model_fields}
-    env = _compose()["services"]["daemon"]["environment"]
-    assert set(env) - {"<<"} <= known
+    for name in REPLICAS:
+        env = _compose()["services"][name]["environment"]
+        assert set(env) - {"<<"} <= known
 
 
-def test_bots_reach_the_daemon_by_service_name() -> None:
+def test_replicas_share_the_database_the_store_and_the_cluster() -> None:
+    services = _compose()["services"]
+    a, b = (services[name]["environment"] for name in REPLICAS)
+    assert a == b
+    assert re.match(
+        r"postgresql\+asyncpg://lorabot:.+@postgres:5432/lorabot", a["LORABOT_DATABASE_URL"]
+    )
+    assert (
+        a["LORABOT_BLOBS_URL"].startswith("s3://")
+        and a["LORABOT_S3_ENDPOINT_URL"] == "http://s3:8333"
+    )
+    assert (a["LORABOT_EXECUTOR"], a["LORABOT_RAY_ADDRESS"]) == ("ray", "ray-head:6379")
+    volumes = [services[name]["volumes"] for name in REPLICAS]
+    assert volumes[0] != volumes[1]  # job folders are each replica's own
+
+
+def test_bots_reach_the_replicas_through_the_proxy() -> None:
     services = _compose()["services"]
     for name in ("telegram", "discord"):
-        assert services[name]["environment"]["LORABOT_DAEMON_URL"] == "http://daemon:8765"
-        assert "daemon" in services[name]["depends_on"]
-
-
-def test_daemon_uses_postgres_service() -> None:
-    url = _compose()["services"]["daemon"]["environment"]["LORABOT_DATABASE_URL"]
-    assert re.match(r"postgresql\+asyncpg://lorabot:.+@postgres:5432/lorabot", url)
+        assert services[name]["environment"]["LORABOT_DAEMON_URL"] == "http://proxy:8765"
+        assert "proxy" in services[name]["depends_on"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    mounted = services["proxy"]["volumes"][0].split(":")[0]
+    assert mounted == "./deploy/nginx.conf"
+    for name in REPLICAS:
+        assert f"server {name}:8765" in conf
 
 
 def test_readme_documents_every_setting() -> None:
