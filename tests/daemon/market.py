@@ -129,7 +129,7 @@ def normalized(answer: Answer, item_id: int) -> Answer:
             return {k: walk(v, k) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
-        if isinstance(node, str):
+        if isinstance(node, str) and key == "message":  # an error's words may name the id
             return word.sub("<id>", node)
         return "<id>" if key.endswith("_id") and node == item_id else node
 
