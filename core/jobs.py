@@ -25,13 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core import lifecycle, royalties
-from core.db.models import Job, JobMetric
+from core.db.models import Dataset, Job, JobMetric
 from core.economy import MarketRules
 from core.enums import ItemKind, JobKind, JobStatus
 from core.errors import NotFound
 from core.estimate import estimate, refusal
 from core.job_images import snapshot_images
 from core.ledger import lock_accounts
+from core.models_registry import model_name
+from core.naming import file_stem
 from core.offerings import OfferingRegistry
 from core.paid_jobs import find_repeat, queue_paid_job
 from core.queue_standing import queue_standing
@@ -145,6 +147,11 @@ async def submit_job(
     await queue_paid_job(
         session, market, job, quote_id=request.quote_id, item=item, item_price=preflight.cost
     )
+    # The kohya file's stem and alias (`ss_output_name`) come from the model's name, which
+    # needs the job's id: without it every LoRA would be `lora` in A1111's prompt syntax.
+    dataset = await session.get(Dataset, request.dataset_id)
+    name = model_name(dataset.name if dataset else None, job.offering_id, job.id)
+    job.params = {**job.params, "output_name": file_stem(name)}
     # The dataset row is share-locked since the preflight, so this is the set it counted.
     await snapshot_images(session, job)
     return job, True

@@ -76,6 +76,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_name(dataset_name: str | None, offering_id: str, job_id: int) -> str:
+    """The name a trained model starts with (its owner may rename it)."""
+    return f"{dataset_name or 'dataset'} · {offering_id} #{job_id}"[:MAX_MODEL_NAME_CHARS]
+
+
 async def register_model(
     session: AsyncSession,
     job: Job,
@@ -88,13 +93,13 @@ async def register_model(
     # The dataset may be gone (deleted meanwhile: the job keeps its own copy of the images).
     dataset = None if job.dataset_id is None else await session.get(Dataset, job.dataset_id)
     trigger = job.params.get("trigger_word") or (dataset.trigger_word if dataset else None)
-    name = f"{dataset.name if dataset else 'dataset'} · {job.offering_id} #{job.id}"
+    name = model_name(dataset.name if dataset else None, job.offering_id, job.id)
     model = Model(
         job_id=job.id,
         account_id=job.account_id,
         dataset_id=job.dataset_id,
         offering_id=job.offering_id,
-        name=name[:200],
+        name=name,
         trigger_word=trigger or None,
         format="lora-safetensors",
         blob_prefix=prefix,

@@ -54,3 +54,18 @@ def check_trigger_word(word: str) -> NamingProblem | None:
     if not TRIGGER_CHARS.fullmatch(word):
         return NamingProblem.trigger_chars
     return None
+
+
+MAX_FILE_STEM_CHARS = 80
+_NOT_IN_STEM = re.compile(r"[^\w.-]+")
+
+
+def file_stem(name: str, fallback: str = "lora") -> str:
+    """A filesystem-safe stem of a display name: `Red circles · tiny #7` → `Red-circles-tiny-7`.
+
+    Letters of any script stay (every filesystem takes them); runs of anything else (spaces,
+    slashes, `·`, `#`) become one `-`. Tools such as A1111 use the stem as the LoRA's prompt
+    alias (`<lora:Red-circles-tiny-7:1>`), so it holds no spaces.
+    """
+    stem = _NOT_IN_STEM.sub("-", unicodedata.normalize("NFC", name)).strip("-._")
+    return stem[:MAX_FILE_STEM_CHARS].rstrip("-._") or fallback

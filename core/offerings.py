@@ -14,7 +14,8 @@ from core.errors import InvalidInput, NotFound
 from core.training.locations import builtin_family, is_builtin
 
 Family = Literal["sd15", "sdxl", "flux", "tiny"]
-OVERRIDABLE = ("steps", "rank", "alpha", "learning_rate", "batch_size", "resolution")
+RANGED = ("steps", "rank", "alpha", "learning_rate", "batch_size", "resolution")
+OVERRIDABLE = (*RANGED, "train_text_encoder", "text_encoder_lr")
 
 
 T = TypeVar("T")
@@ -49,6 +50,10 @@ class Preset(_Strict):
     gradient_checkpointing: bool = False
     use_8bit_adam: bool = False
     weighting_scheme: Literal["none", "sigma_sqrt", "logit_normal", "mode", "cosmap"] = "none"
+    train_text_encoder: bool = Field(False, description="Also train LoRA on the text encoders.")
+    text_encoder_lr: float | None = Field(
+        None, gt=0, description="The text encoders' learning rate; None: learning_rate."
+    )
 
 
 class IntRange(_Strict):
@@ -70,15 +75,24 @@ class Bounds(_Strict):
     learning_rate: FloatRange
     batch_size: IntRange
     resolution: IntRange
+    text_encoder_lr: FloatRange | None = Field(
+        None, description="Absent: the offering does not train text encoders."
+    )
 
     def violations(self, params: dict[str, float | int]) -> list[str]:
         """Messages for each field of `params` outside its range."""
         found = []
-        for name in OVERRIDABLE:
+        for name in RANGED:
             limits: IntRange | FloatRange = getattr(self, name)
             value = params[name]
             if not limits.min <= value <= limits.max:
                 found.append(f"{name}={value} is outside {limits.min}..{limits.max}")
+        if params.get("train_text_encoder") and self.text_encoder_lr is None:
+            found.append("train_text_encoder is not offered here")
+        text_lr = params.get("text_encoder_lr")
+        limits = self.text_encoder_lr
+        if text_lr is not None and limits and not limits.min <= text_lr <= limits.max:
+            found.append(f"text_encoder_lr={text_lr} is outside {limits.min}..{limits.max}")
         return found
 
 
@@ -89,6 +103,15 @@ class Pricing(_Strict):
     seconds_per_step: float = Field(gt=0, description="At the offering's resolution, batch 1.")
     base_seconds: float = Field(0, ge=0, description="Fixed overhead: loading, caching, saving.")
     vram_gb: float = Field(gt=0, description="Peak VRAM at the offering's resolution, batch 1.")
+    text_encoder_step_share: float = Field(
+        0,
+        ge=0,
+        description="Extra time of a step that trains the text encoders too (their forward "
+        "and backward pass, no cached embeddings), as a share of seconds_per_step.",
+    )
+    text_encoder_vram_gb: float = Field(
+        0, ge=0, description="Extra VRAM of text-encoder training (its activations, grads)."
+    )
 
 
 class GenerationBounds(_Strict):
@@ -223,8 +246,15 @@ class Offering(_Strict):
         scale = (params["resolution"] / self.resolution) ** 2
         return self.pricing.seconds_per_step * params["batch_size"] * scale
 
+    def _text_encoder_seconds(self, params: dict[str, float | int]) -> float:
+        if not params.get("train_text_encoder"):
+            return 0.0
+        share = self.pricing.text_encoder_step_share
+        return params["steps"] * self._seconds_per_step(params) * share
+
     def _gpu_seconds(self, params: dict[str, float | int]) -> float:
-        return self.pricing.base_seconds + params["steps"] * self._seconds_per_step(params)
+        steps = params["steps"] * self._seconds_per_step(params)
+        return self.pricing.base_seconds + steps + self._text_encoder_seconds(params)
 
     def estimated_seconds(self, params: dict[str, float | int]) -> float:
         """GPU-seconds a training with these parameters is expected to take (0.1 s steps)."""
@@ -251,7 +281,20 @@ class Offering(_Strict):
             "seconds_per_step": round(per_step, 6),
         }
         points_per_step = round(per_step * pricing.points_per_gpu_second, 6)
-        return apportion([steps, overhead], rate, points_per_step)
+        return apportion(
+            [steps, overhead, *self._text_encoder_part(params)], rate, points_per_step
+        )
+
+    def _text_encoder_part(self, params: dict[str, float | int]) -> list[ExactPart]:
+        seconds = self._text_encoder_seconds(params)
+        if not params.get("train_text_encoder"):
+            return []
+        share = self.pricing.text_encoder_step_share
+        detail = (
+            f"training the text encoders too: +{round(share * 100)}% per step = "
+            f"{round(seconds, 1)} GPU-s"
+        )
+        return [ExactPart("text_encoder", seconds * self.pricing.points_per_gpu_second, detail)]
 
     def cost(self, params: dict[str, float | int]) -> int:
         """Points charged for a training: GPU-seconds times the price, rounded up."""
@@ -260,7 +303,8 @@ class Offering(_Strict):
     def vram_gb(self, params: dict[str, float | int]) -> float:
         """Peak VRAM estimate; activations grow with batch size and pixels."""
         scale = (params["resolution"] / self.resolution) ** 2
-        return round(self.pricing.vram_gb * (0.6 + 0.4 * params["batch_size"] * scale), 1)
+        extra = self.pricing.text_encoder_vram_gb if params.get("train_text_encoder") else 0.0
+        return round(self.pricing.vram_gb * (0.6 + 0.4 * params["batch_size"] * scale) + extra, 1)
 
 
 class OfferingsFile(_Strict):

@@ -12,6 +12,7 @@ from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.outgoing import Outgoing, OutKind
 from bots.common.schemas import Actor
+from core.naming import file_stem
 from daemon.schemas import ModelOut, NotificationOut
 
 log = structlog.get_logger(__name__)
@@ -24,32 +25,40 @@ def actor_of(n: NotificationOut) -> Actor:
     return Actor(platform=n.platform, user_id=n.platform_user_id)
 
 
-def _file_kind(role: str, kind: str, name: str) -> OutKind | None:
-    if role == checkpoints.ROLE:
-        return None  # a saved checkpoint: downloaded on request, by its step
-    if role.startswith("lora") or kind == "lora" or name.endswith(".safetensors"):
+# The one LoRA file a person gets: the kohya format loads in A1111, Forge, ComfyUI, kohya and
+# diffusers alike; the diffusers (PEFT) file loads only in diffusers and stays downloadable.
+SENT_LORA_ROLE = "lora_kohya"
+
+
+def _file_kind(role: str, kind: str) -> OutKind | None:
+    if role == SENT_LORA_ROLE:
         return OutKind.document
-    if role in ("loss_curve", "samples") or kind == "image":
+    if role in ("loss_curve", "samples") or (kind == "image" and role != checkpoints.ROLE):
         return OutKind.photo
-    return None
+    return None  # the diffusers file, checkpoints (downloaded on request, by step), summaries
+
+
+def lora_file_name(model: ModelOut) -> str:
+    """What the sent LoRA file is called: after the model (`<model-name>.safetensors`)."""
+    return f"{file_stem(model.name)}.safetensors"
 
 
 async def model_messages(
     client: DaemonClient, actor: Actor | None, model: ModelOut, job_id: int | None
 ) -> list[Outgoing]:
-    """The LoRA files as documents, then the loss curve and the samples as photos."""
+    """The kohya LoRA file as a document, then the loss curve and the samples as photos."""
     documents: list[Outgoing] = []
     photos: list[Outgoing] = []
     trigger = model.trigger_word or "—"
     for f in model.files:
         role = f.role or ""
-        kind = _file_kind(role, f.kind, f.name)
+        kind = _file_kind(role, f.kind)
         if kind is None:
             continue
         data = await client.model_file(actor, model.id, f.name)
         if kind is OutKind.document:
-            caption = f"{model.name} — {role or f.kind} ({f.name})"
-            documents.append(Outgoing(kind, caption, f.name, data))
+            name = lora_file_name(model)
+            documents.append(Outgoing(kind, texts.LORA_FILE.format(name=model.name), name, data))
         elif role == "loss_curve" or "loss" in f.name:
             caption = texts.LOSS_CURVE.format(job_id=job_id or model.job_id or "?")
             photos.insert(0, Outgoing(kind, caption, f.name, data))

@@ -139,6 +139,7 @@ DONE = (
     "Use it: load the .safetensors file as a LoRA in your image tool (e.g. ComfyUI, "
     "AUTOMATIC1111, or diffusers' load_lora_weights) and put “{trigger}” in your prompt."
 )
+LORA_FILE = "{name} — the LoRA (kohya format: ComfyUI, AUTOMATIC1111, Forge, kohya, diffusers)"
 LOSS_CURVE = "Loss curve of job #{job_id}"
 SAMPLES = "Samples of model #{model_id} ({trigger})"
 FAILED = "Job #{job_id} failed: {reason}\n{refunded} points were refunded."

@@ -38,6 +38,15 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"))
     parser.add_argument("--sample-steps", type=int)
     parser.add_argument("--name", help="file stem of the kohya-format output")
+    parser.add_argument(
+        "--train-text-encoder",
+        action="store_true",
+        default=None,
+        help="also train LoRA layers on the text encoder(s) (slower: no cached embeddings)",
+    )
+    parser.add_argument(
+        "--text-encoder-lr", type=float, help="text encoders' learning rate (default: lr)"
+    )
     parser.set_defaults(func=run_train)
     return parser
 
@@ -78,9 +87,12 @@ def run_make_tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec_from_args(args: argparse.Namespace) -> Any:
+def spec_from_args(args: argparse.Namespace) -> Any:
+    """The TrainingSpec of `lorabot train` arguments; ValueError for bad combinations."""
     from core.training.presets import spec_from_preset
 
+    if args.text_encoder_lr is not None and not args.train_text_encoder:
+        raise ValueError("--text-encoder-lr needs --train-text-encoder")
     return spec_from_preset(
         args.family,
         args.preset,
@@ -97,6 +109,8 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
         mixed_precision=args.mixed_precision,
         sample_steps=args.sample_steps,
         output_name=args.name,
+        train_text_encoder=args.train_text_encoder,
+        text_encoder_lr=args.text_encoder_lr,
         checkpoint_interval=args.checkpoint_interval,
     )
 
@@ -107,7 +121,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     try:
-        spec = _spec_from_args(args)
+        spec = spec_from_args(args)
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
         return 1

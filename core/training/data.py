@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,14 +152,6 @@ def prepare_data(
         pooled=pooled,
         token_ids=text.tokenize(unique),
     )
-
-
-def tag_frequency(captions: list[str]) -> dict[str, int]:
-    """Comma-separated tag counts over all captions (kohya's `ss_tag_frequency`)."""
-    counts: Counter[str] = Counter()
-    for caption in captions:
-        counts.update(tag.strip() for tag in caption.split(",") if tag.strip())
-    return dict(counts)
 
 
 class BatchOrder:

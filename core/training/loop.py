@@ -36,8 +36,8 @@ class LoopContext:
     precision: Precision
 
 
-def make_optimizer(params: list[torch.nn.Parameter], spec: TrainingSpec) -> torch.optim.Optimizer:
-    """AdamW with a fused (single-kernel) step where torch offers one, else foreach."""
+def make_optimizer(params: list[dict[str, Any]], spec: TrainingSpec) -> torch.optim.Optimizer:
+    """AdamW over param groups, fused (single-kernel) where torch offers it, else foreach."""
     kwargs: dict[str, Any] = {"lr": spec.learning_rate, "weight_decay": 1e-2}
     try:
         return torch.optim.AdamW(params, fused=True, **kwargs)

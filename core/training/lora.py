@@ -76,6 +76,19 @@ def attach_lora(pipe: Any, spec: TrainingSpec) -> list[torch.nn.Parameter]:
     return [p for model in models for p in model.parameters() if p.requires_grad]
 
 
+def optimizer_groups(pipe: Any, spec: TrainingSpec) -> list[dict[str, Any]]:
+    """Trainable params as optimizer groups: the UNet's, then the text encoders' at their lr."""
+    groups = [{"params": _trainable(pipe.unet), "lr": spec.learning_rate}]
+    encoder_params = [p for encoder in text_encoders(pipe) for p in _trainable(encoder)]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": spec.effective_text_encoder_lr})
+    return groups
+
+
+def _trainable(model: Any) -> list[torch.nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def text_encoders(pipe: Any) -> list[Any]:
     """The pipeline's text encoders (one for SD-1.5, two for SDXL)."""
     names = ("text_encoder", "text_encoder_2")

@@ -86,6 +86,13 @@ class TrainingSpec:
             "help": "Also train LoRA layers on the text encoder(s); disables the text cache."
         },
     )
+    text_encoder_lr: float | None = field(
+        default=None,
+        metadata={
+            "help": "AdamW learning rate of the text-encoder LoRA layers; None: learning_rate. "
+            "kohya's recipes train text encoders at a fraction of the UNet's rate."
+        },
+    )
     text_encoder_target_modules: list[str] = field(
         default_factory=lambda: list(TEXT_ENCODER_ATTENTION_MODULES),
         metadata={"help": "Text encoder module names that receive LoRA layers."},
@@ -172,6 +179,7 @@ class TrainingSpec:
             (self.steps >= 1, "steps must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.learning_rate > 0, "learning_rate must be > 0"),
+            (self.text_encoder_lr is None or self.text_encoder_lr > 0, "text_encoder_lr > 0"),
             (self.rank >= 1, "rank must be >= 1"),
             (self.alpha > 0, "alpha must be > 0"),
             (0.0 <= self.caption_dropout < 1.0, "caption_dropout must be in [0, 1)"),
@@ -191,6 +199,11 @@ class TrainingSpec:
         errors = [message for ok, message in checks if not ok]
         if errors:
             raise ValueError("invalid TrainingSpec: " + "; ".join(errors))
+
+    @property
+    def effective_text_encoder_lr(self) -> float:
+        """The learning rate the text-encoder LoRA layers train at."""
+        return self.learning_rate if self.text_encoder_lr is None else self.text_encoder_lr
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of all fields."""

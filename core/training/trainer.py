@@ -26,12 +26,17 @@ from core.training.data import (
     TrainingImage,
     image_buckets,
     prepare_data,
-    tag_frequency,
 )
-from core.training.export_kohya import RunFacts, save_kohya
+from core.training.export_kohya import RunFacts, save_kohya, tag_frequency
 from core.training.latent_cache import LatentCache
 from core.training.loop import LoopContext, ema, make_lr_scheduler, make_optimizer, run_loop
-from core.training.lora import Precision, attach_lora, freeze_and_place, resolve_precision
+from core.training.lora import (
+    Precision,
+    attach_lora,
+    freeze_and_place,
+    optimizer_groups,
+    resolve_precision,
+)
 from core.training.outputs import (
     plot_loss,
     render_samples,
@@ -99,7 +104,7 @@ def _build_loop(
 ) -> LoopContext:
     params = attach_lora(pipe, spec)
     pipe.unet.train()
-    optimizer = make_optimizer(params, spec)
+    optimizer = make_optimizer(optimizer_groups(pipe, spec), spec)
     return LoopContext(
         spec=spec,
         pipe=pipe,
@@ -191,7 +196,10 @@ def train(
         )
     pipe, precision, data, cache = _prepare(spec, images, Path(data_dir))
     ctx = _build_loop(spec, pipe, precision, data)
-    facts = RunFacts(spec.steps, len(images), tag_frequency(data.captions[1:]), started, 0.0)
+    tags = tag_frequency(
+        [image.path.parent.name for image in images], [spec.captioned(i.caption) for i in images]
+    )
+    facts = RunFacts(spec.steps, len(images), tags, started, 0.0)
     resumed = _resume(ctx, checkpoint_dir, facts, saved)
     losses = resumed.losses
     if cancel():

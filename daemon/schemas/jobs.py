@@ -35,6 +35,10 @@ class Overrides(Body):
     learning_rate: float | None = Field(None, strict=True, gt=0, le=MAX_LEARNING_RATE)
     batch_size: int | None = Field(None, strict=True, ge=1, le=MAX_BATCH_SIZE)
     resolution: int | None = Field(None, strict=True, ge=8, le=MAX_RESOLUTION)
+    train_text_encoder: bool | None = Field(
+        None, strict=True, description="Also train the text encoders (priced as its own part)."
+    )
+    text_encoder_lr: float | None = Field(None, strict=True, gt=0, le=MAX_LEARNING_RATE)
 
 
 class EstimateIn(Body):
@@ -51,8 +55,8 @@ class IssueOut(Answer):
 
 class PricePartOut(Answer):
     part: str = Field(
-        description="gpu_time, overhead (trainings), captioning, rendering (generations), "
-        "price_per_use (another's model)."
+        description="gpu_time, overhead, text_encoder (trainings), captioning, rendering "
+        "(generations), price_per_use (another's model)."
     )
     points: int
     detail: str = Field(description="How the part follows from the request and the rate.")

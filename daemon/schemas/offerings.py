@@ -17,6 +17,8 @@ class PresetOut(Answer):
     learning_rate: float
     batch_size: int
     resolution: int
+    train_text_encoder: bool
+    text_encoder_lr: float | None
 
 
 class GenerationOut(Answer):
@@ -48,7 +50,7 @@ class OfferingOut(Answer):
         """An offering as clients see it; `available`: its base model is installed here."""
         shown = set(cls.model_fields) - {"presets", "base_model_available", "generation"}
         return cls(
-            **offering.model_dump(include=shown),
+            **offering.model_dump(include=shown, exclude_none=True),
             presets={
                 name: PresetOut.model_validate(preset) for name, preset in offering.presets.items()
             },

@@ -17,8 +17,8 @@ routes = web.RouteTableDef()
 
 # What each stored file is, in words a person picks a download by.
 FILE_LABELS = {
-    "lora_diffusers": "LoRA for diffusers (PEFT format)",
-    "lora_kohya": "LoRA for A1111 / ComfyUI (kohya format)",
+    "lora_diffusers": "LoRA for diffusers only (PEFT format)",
+    "lora_kohya": "LoRA for ComfyUI / A1111 / Forge / kohya / diffusers (kohya format)",
     "loss_curve": "Loss curve",
     "samples": "Sample image",
     "summary": "Training summary",

@@ -2,6 +2,7 @@
 on their fake platforms (A publishes on Telegram, B finds it and trains on it on Discord)."""
 
 import asyncio
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ async def _model(
     )
     (folder / "samples.png").write_bytes(png(99, size=96))
     (folder / "lora.safetensors").write_bytes(b"lora weights of job %d" % job.id)
-    files = {"samples": folder / "samples.png", "lora_diffusers": folder / "lora.safetensors"}
+    files = {"samples": folder / "samples.png", "lora_kohya": folder / "lora.safetensors"}
     prefix = blob_prefix(job.id, 1)
     stored = await store_files(daemon.app[BLOBS], prefix, dict(files))
     async with daemon.app[SESSIONMAKER].begin() as session:
@@ -268,7 +269,9 @@ async def test_a_published_lora_shows_its_samples_and_downloads(
     download = await _press(rpc, ben, _button(opened.screen, texts.BTN_DOWNLOAD))
     assert download.files is not None
     files = {m.filename: m.data for m in await download.files()}
-    assert files["lora.safetensors"].startswith(b"lora weights of job")
+    ((name, weights),) = [(n, data) for n, data in files.items() if n.endswith(".safetensors")]
+    assert re.fullmatch(r"Foxes-tiny-lora-\d+\.safetensors", name)  # named after the model
+    assert weights.startswith(b"lora weights of job")
 
     # Private again: gone from the marketplace, and Ben's card button finds nothing.
     await _publish(rpc, ann, ItemKind.model, model_id, "Private")

@@ -119,15 +119,17 @@ async def test_journey_with_a_restart_before_delivery(
         for s in fake.log[mark:]
         if s.channel_id == DM and s.files and "Sample of job" not in s.content
     ]
-    assert [s.files[0][0].endswith(".safetensors") for s in sent] == [True, True, False, False]
-    assert sent[2].content.startswith("Loss curve") and sent[3].content.startswith("Samples")
-    assert all(s.files[0][1].startswith(b"\x89PNG") for s in sent[2:])
+    assert [s.files[0][0].endswith(".safetensors") for s in sent] == [True, False, False]
+    assert re.fullmatch(r"My-Cat-tiny-lora-\d+\.safetensors", sent[0].files[0][0])
+    assert b"lora_unet_" in sent[0].files[0][1]  # the kohya file, the one every tool loads
+    assert sent[1].content.startswith("Loss curve") and sent[2].content.startswith("Samples")
+    assert all(s.files[0][1].startswith(b"\x89PNG") for s in sent[1:])
     models = await _slash(fake, "models", "list", "trigger mycat")
     later = len(fake.log)
     await fake.press(USER, models, "Download")
     await fake.wait_for(lambda s: s.how == "followup" and "Samples" in s.content, after=later)
     downloaded = [s.files[0][1] for s in fake.log[later:] if s.how == "followup" and s.files]
-    assert downloaded[:2] == [s.files[0][1] for s in sent[:2]]  # the same LoRA files
+    assert downloaded[:1] == [sent[0].files[0][1]]  # the same LoRA file
 
     await bot.stop()  # and once more: it was acknowledged, so nothing comes twice
     await _start(fake, daemon, run_bot)

@@ -117,9 +117,15 @@ async def test_journey_from_images_to_lora_and_its_pictures(
     samples = [s for s in fake.log[mark:] if "Sample of job" in s.text]
     assert {s.message_id for s in samples} == {sample.message_id}
     assert [s.method for s in samples].count("sendPhoto") == 1
-    documents = await _files(fake, "sendDocument", done, 2)
+    documents = await _files(fake, "sendDocument", done, 1)
     photos = await _files(fake, "sendPhoto", done, 2)
-    assert all(d.filename.endswith(".safetensors") and d.data for d in documents)
+    # One LoRA file, the kohya one, named after the model (its alias in A1111 too).
+    model_id = re.search(r"model #(\d+)", done.text)
+    assert model_id is not None
+    model = await daemon.get(f"/v1/models/{model_id[1]}", WHO)
+    stem = re.sub(r"[^\w.-]+", "-", model["name"]).strip("-")
+    assert [d.filename for d in documents] == [f"{stem}.safetensors"]
+    assert b"lora_unet_" in documents[0].data and f'"{stem}"'.encode() in documents[0].data
     assert [method for method, _ in fake.limited] == ["sendDocument"]
     assert documents[0].at - fake.limited[0][1] >= 0.95
     assert photos[0].text.startswith("Loss curve") and photos[1].text.startswith("Samples")

@@ -45,6 +45,31 @@ def test_cost_is_integer_and_rounds_up() -> None:
         merged_params(tiny, "ultra", {})
 
 
+def test_text_encoder_training_is_offered_for_sd15_and_sdxl_and_priced_as_its_own_part() -> None:
+    registry = OfferingRegistry.load(BUNDLED_OFFERINGS)
+    for offering_id in ("sd15-lora", "sdxl-lora"):
+        offering = registry.get(offering_id)
+        quality = merged_params(offering, "quality", {})
+        assert quality["train_text_encoder"] and quality["text_encoder_lr"] == 5e-5
+        unet_only = merged_params(offering, "quality", {"train_text_encoder": False})
+        assert not offering.bounds.violations(quality)
+        share = offering.pricing.text_encoder_step_share
+        extra = 2500 * offering.pricing.seconds_per_step * share
+        assert offering.estimated_seconds(quality) == pytest.approx(
+            offering.estimated_seconds(unet_only) + extra, abs=0.1
+        )
+        parts = {p.part: p.points for p in offering.breakdown(quality).items}
+        assert set(parts) == {"gpu_time", "overhead", "text_encoder"}
+        assert parts["text_encoder"] > 0 and offering.cost(quality) > offering.cost(unet_only)
+        assert offering.vram_gb(quality) > offering.vram_gb(unet_only)
+    tiny = registry.get("tiny-lora")
+    asked = merged_params(tiny, "fast", {"train_text_encoder": True, "text_encoder_lr": 0.5})
+    assert tiny.bounds.violations(asked) == ["text_encoder_lr=0.5 is outside 1e-06..0.01"]
+    flux = registry.get("flux-lora")
+    refused = merged_params(flux, "fast", {"train_text_encoder": True})
+    assert flux.bounds.violations(refused) == ["train_text_encoder is not offered here"]
+
+
 BROKEN = {
     "not toml": ("[offerings.x\n", "not valid TOML"),
     "missing field": (

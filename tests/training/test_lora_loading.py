@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from core.training.base_models import ensure_base_model, load_pipeline
 from core.training.data import TrainingImage
@@ -25,18 +26,23 @@ def _image(pipe: object, prompt: str) -> np.ndarray:
 
 def _check_loading(
     result: TrainingResult, model: Path, family: str, text_encoder: bool = False
-) -> None:
+) -> dict[str, np.ndarray]:
+    """Each file changes the image, both change it the same way, and unloading restores it."""
     pipe = load_pipeline(model, family)
     pipe.set_progress_bar_config(disable=True)
     base = _image(pipe, "sks")
+    images = {"base": base}
     for key in ("lora_diffusers", "lora_kohya"):
         path = result.files[key]
         pipe.load_lora_weights(path.parent, weight_name=path.name, adapter_name=key)
-        with_lora = _image(pipe, "sks")
+        images[key] = _image(pipe, "sks")
         assert bool(getattr(pipe.text_encoder, "peft_config", None)) == text_encoder, key
-        assert np.abs(with_lora - base).max() > 1e-3, key
+        assert np.abs(images[key] - base).max() > 1e-3, key
         pipe.unload_lora_weights()
         np.testing.assert_allclose(_image(pipe, "sks"), base, atol=1e-5)
+    # diffusers maps the kohya file (SAI names for SDXL) onto the very parameters it trained.
+    np.testing.assert_allclose(images["lora_kohya"], images["lora_diffusers"], atol=1e-5)
+    return images
 
 
 def _train(
@@ -57,12 +63,22 @@ def test_outputs_load_change_and_unload(
     _check_loading(result, ensure_base_model(f"builtin:tiny-{family}", data_dir), family)
 
 
-def test_text_encoder_lora_loads_too(
-    circles: list[TrainingImage], data_dir: Path, tiny_sd15: Path, tmp_path: Path
+@pytest.mark.parametrize("family", ["sd15", "sdxl"])
+def test_text_encoder_lora_loads_and_changes_the_image_beyond_the_unet(
+    family: str, circles: list[TrainingImage], data_dir: Path, tmp_path: Path
 ) -> None:
-    result = _train("sd15", circles, data_dir, tmp_path / "out", train_text_encoder=True)
-    from safetensors import safe_open
-
-    with safe_open(result.files["lora_kohya"], "pt") as f:
-        assert any(k.startswith("lora_te_text_model_encoder_layers_0") for k in f.keys())  # noqa: SIM118
-    _check_loading(result, tiny_sd15, "sd15", text_encoder=True)
+    result = _train(family, circles, data_dir, tmp_path / "out", train_text_encoder=True)
+    kohya = load_file(result.files["lora_kohya"])
+    prefixes = ("lora_te1_", "lora_te2_") if family == "sdxl" else ("lora_te_",)
+    for prefix in prefixes:
+        assert any(k.startswith(f"{prefix}text_model_encoder_layers_0") for k in kohya), prefix
+    model = ensure_base_model(f"builtin:tiny-{family}", data_dir)
+    images = _check_loading(result, model, family, text_encoder=True)
+    unet_only = tmp_path / "unet-only.safetensors"
+    save_file({k: v for k, v in kohya.items() if k.startswith("lora_unet_")}, str(unet_only))
+    pipe = load_pipeline(model, family)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.load_lora_weights(tmp_path, weight_name=unet_only.name)
+    assert not getattr(pipe.text_encoder, "peft_config", None)
+    # The text-encoder half of the LoRA moves the image further than its UNet half alone.
+    assert np.abs(images["lora_kohya"] - _image(pipe, "sks")).max() > 1e-3

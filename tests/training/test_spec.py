@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.training.cli import add_make_tiny_model_parser, add_train_parser
+from core.training.cli import add_make_tiny_model_parser, add_train_parser, spec_from_args
 from core.training.locations import base_model_available, builtin_dir
 from core.training.presets import spec_from_preset
 from core.training.spec import TrainingSpec
@@ -81,3 +81,18 @@ def test_cli_parsers_register_subcommands() -> None:
     assert args.steps == 5 and args.preset == "fast" and callable(args.func)
     args = parser.parse_args(["make-tiny-model", "out", "--family", "sdxl", "--size", "bench"])
     assert (args.family, args.size) == ("sdxl", "bench")
+
+
+def test_cli_reaches_text_encoder_training() -> None:
+    parser = argparse.ArgumentParser(prog="lorabot")
+    add_train_parser(parser.add_subparsers())
+    base = ["train", "imgs", "--base", "b", "--out", "o", "--family", "sdxl"]
+    args = parser.parse_args([*base, "--train-text-encoder", "--text-encoder-lr", "3e-5"])
+    spec = spec_from_args(args)
+    assert spec.train_text_encoder and spec.effective_text_encoder_lr == 3e-5
+    plain = spec_from_args(parser.parse_args(base))
+    assert not plain.train_text_encoder and plain.effective_text_encoder_lr == plain.learning_rate
+    with pytest.raises(ValueError, match="--train-text-encoder"):
+        spec_from_args(parser.parse_args([*base, "--text-encoder-lr", "3e-5"]))
+    with pytest.raises(ValueError, match="text_encoder_lr"):
+        TrainingSpec(text_encoder_lr=0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from safetensors import safe_open
 
 from core.training.data import TrainingImage
+from core.training.export_kohya import tag_frequency
 from core.training.progress import Progress, TrainingCancelled
 from core.training.spec import TrainingSpec
 from core.training.trainer import TrainingResult, train
@@ -81,7 +83,7 @@ def test_training_loss_falls(first_run: tuple[TrainingResult, list[Progress]]) -
 
 
 def test_kohya_file_has_kohya_keys_and_metadata(
-    first_run: tuple[TrainingResult, list[Progress]],
+    first_run: tuple[TrainingResult, list[Progress]], circles: list[TrainingImage]
 ) -> None:
     with safe_open(first_run[0].files["lora_kohya"], "pt") as f:
         keys = set(f.keys())
@@ -94,9 +96,24 @@ def test_kohya_file_has_kohya_keys_and_metadata(
     assert (meta["ss_network_dim"], meta["ss_network_alpha"]) == ("8", "8.0")
     assert meta["ss_base_model_version"] == "sd_v1"
     assert (meta["ss_max_train_steps"], meta["ss_num_train_images"]) == ("80", "4")
-    assert json.loads(meta["ss_tag_frequency"])["dataset"] == {"sks": 1, "a red circle": 1}
+    folder = circles[0].path.parent.name  # kohya keys the counts by the images' folder
+    assert json.loads(meta["ss_tag_frequency"]) == {folder: {"sks": 4, "a red circle": 4}}
+    assert meta["ss_output_name"] == meta["modelspec.title"] == "circles"
+    assert meta["modelspec.implementation"] == "https://github.com/Stability-AI/generative-models"
+    dated = datetime.fromisoformat(meta["modelspec.date"]).timestamp()
+    assert abs(dated - float(meta["ss_training_finished_at"])) < 1.0
+    assert (meta["ss_text_encoder_lr"], meta["ss_network_train_unet_only"]) == ("0.0", "True")
     assert meta["ss_trigger_word"] == meta["modelspec.trigger_phrase"] == "sks"
     assert float(meta["ss_training_finished_at"]) >= float(meta["ss_training_started_at"])
+
+
+def test_tag_frequency_counts_images_per_folder_like_kohya() -> None:
+    captions = ["sks, Red, red, circle", "sks, blue circle", "sks,, circle ", "sks"]
+    counts = tag_frequency(["a", "a", "a", "b"], captions)
+    assert counts == {
+        "a": {"sks": 3, "red": 1, "circle": 2, "blue circle": 1},
+        "b": {"sks": 1},
+    }
 
 
 def test_second_training_does_no_vae_or_text_work(
