@@ -19,8 +19,8 @@ from core.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from core.training.data import BatchOrder, TrainingImage, image_buckets, tag_frequency
-from core.training.export_kohya import RunFacts
+from core.training.data import BatchOrder, TrainingImage, image_buckets
+from core.training.export_kohya import RunFacts, tag_frequency
 from core.training.flux import (
     FluxData,
     attach_flux_lora,
@@ -159,7 +159,10 @@ def train_flux(
     """Train a FLUX LoRA; returns its files, the per-step losses and the run's statistics."""
     started = time.time()
     run, cache = _setup(spec, images, Path(data_dir))
-    facts = RunFacts(spec.steps, len(images), tag_frequency(run.data.captions[1:]), started, 0.0)
+    tags = tag_frequency(
+        [image.path.parent.name for image in images], [spec.captioned(i.caption) for i in images]
+    )
+    facts = RunFacts(spec.steps, len(images), tags, started, 0.0)
     losses: list[float] = []
     resumed, after_step = _checkpoints(run, checkpoint_dir, losses, facts, saved)
     losses.extend(resumed.losses)
