@@ -1,6 +1,8 @@
 """Did it learn? Train on a small concept with lorabot and the reference recipe, then measure.
 
-    .venv/bin/python benchmarks/bench_quality.py          # ~10 minutes on 2 CPU cores
+    .venv/bin/python benchmarks/bench_quality.py                 # 128 px, 150 steps
+    .venv/bin/python benchmarks/bench_quality.py --clock cpu --resolution 64 --steps 40 \
+        --images 4 --seeds 2 --timesteps 6 --learning-rate 1e-3   # the small run of the README
 
 A few images of one shape and colour (a red triangle, placed and sized differently, on
 white), each captioned with the trigger word alone. `lorabot train` trains first; the

@@ -1,7 +1,7 @@
 """The GPU check: the bench model at 512 px, bf16, through `lorabot train` and the official script.
 
     python benchmarks/gpu_check.py --reference var/ref/train_text_to_image_lora.py
-    python benchmarks/gpu_check.py --reference ... --dry-run    # CPU: 64 px, 2 steps, ~3 min
+    python benchmarks/gpu_check.py --reference ... --dry-run    # CPU: 64 px, 2 steps, minutes
 
 Runs bench_trainer.py's jobs (the reference, our first job, our second job) on CUDA with
 `--mixed-precision bf16`; both use PyTorch's SDPA attention, diffusers' default. Prints the
