@@ -115,14 +115,16 @@ def denoising_loss(pipe: Any, targets: Any, timesteps: list[int]) -> float:
     """MSE of the noise prediction on the images' latents, fixed noise and timesteps."""
     import torch
     import torch.nn.functional as F
+    from diffusers import DDPMScheduler
 
+    sched = DDPMScheduler.from_config(pipe.scheduler.config)  # the training noise schedule
     with torch.no_grad():
         latents = pipe.vae.encode(targets * 2 - 1).latent_dist.mean
         latents = latents * pipe.vae.config.scaling_factor
         latents = latents.repeat_interleave(len(timesteps), 0)
         steps = torch.tensor(timesteps).repeat(len(targets))
         noise = torch.randn(latents.shape, generator=torch.Generator().manual_seed(1234))
-        noisy = pipe.scheduler.add_noise(latents, noise, steps)
+        noisy = sched.add_noise(latents, noise, steps)
         hidden = pipe.encode_prompt(TRIGGER, "cpu", 1, False)[0]
         losses = []
         for start in range(0, len(latents), 12):
