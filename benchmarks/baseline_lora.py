@@ -29,8 +29,15 @@ import pil_transforms as transforms  # noqa: E402
 
 
 def main(config_path: str) -> None:
-    """Train per the JSON config and write `result.json` beside the outputs."""
+    """Train per the JSON config and write `result.json` beside the outputs.
+
+    With `seconds` in the config, no step starts once that many seconds have passed since this
+    function began, or with `"clock": "cpu"` once the process has used that much CPU time
+    (bench_quality.py's equal time budget); `steps` is then an upper bound.
+    """
     cfg = json.loads(Path(config_path).read_text())
+    clock = time.process_time if cfg.get("clock") == "cpu" else time.perf_counter
+    deadline = (0.0 if clock is time.process_time else clock()) + cfg.get("seconds", float("inf"))
     random.seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])
     model = cfg["model"]
@@ -63,6 +70,8 @@ def main(config_path: str) -> None:
     unet.train()
     began = time.perf_counter()
     for _ in range(cfg["steps"]):
+        if clock() >= deadline:
+            break
         batch = random.sample(items, cfg["batch_size"])
         pixels = torch.stack([train_transforms(Image.open(p).convert("RGB")) for p, _ in batch])
         input_ids = tokenizer(
@@ -88,7 +97,7 @@ def main(config_path: str) -> None:
     StableDiffusionPipeline.save_lora_weights(
         out, unet_lora_layers=layers, safe_serialization=True
     )
-    result = {"losses": losses, "loop_seconds": loop_seconds, "steps": cfg["steps"]}
+    result = {"losses": losses, "loop_seconds": loop_seconds, "steps": len(losses)}
     (out / "result.json").write_text(json.dumps(result))
 
 

@@ -1,6 +1,6 @@
 """The few torchvision transforms diffusers' LoRA example uses, in PIL + numpy.
 
-Used by the baseline, and installed as a shim `torchvision` package for the official script
+Used by the baseline, and by the official script in place of its `torchvision` import
 (the real torchvision cannot load beside this CPU-only torch build).
 """
 

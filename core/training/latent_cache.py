@@ -41,11 +41,16 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path) -> None:
 class LatentCache:
     """Latents keyed by (VAE identity, image hash, bucket); embeddings by (encoders, caption)."""
 
-    def __init__(self, root: Path, vae_key: str, text_key: str) -> None:
+    def __init__(self, root: Path, vae_key: str, text_key: str, model_key: str = "") -> None:
         self.root = Path(root)
         self.vae_key = vae_key
         self.text_key = text_key
+        self.model_key = model_key
         self.stats = CacheStats()
+
+    def samples_folder(self) -> Path | None:
+        """Where the base model's sample images are kept between trainings (None: no key)."""
+        return self.root.parent / "samples" / self.model_key if self.model_key else None
 
     def latent_path(self, image_hash: str, bucket: Bucket) -> Path:
         return self.root / self.vae_key / f"{image_hash}-{bucket[0]}x{bucket[1]}.safetensors"

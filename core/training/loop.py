@@ -149,8 +149,8 @@ def run_loop(
     report: Callable[[Progress], None],
     should_cancel: Callable[[], bool],
     on_step_done: Callable[[int], None],
-) -> None:
-    """Train from step len(losses) to spec.steps, appending to `losses`."""
+) -> float:
+    """Train from step len(losses) to spec.steps, appending to `losses`; the seconds it took."""
     start, total = len(losses), ctx.spec.steps
     began = time.perf_counter()
     for step in _steps(start, total, should_cancel):
@@ -170,6 +170,7 @@ def run_loop(
             )
         )
         on_step_done(done)
+    return time.perf_counter() - began
 
 
 def _steps(start: int, total: int, should_cancel: Callable[[], bool]) -> Iterator[int]:

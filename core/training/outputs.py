@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -82,16 +83,18 @@ def _set_adapters(pipe: Any, enabled: bool) -> None:
 
 
 @torch.no_grad()
-def render_samples(pipe: Any, spec: TrainingSpec, path: Path) -> Path:
-    """A grid: one column per prompt, top row base model, bottom row with the LoRA."""
+def render_samples(pipe: Any, spec: TrainingSpec, path: Path, kept: Path | None = None) -> Path:
+    """A grid: one column per prompt, top row base model, bottom row with the LoRA.
+
+    The top row depends only on the base model and the sampling settings: with `kept` (a
+    folder for this base model) it is rendered once and read back by later trainings.
+    """
     prompts = [spec.captioned(p) for p in spec.sample_prompts] or [spec.captioned("")]
     pipe.set_progress_bar_config(disable=True)
     pipe.unet.eval()
-    rows: list[list[Image.Image]] = []
-    for enabled in (False, True):
-        _set_adapters(pipe, enabled)
-        rows.append([_sample(pipe, spec, prompt) for prompt in prompts])
+    rows = [_base_row(pipe, spec, prompts, kept)]
     _set_adapters(pipe, True)
+    rows.append([_sample(pipe, spec, prompt) for prompt in prompts])
     width, height = rows[0][0].size
     grid = Image.new("RGB", (width * len(prompts), height * 2), "white")
     for r, row in enumerate(rows):
@@ -99,6 +102,43 @@ def render_samples(pipe: Any, spec: TrainingSpec, path: Path) -> Path:
             grid.paste(image, (c * width, r * height))
     grid.save(path)
     return path
+
+
+def _base_row(
+    pipe: Any, spec: TrainingSpec, prompts: list[str], kept: Path | None
+) -> list[Image.Image]:
+    paths = [kept / f"{_sample_key(pipe, spec, p)}.png" for p in prompts] if kept else []
+    if paths and all(p.is_file() for p in paths):
+        return [_read_image(p) for p in paths]
+    _set_adapters(pipe, False)
+    row = [_sample(pipe, spec, prompt) for prompt in prompts]
+    for image, target in zip(row, paths, strict=False):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        image.save(staged, format="PNG")  # lossless: the grid gets the very same pixels
+        os.replace(staged, target)
+    return row
+
+
+def _read_image(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def _sample_key(pipe: Any, spec: TrainingSpec, prompt: str) -> str:
+    """Everything besides the base model's weights that a base-model sample depends on."""
+    facts = {
+        "prompt": prompt,
+        "seed": spec.seed,
+        "steps": spec.sample_steps,
+        "size": spec.resolution,
+        "scheduler": dict(pipe.scheduler.config),
+        "pipeline": type(pipe).__name__,
+        "dtype": str(pipe.dtype),
+        "device": pipe.device.type,
+    }
+    text = json.dumps(facts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @torch.no_grad()

@@ -77,7 +77,10 @@ def _open_cache(model_path: Path, data_dir: Path, precision: Precision) -> Laten
         text_parts.append(component_identity(model_path, "text_encoder_2"))
     text_key = "-".join(p[:12] for p in text_parts) + f"-{str(precision.weight_dtype)[6:]}"
     return LatentCache(
-        Path(data_dir) / "cache" / "latents", component_identity(model_path, "vae"), text_key
+        Path(data_dir) / "cache" / "latents",
+        component_identity(model_path, "vae"),
+        text_key,
+        model_key=component_identity(model_path, ""),  # the whole model: keys its base samples
     )
 
 
@@ -204,7 +207,8 @@ def train(
     losses = resumed.losses
     if cancel():
         raise TrainingCancelled(resumed.step)
-    run_loop(ctx, losses, report, cancel, _checkpointer(ctx, checkpoint_dir, losses, facts, saved))
+    after_step = _checkpointer(ctx, checkpoint_dir, losses, facts, saved)
+    loop_seconds = run_loop(ctx, losses, report, cancel, after_step)
     report(
         Progress(
             stage="finishing",
@@ -214,8 +218,12 @@ def train(
             message="saving",
         )
     )
-    stats = {**cache.stats.to_dict(), "resumed_from_step": resumed.step}
-    files = _write_outputs(ctx, losses, facts, stats, Path(out_dir), cancel)
+    stats = {
+        **cache.stats.to_dict(),
+        "resumed_from_step": resumed.step,
+        "loop_seconds": loop_seconds,
+    }
+    files = _write_outputs(ctx, losses, facts, stats, Path(out_dir), cancel, cache)
     clear_checkpoints(checkpoint_dir)
     return TrainingResult(
         out_dir=Path(out_dir),
@@ -234,6 +242,7 @@ def _write_outputs(
     stats: dict[str, Any],
     out_dir: Path,
     cancel: Callable[[], bool],
+    cache: LatentCache,
 ) -> dict[str, Path]:
     spec = ctx.spec
     names = {
@@ -251,7 +260,7 @@ def _write_outputs(
         plot_loss(losses, smoothed, tmp / names["loss_curve"])
         if cancel():
             raise TrainingCancelled(spec.steps)
-        render_samples(ctx.pipe, spec, tmp / names["samples"])
+        render_samples(ctx.pipe, spec, tmp / names["samples"], cache.samples_folder())
         summary = {
             "spec": spec.to_dict(),
             "steps": spec.steps,
