@@ -35,7 +35,7 @@ from core.training.flux_kohya import save_flux_kohya
 from core.training.flux_outputs import render_flux_samples, save_flux_diffusers, save_flux_step
 from core.training.loop import ema, make_lr_scheduler, step_generator
 from core.training.lora import Precision, resolve_precision
-from core.training.outputs import plot_loss, staged_output, write_summary
+from core.training.outputs import plot_run_loss, staged_output, write_summary
 from core.training.progress import Progress, TrainingCancelled
 from core.training.saved_steps import SavedStep
 from core.training.spec import TrainingSpec
@@ -205,22 +205,9 @@ def _write(
         save_flux_diffusers(run.pipe, tmp)
         finished = replace(facts, finished_at=time.time())
         save_flux_kohya(run.pipe.transformer, spec, finished, tmp / names["lora_kohya"])
-        smoothed = [ema(losses[max(0, i - 49) : i + 1]) or 0.0 for i in range(len(losses))]
-        plot_loss(losses, smoothed, tmp / names["loss_curve"])
+        plot_run_loss(losses, tmp / names["loss_curve"])
         if cancel():
             raise TrainingCancelled(spec.steps)
         render_flux_samples(run.pipe, spec, tmp / names["samples"])
-        summary = {
-            "spec": spec.to_dict(),
-            "steps": spec.steps,
-            "final_loss": ema(losses[-50:]),
-            "losses": losses,
-            "num_images": facts.num_images,
-            "started_at": facts.started_at,
-            "finished_at": finished.finished_at,
-            "seconds": finished.finished_at - facts.started_at,
-            "stats": stats,
-            "files": names,
-        }
-        write_summary(summary, tmp / names["summary"])
+        write_summary(spec, losses, finished, stats, names, tmp / names["summary"])
     return {key: out_dir / name for key, name in names.items()}

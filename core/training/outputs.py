@@ -16,6 +16,8 @@ import torch
 from PIL import Image
 
 from core.training.base_models import pipeline_class
+from core.training.export_kohya import RunFacts
+from core.training.loop import ema
 from core.training.lora import adapter_metadata, lora_layers
 from core.training.spec import TrainingSpec
 
@@ -176,7 +178,32 @@ def _sample(pipe: Any, spec: TrainingSpec, prompt: str) -> Image.Image:
     ).images[0]
 
 
-def write_summary(summary: dict[str, Any], path: Path) -> Path:
-    """`training.json`: the spec, timings, losses and cache statistics."""
+def plot_run_loss(losses: list[float], path: Path) -> Path:
+    """The loss curve of a run, raw and smoothed over the last 50 steps."""
+    smoothed = [ema(losses[max(0, i - 49) : i + 1]) or 0.0 for i in range(len(losses))]
+    return plot_loss(losses, smoothed, path)
+
+
+def write_summary(
+    spec: TrainingSpec,
+    losses: list[float],
+    finished: RunFacts,
+    stats: dict[str, Any],
+    names: dict[str, str],
+    path: Path,
+) -> Path:
+    """`training.json`: the spec, timings, losses, cache statistics and the files written."""
+    summary = {
+        "spec": spec.to_dict(),
+        "steps": spec.steps,
+        "final_loss": ema(losses[-50:]),
+        "losses": losses,
+        "num_images": finished.num_images,
+        "started_at": finished.started_at,
+        "finished_at": finished.finished_at,
+        "seconds": finished.finished_at - finished.started_at,
+        "stats": stats,
+        "files": names,
+    }
     path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return path

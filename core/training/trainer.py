@@ -38,7 +38,7 @@ from core.training.lora import (
     resolve_precision,
 )
 from core.training.outputs import (
-    plot_loss,
+    plot_run_loss,
     render_samples,
     save_diffusers_lora,
     staged_output,
@@ -256,22 +256,9 @@ def _write_outputs(
         save_diffusers_lora(ctx.pipe, spec, tmp)
         finished = replace(facts, finished_at=time.time())
         save_kohya(ctx.pipe, spec, finished, tmp / names["lora_kohya"])
-        smoothed = [ema(losses[max(0, i - 49) : i + 1]) or 0.0 for i in range(len(losses))]
-        plot_loss(losses, smoothed, tmp / names["loss_curve"])
+        plot_run_loss(losses, tmp / names["loss_curve"])
         if cancel():
             raise TrainingCancelled(spec.steps)
         render_samples(ctx.pipe, spec, tmp / names["samples"], cache.samples_folder())
-        summary = {
-            "spec": spec.to_dict(),
-            "steps": spec.steps,
-            "final_loss": ema(losses[-50:]),
-            "losses": losses,
-            "num_images": facts.num_images,
-            "started_at": facts.started_at,
-            "finished_at": finished.finished_at,
-            "seconds": finished.finished_at - facts.started_at,
-            "stats": stats,
-            "files": names,
-        }
-        write_summary(summary, tmp / names["summary"])
+        write_summary(spec, losses, finished, stats, names, tmp / names["summary"])
     return {key: out_dir / name for key, name in names.items()}
