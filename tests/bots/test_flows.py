@@ -234,7 +234,14 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
         updated_at=now,
     )
     preset = PresetOut(
-        steps=50, rank=4, alpha=4.0, learning_rate=1e-4, batch_size=1, resolution=64
+        steps=50,
+        rank=4,
+        alpha=4.0,
+        learning_rate=1e-4,
+        batch_size=1,
+        resolution=64,
+        train_text_encoder=False,
+        text_encoder_lr=None,
     )
     offering = OfferingOut(
         id="tiny-lora",

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from core.naming import file_stem
 from daemon.process import DaemonProcess, running_daemon
 from tests.conftest import CHECK_ANSWERS_ENV, logged_mismatches
 from tests.imagefactory import png_bytes
@@ -141,7 +142,9 @@ async def test_a_training_sends_a_sample_at_each_checkpoint(
             "reply_to": {}, "step": 1, "total_steps": SHORT_STEPS, "sample": first["sample"],
         }  # fmt: skip
         assert {f["role"] for f in first["files"]} == {"lora_kohya", "lora_diffusers", "samples"}
-        assert {f["name"] for f in first["files"]} >= {"lora-000001.safetensors", first["sample"]}
+        kohya = next(f for f in first["files"] if f["role"] == "lora_kohya")
+        assert kohya["name"].endswith("-000001.safetensors")  # named after the model, kohya-style
+        assert first["sample"] in {f["name"] for f in first["files"]}
         sample = next(f for f in first["files"] if f["name"] == first["sample"])
         status, media, data = await download(http, daemon, sample["url"])
         assert (status, media, len(data)) == (200, "image/png", sample["size"])
@@ -164,8 +167,9 @@ async def test_a_completed_model_lists_its_checkpoints_and_they_download(
     async with aiohttp.ClientSession() as http:
         model = await call(http, daemon, "GET", f"/v1/models/{trained.job['model_id']}")
         saved = [f for f in model["files"] if f["role"] == "checkpoint"]
+        stem = file_stem(model["name"])
         assert [(f["step"], f["name"]) for f in saved] == [
-            (c["step"], f"lora-{c['step']:06d}.safetensors") for c in trained.checkpoints
+            (c["step"], f"{stem}-{c['step']:06d}.safetensors") for c in trained.checkpoints
         ]
         assert {f["role"] for f in model["files"]} >= {"lora_kohya", "lora_diffusers", "samples"}
         for entry, checkpoint in zip(saved, trained.checkpoints, strict=True):
@@ -222,7 +226,8 @@ async def test_keep_this_one_ends_the_training_at_that_checkpoint(daemon: Daemon
         assert model["job_id"] == job_id and model["steps"] == step
         by_role = {f["role"]: f for f in model["files"]}
         assert set(by_role) == {"lora_kohya", "lora_diffusers", "samples"}
-        assert by_role["lora_kohya"]["name"] == f"lora-{step:06d}.safetensors"
+        kohya_name = f"{file_stem(model['name'])}-{step:06d}.safetensors"
+        assert by_role["lora_kohya"]["name"] == kohya_name
         for stored in checkpoint["files"]:
             from_model = await download(http, daemon, by_role[stored["role"]]["url"])
             from_checkpoint = await download(http, daemon, stored["url"])
