@@ -17,7 +17,7 @@ from core.training.flux import t5_tokens
 from core.training.flux_kohya import save_flux_kohya
 from core.training.lora import adapter_metadata
 from core.training.outputs import DIFFUSERS_WEIGHTS, staged_output
-from core.training.saved_steps import SavedStep, step_dir
+from core.training.saved_steps import SavedStep, step_dir, step_paths
 from core.training.spec import TrainingSpec
 
 
@@ -88,11 +88,7 @@ def save_flux_step(
 ) -> SavedStep:
     """Write a checkpoint step's kohya and diffusers files and its sample (as saved_steps does)."""
     folder = step_dir(checkpoint_dir, step)
-    files = {
-        "lora_kohya": folder / f"{spec.output_name}-{step:06d}.safetensors",
-        "lora_diffusers": folder / DIFFUSERS_WEIGHTS,
-    }
-    sample = folder / f"sample-{step:06d}.png"
+    files, sample = step_paths(spec, folder, step)
     if sample.is_file() and all(path.is_file() for path in files.values()):
         return SavedStep(step, checkpoint, files, sample)  # kept from before a resume
     with staged_output(folder) as tmp:

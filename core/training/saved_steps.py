@@ -42,7 +42,8 @@ def step_dir(checkpoint_dir: Path, step: int) -> Path:
     return Path(checkpoint_dir) / SAVED_DIR / f"step-{step:06d}"
 
 
-def _paths(spec: TrainingSpec, folder: Path, step: int) -> tuple[dict[str, Path], Path]:
+def step_paths(spec: TrainingSpec, folder: Path, step: int) -> tuple[dict[str, Path], Path]:
+    """Where a step's LoRA files (by role) and its sample live in its folder."""
     files = {
         "lora_kohya": folder / f"{spec.output_name}-{step:06d}.safetensors",
         "lora_diffusers": folder / DIFFUSERS_WEIGHTS,
@@ -60,7 +61,7 @@ def save_step(
 ) -> SavedStep:
     """Write the LoRA files of `step` (the weights in `pipe` now) and render its sample."""
     folder = step_dir(checkpoint_dir, step)
-    files, sample = _paths(spec, folder, step)
+    files, sample = step_paths(spec, folder, step)
     with staged_output(folder) as tmp:
         save_diffusers_lora(pipe, spec, tmp)
         at_step = replace(facts, finished_at=time.time(), saved_at_step=step)
@@ -83,7 +84,7 @@ def saved_or_save(
     """
     for partial in (Path(checkpoint_dir) / SAVED_DIR).glob(".step-*"):
         shutil.rmtree(partial, ignore_errors=True)
-    files, sample = _paths(spec, step_dir(checkpoint_dir, step), step)
+    files, sample = step_paths(spec, step_dir(checkpoint_dir, step), step)
     if sample.is_file() and all(path.is_file() for path in files.values()):
         return SavedStep(step, checkpoint, files, sample)
     return save_step(pipe, spec, facts, checkpoint_dir, checkpoint, step)
