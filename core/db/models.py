@@ -1,5 +1,6 @@
 """The schema: accounts, the points ledger, datasets, jobs, models, notifications, purchases,
-paid uses, quotes, the activity feed, the web dashboard's sign-ins and the shared rate limit."""
+paid uses, quotes, the activity feed, the web dashboard's sign-ins, the shared rate limit, and
+the bots' conversation state and progress messages."""
 
 from datetime import datetime
 from typing import Any
@@ -65,6 +66,10 @@ class Identity(Base):
     account_id: Mapped[account_ref]
     platform: Mapped[str16]
     platform_user_id: Mapped[str64]
+    # The language the person chose with /language (None: follow the platform's), and the one
+    # their platform last reported (Telegram's `language_code`, Discord's locale).
+    language: Mapped[str | None] = mapped_column(String(16))
+    platform_locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[created_at]
 
     account: Mapped[Account] = relationship(back_populates="identities")
@@ -439,3 +444,34 @@ class RateLimitBucket(Base):
     key: Mapped[str200] = mapped_column(primary_key=True)  # the canonical identity
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConversationState(Base):
+    """A bot's state of one conversation with one identity (e.g. aiogram's FSM key, or a
+    Discord journey): versioned, so a write based on an older read is refused, and expiring."""
+
+    __tablename__ = "conversation_states"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str200] = mapped_column(primary_key=True)
+    data: Mapped[json_dict]
+    version: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProgressMessage(Base):
+    """The chat message a bot keeps editing with a job's progress, so a restarted bot (or
+    another replica) finds it and goes on editing it until the job is final."""
+
+    __tablename__ = "progress_messages"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[str16] = mapped_column(primary_key=True)
+    chat_id: Mapped[str64]
+    message_id: Mapped[str64]
+    created_at: Mapped[created_at]
