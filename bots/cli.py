@@ -2,13 +2,24 @@
 
 import argparse
 import asyncio
+from typing import Any
+
+from pydantic import ValidationError
 
 from bots.common.settings import BotSettings
 from core.logging import configure_logging
 
 
-def _settings(token_field: str) -> BotSettings:
-    settings = BotSettings()
+def _settings(token_field: str, **overrides: Any) -> BotSettings:
+    try:
+        settings = BotSettings(**overrides)
+    except ValidationError as exc:
+        # One line per setting, named as the operator sets it, with our own words.
+        problems = [
+            f"LORABOT_{str(e['loc'][0]).upper()}: {e.get('ctx', {}).get('error', e['msg'])}"
+            for e in exc.errors()
+        ]
+        raise SystemExit("\n".join(problems)) from None
     if getattr(settings, token_field) is None:
         # Checked before the platform library loads, so a misconfiguration fails at once.
         raise SystemExit(f"LORABOT_{token_field.upper()} is not set")
@@ -16,7 +27,8 @@ def _settings(token_field: str) -> BotSettings:
 
 
 def _run_telegram(args: argparse.Namespace) -> int:
-    settings = _settings("telegram_token")
+    overrides = {"telegram_webhook_url": args.webhook} if args.webhook else {}
+    settings = _settings("telegram_token", **overrides)
     from bots.telegram.main import run
 
     configure_logging(settings.log_level)
@@ -37,6 +49,12 @@ def add_bot_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     """Register the `telegram` and `discord` subcommands."""
     tg = subparsers.add_parser(
         "telegram", help="Run the Telegram bot (LORABOT_TELEGRAM_TOKEN, LORABOT_DAEMON_URL...)."
+    )
+    tg.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="Serve a webhook Telegram posts updates to at this public URL instead of long "
+        "polling (LORABOT_TELEGRAM_WEBHOOK_URL; listens on LORABOT_TELEGRAM_WEBHOOK_HOST/PORT).",
     )
     tg.set_defaults(func=_run_telegram)
     dc = subparsers.add_parser(

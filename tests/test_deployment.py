@@ -78,3 +78,18 @@ def test_bot_env_names_are_settings() -> None:
     for name in ("telegram", "discord"):
         env = _compose()["services"][name]["environment"]
         assert set(env) - {"<<"} <= known
+
+
+def test_telegram_takes_updates_on_a_webhook_behind_the_proxy() -> None:
+    env = _compose()["services"]["telegram"]["environment"]
+    assert env["LORABOT_TELEGRAM_WEBHOOK_URL"].startswith("${LORABOT_TELEGRAM_WEBHOOK_URL:?")
+    assert env["LORABOT_TELEGRAM_WEBHOOK_HOST"] == "0.0.0.0"  # reachable from the proxy
+    path, port = env["LORABOT_TELEGRAM_WEBHOOK_PATH"], env["LORABOT_TELEGRAM_WEBHOOK_PORT"]
+    # Unset, the secret is derived from the token, the same for every replica.
+    assert env["LORABOT_TELEGRAM_WEBHOOK_SECRET"] == "${LORABOT_TELEGRAM_WEBHOOK_SECRET:-}"
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    block = re.search(rf"location = {re.escape(path)} \{{(.*?)\}}", conf, re.DOTALL)
+    assert block is not None, f"no nginx location for {path}"
+    target = re.search(r"set \$(\w+) (\S+);\s*proxy_pass http://\$(\w+);", block.group(1))
+    assert target is not None and target.group(1) == target.group(3)
+    assert target.group(2) == f"telegram:{port}"

@@ -20,6 +20,7 @@ from bots.telegram.callbacks import packer
 from bots.telegram.render import RetryAfterMiddleware, SampleMessages, send_outgoing
 from bots.telegram.routers import build_routers
 from bots.telegram.uploads import AlbumBuffer
+from bots.telegram.webhook import serve_webhook
 from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
@@ -78,7 +79,7 @@ def deliverer(bot: Bot) -> Deliver:
 
 
 async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
-    """Run the bot until cancelled: long-poll updates and deliver notifications."""
+    """Run the bot until cancelled: take updates (webhook or polling), deliver notifications."""
     rpc_token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
     async with DaemonClient(settings.daemon_url, rpc_token) as client:
         bot = build_bot(settings)
@@ -91,8 +92,12 @@ async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
             run_notifier(client, "telegram", deliverer(bot), wait=settings.notification_wait)
         )
         try:
-            await bot.delete_webhook(drop_pending_updates=False)
-            await dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+            if settings.telegram_webhook_url:
+                await serve_webhook(bot, dp, settings, handle_signals=handle_signals)
+            else:
+                # getUpdates is refused while a webhook is set; its pending updates are kept.
+                await bot.delete_webhook(drop_pending_updates=False)
+                await dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
         finally:
             notifier.cancel()
             await asyncio.gather(notifier, return_exceptions=True)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import unused_port
 
 from tests.bots.conftest import Daemon
 from tests.bots.fakes.discord import FakeDiscord
@@ -16,13 +17,16 @@ from tests.conftest import RPC_TOKEN
 
 
 @asynccontextmanager
-async def _running(command: str, daemon: Daemon, env: dict[str, str]) -> AsyncIterator[None]:
-    """`lorabot COMMAND` as a process pointed at `daemon`, terminated (killed if stuck) after."""
+async def _running(
+    command: str, daemon: Daemon, env: dict[str, str], *args: str
+) -> AsyncIterator[None]:
+    """`lorabot COMMAND ARGS` as a process pointed at `daemon`, terminated (killed if stuck)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "core.cli",
         command,
+        *args,
         env={
             **os.environ,
             "LORABOT_RPC_TOKEN": RPC_TOKEN,
@@ -52,6 +56,38 @@ async def test_lorabot_telegram_answers(daemon: Daemon, fake_telegram: FakeTeleg
         welcome = await fake.wait_text("Welcome to lorabot", timeout=60)
         assert welcome.chat_id == 501 and "Your balance: 0 points" in welcome.text
         assert "setMyCommands" in fake.calls
+
+
+async def test_lorabot_telegram_webhook_answers(
+    daemon: Daemon, fake_telegram: FakeTelegram
+) -> None:
+    fake: Any = fake_telegram
+    port = unused_port()
+    env = {
+        "LORABOT_TELEGRAM_TOKEN": fake.token,
+        "LORABOT_TELEGRAM_API_BASE": fake.base_url,
+        "LORABOT_TELEGRAM_WEBHOOK_PORT": str(port),
+    }
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    async with _running("telegram", daemon, env, "--webhook", url):
+        fake.send_text(502, "/start")
+        welcome = await fake.wait_text("Welcome to lorabot", timeout=60)
+        assert welcome.chat_id == 502
+        assert fake.webhook.hook.url == url and "getUpdates" not in fake.calls
+
+
+async def test_a_bad_webhook_url_is_a_clear_error() -> None:
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "core.cli", "telegram", "--webhook", "ftp://bot.example.com/h"),
+        env={**os.environ, "LORABOT_TELEGRAM_TOKEN": "123:TEST"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode != 0
+    assert "LORABOT_TELEGRAM_WEBHOOK_URL: the Telegram webhook URL must be an https://" in (
+        err.decode()
+    )
 
 
 async def test_lorabot_discord_answers(daemon: Daemon, fake_discord: FakeDiscord) -> None:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from tests.bots.fakes.sent_log import SentLog
 from tests.bots.fakes.telegram_stars import BotApiError, StarsPayments, StarsState
+from tests.bots.fakes.telegram_webhook import WebhookDelivery, WebhookState
 
 BOT_ID = 999000
 # What Telegram delivers while `allowed_updates` is empty: all but the opt-in kinds
@@ -60,7 +61,7 @@ class Sent:
 
 
 @dataclass
-class FakeTelegram(StarsPayments, SentLog[Sent]):
+class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
     """State of the fake server; create with `start()`, stop with `close()`."""
 
     token: str = "123:TEST"
@@ -73,6 +74,7 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
     rate_limits: dict[str, list[int]] = field(default_factory=dict)
     limited: list[tuple[str, float]] = field(default_factory=list)
     stars: StarsState = field(default_factory=StarsState)
+    webhook: WebhookState = field(default_factory=WebhookState)
     # The update types `getUpdates` asked for (kept until changed, as Telegram does).
     allowed_updates: list[str] = field(default_factory=list)
     server: TestServer | None = None
@@ -93,7 +95,8 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         return str(self.server.make_url("")).rstrip("/")
 
     async def close(self) -> None:
-        """Stop serving."""
+        """Stop serving (and delivering to a webhook)."""
+        await self._stop_delivery()
         if self.server is not None:
             await self.server.close()
 
@@ -127,9 +130,6 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
     async def _m_getme(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "lorabot", "username": "lora_bot"}
 
-    async def _m_deletewebhook(self, _: dict[str, Any]) -> bool:
-        return True
-
     async def _m_setmycommands(self, _: dict[str, Any]) -> bool:
         return True
 
@@ -138,6 +138,7 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         return True
 
     async def _m_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        self._refuse_get_updates()
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + float(p.get("timeout") or 0)
         if p.get("allowed_updates") is not None:
@@ -148,6 +149,7 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         self.updates = [u for u in self.updates if u["update_id"] >= offset and self._wanted(u)]
         async with self._changed:
             while True:
+                self._refuse_get_updates(waiting=True)
                 pending = [u for u in self.updates if u["update_id"] >= offset]
                 left = deadline - time.monotonic()
                 if pending or left <= 0:
