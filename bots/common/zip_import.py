@@ -155,7 +155,7 @@ def expand(uploads: Sequence[Upload]) -> Unpacked:
     return out
 
 
-def _batches(uploads: list[Upload]) -> list[list[Upload]]:
+def batches(uploads: list[Upload]) -> list[list[Upload]]:
     batches: list[list[Upload]] = [[]]
     size = 0
     for up in uploads:
@@ -178,7 +178,7 @@ async def upload(
     file added or refused with its reason; `refused`: files refused before any download."""
     expanded = expand(uploads)
     result = UploadResult(added=[], refused=[*refused, *expanded.refused])
-    for batch in _batches(expanded.uploads):
+    for batch in batches(expanded.uploads):
         answer = await client.upload_images(actor, dataset_id, batch)
         result.added += answer.added
         result.refused += answer.refused
