@@ -8,10 +8,10 @@ import pytest
 from bots.common.actions import Action
 from bots.discord.buttons import ActionButton
 from bots.discord.main import run
+from tests.bots.care import CARE_ACTIONS
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
-from tests.bots.test_care_telegram import CARE_ACTIONS
 from tests.bots.test_market import MARKET_ACTIONS
 from tests.bots.test_media import MEDIA_ACTIONS
 
