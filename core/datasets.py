@@ -25,19 +25,19 @@ from core.enums import (
 )
 from core.errors import Conflict, Forbidden, NotFound
 from core.naming import (
+    MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS,
+    MAX_TAGS,
     MAX_TRIGGER_CHARS,
     RULES,
     NamingProblem,
     check_dataset_name,
+    check_description,
+    check_tags,
     check_trigger_word,
-    has_control_chars,
 )
 from core.publication import publish
 
-MAX_DESCRIPTION_CHARS = 2000
-MAX_TAGS = 20
-MAX_TAG_CHARS = 32
 # A job in one of these states will read the dataset's images: the dataset must stay.
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.queued, *RUNNING_STATUSES})
 
@@ -58,30 +58,6 @@ def _check_trigger_word(value: str | None) -> str | None:
     if value is not None:
         _refuse(check_trigger_word(value))
     return value
-
-
-def check_description(value: str) -> str:
-    """A description, trimmed; ValueError when too long or holding control characters."""
-    value = value.strip()
-    if len(value) > MAX_DESCRIPTION_CHARS:
-        raise ValueError(f"a description has at most {MAX_DESCRIPTION_CHARS} characters")
-    if has_control_chars(value, allow="\n\t"):
-        raise ValueError("a description cannot hold control characters other than line breaks")
-    return value
-
-
-def check_tags(value: list[str]) -> list[str]:
-    """Tags, trimmed and without case-insensitive repeats; ValueError when one is bad."""
-    tags: list[str] = []
-    for raw in value:
-        tag = raw.strip()
-        if not 1 <= len(tag) <= MAX_TAG_CHARS or has_control_chars(tag):
-            raise ValueError(f"a tag has 1 to {MAX_TAG_CHARS} printable characters: {raw!r}")
-        if tag.casefold() not in {t.casefold() for t in tags}:
-            tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        raise ValueError(f"at most {MAX_TAGS} tags")
-    return tags
 
 
 class DatasetCreate(BaseModel):

@@ -1,4 +1,5 @@
-"""The rules of dataset names and trigger words: one copy, read by the daemon and the bots.
+"""The rules of dataset names, trigger words, descriptions and tags: one copy, read by the
+daemon and the bots.
 
 Pure and light (no database, no pictures), so a bot checks a typed answer with the very rule
 the daemon enforces and asks again before calling it.
@@ -11,6 +12,9 @@ from enum import StrEnum
 MAX_NAME_CHARS = 100
 MAX_TRIGGER_CHARS = 64
 TRIGGER_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+MAX_DESCRIPTION_CHARS = 2000
+MAX_TAGS = 20
+MAX_TAG_CHARS = 32
 
 
 class NamingProblem(StrEnum):
@@ -54,6 +58,30 @@ def check_trigger_word(word: str) -> NamingProblem | None:
     if not TRIGGER_CHARS.fullmatch(word):
         return NamingProblem.trigger_chars
     return None
+
+
+def check_description(value: str) -> str:
+    """A description, trimmed; ValueError when too long or holding control characters."""
+    value = value.strip()
+    if len(value) > MAX_DESCRIPTION_CHARS:
+        raise ValueError(f"a description has at most {MAX_DESCRIPTION_CHARS} characters")
+    if has_control_chars(value, allow="\n\t"):
+        raise ValueError("a description cannot hold control characters other than line breaks")
+    return value
+
+
+def check_tags(value: list[str]) -> list[str]:
+    """Tags, trimmed and without case-insensitive repeats; ValueError when one is bad."""
+    tags: list[str] = []
+    for raw in value:
+        tag = raw.strip()
+        if not 1 <= len(tag) <= MAX_TAG_CHARS or has_control_chars(tag):
+            raise ValueError(f"a tag has 1 to {MAX_TAG_CHARS} printable characters: {raw!r}")
+        if tag.casefold() not in {t.casefold() for t in tags}:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return tags
 
 
 MAX_FILE_STEM_CHARS = 80

@@ -37,7 +37,7 @@ CAPTIONS_PART = "captions"
 CHUNK_BYTES = 256 * 1024
 MAX_CAPTIONS_BYTES = 1024 * 1024
 # Decoding a 40 MP image holds ~120 MB: two at a time bounds memory and leaves a core free.
-_IMAGE_WORK = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-work")
+IMAGE_WORK = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-work")
 
 
 class _Budget:
@@ -188,7 +188,7 @@ async def _read_image(
         return raw_name
     work = partial(prepare_image, data, blobs, max_pixels=settings.max_image_pixels)
     try:
-        prepared = await asyncio.get_running_loop().run_in_executor(_IMAGE_WORK, work)
+        prepared = await asyncio.get_running_loop().run_in_executor(IMAGE_WORK, work)
     except ImageRefused as exc:
         batch.refuse(label, exc.code, exc.message)
     else:

@@ -22,6 +22,10 @@ class Action(StrEnum):
     add_images = "dsa"  # open the journey at the image step of a dataset; arg: its id
     delete_dataset = "dsd"  # arg: the dataset's id
     recaption = "dsc"  # ask for an image's new caption; arg: "<dataset id>.<image id>"
+    # Dataset care (`bots.common.dataset_care`).
+    care_sheet = "dsv"  # a page of the contact sheet; arg: "<dataset id>.<page>"
+    care_ask = "dsk"  # ask for a typed change (name, description, tags, number); arg: `CareAsk`
+    remove_image = "dsr"  # remove an image at once; arg: "<dataset id>.<image id>"
     download_model = "mdl"  # send a model's files; arg: its id
     cancel_job = "jc"  # cancel a job, refunded by the rules; arg: its id
     # Points (bots-pay).

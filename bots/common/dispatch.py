@@ -10,7 +10,16 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import activity, captions, checkpoints, library, market, publishing, shop
+from bots.common import (
+    activity,
+    captions,
+    checkpoints,
+    dataset_care,
+    library,
+    market,
+    publishing,
+    shop,
+)
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.generate import GenerateFlow, GenerateState
@@ -65,6 +74,7 @@ class Outcome:
     invoice: shop.Invoice | None = None  # an order to send as a Telegram Stars invoice
     generating: GenerateState | None = None  # the generate conversation to keep from now on
     fix_captions: int | None = None  # the presser's next answers fix a caption of this dataset
+    care: dataset_care.CareAsk | None = None  # the presser's next answer changes this dataset
 
 
 Handler = Callable[[DaemonClient, Press], Awaitable[Outcome]]
@@ -126,6 +136,33 @@ async def _recaption(client: DaemonClient, press: Press) -> Outcome:
     dataset_id, _, image_id = press.arg.partition(".")
     image = ImageRef(_id(dataset_id), _id(image_id))
     return Outcome(library.ask_caption(image.image_id), caption_for=image)
+
+
+# -- dataset care -------------------------------------------------------------------------------
+async def _care_sheet(client: DaemonClient, press: Press) -> Outcome:
+    dataset_id, page = dataset_care.sheet_page(press.arg)
+
+    async def sheet() -> list[Outgoing]:
+        return await dataset_care.sheet(client, press.actor, dataset_id, page)
+
+    return Outcome(files=sheet)
+
+
+async def _care_ask(client: DaemonClient, press: Press) -> Outcome:
+    question = dataset_care.CareAsk.unpack(press.arg)
+    return Outcome(dataset_care.ask(question), care=question)
+
+
+async def _remove_image(client: DaemonClient, press: Press) -> Outcome:
+    dataset_id, _, image_id = press.arg.partition(".")
+    image = ImageRef(_id(dataset_id), _id(image_id))
+
+    async def removed() -> list[Outgoing]:
+        return await dataset_care.remove_image(
+            client, press.actor, image.dataset_id, image.image_id
+        )
+
+    return Outcome(files=removed)
 
 
 async def _download_model(client: DaemonClient, press: Press) -> Outcome:
@@ -269,6 +306,9 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.add_images: _add_images,
         Action.delete_dataset: _delete_dataset,
         Action.recaption: _recaption,
+        Action.care_sheet: _care_sheet,
+        Action.care_ask: _care_ask,
+        Action.remove_image: _remove_image,
         Action.download_model: _download_model,
         Action.cancel_job: _cancel_job,
         Action.buy_pack: _buy_pack,

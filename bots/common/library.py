@@ -1,8 +1,9 @@
 """The smaller screens: start, balance, link, and the lists of datasets, models and jobs."""
 
-from bots.common import market_texts, texts
+from bots.common import care_texts, market_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
+from bots.common.dataset_care import care_rows
 from bots.common.delivery import model_messages
 from bots.common.errors import ConflictError
 from bots.common.outgoing import Outgoing
@@ -65,6 +66,7 @@ async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen
             count=d.image_count,
             visibility=d.visibility,
         ),
+        care_texts.about(d.description, d.tags),
         *(
             texts.IMAGE_LINE.format(
                 id=i.id,
@@ -82,6 +84,7 @@ async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen
             publish_button(ItemKind.dataset, d.id),
             Button(texts.BTN_DELETE, Action.delete_dataset, str(d.id)),
         ],
+        *care_rows(d.id),
         *chunk(
             [
                 Button(f"✎ #{i.id}", Action.recaption, f"{d.id}.{i.id}")

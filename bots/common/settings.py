@@ -29,6 +29,10 @@ class BotSettings(BaseSettings):
     discord_guild_id: int | None = Field(
         None, description="Sync slash commands to this guild only (instant) instead of globally."
     )
+    discord_max_attachment_bytes: int = Field(
+        25 * 1024 * 1024,
+        description="Largest Discord attachment the bot downloads; larger ones are refused.",
+    )
     progress_interval: float = Field(
         10.0, description="Least seconds between two edits of progress messages in one chat."
     )

@@ -2,14 +2,14 @@
 preset, pay."""
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
-from bots.common import media_texts, texts
+from bots.common import media_texts, texts, zip_import
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError, QuoteError
@@ -18,7 +18,7 @@ from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 from core.enums import JobKind
 from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
-from daemon.schemas import CaptionEstimateOut, DatasetOut, JobOut, OfferingOut
+from daemon.schemas import CaptionEstimateOut, DatasetOut, JobOut, OfferingOut, RefusedImage
 
 # The caption estimate's answer when every image has a caption: nothing to offer, no note.
 NOTHING_TO_CAPTION = "NO_IMAGES_TO_CAPTION"
@@ -154,10 +154,15 @@ class TrainFlow:
         text = texts.SEND_IMAGES.format(name=self.state.dataset_name, count=count)
         return Screen(text, _images_rows(), expects=Expect.images)
 
-    async def add_images(self, uploads: list[Upload]) -> Screen:
-        """Upload a batch; acknowledge it with the running count and each refusal's reason."""
+    async def add_images(
+        self, uploads: list[Upload], refused: Sequence[RefusedImage] = ()
+    ) -> Screen:
+        """Upload a batch (zips unpacked); acknowledge it with the running count and each
+        refusal's reason (`refused`: files the front-end would not download)."""
         self._require(TrainStep.images)
-        result = await self.client.upload_images(self.actor, self._dataset_id(), uploads)
+        result = await zip_import.upload(
+            self.client, self.actor, self._dataset_id(), uploads, refused
+        )
         dataset = await self.client.dataset(self.actor, self._dataset_id())
         lines = [
             texts.IMAGES_ACK.format(

@@ -16,6 +16,7 @@ from bots.common.actions import Action
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import cancel_row
 from bots.common.screens import Button, Expect, Screen
+from bots.discord.care import ask_care
 from bots.discord.errors import report
 from bots.discord.render import ViewOf, actor, content, send_outgoing
 from bots.discord.widgets import CaptionFixModal, TextModal
@@ -103,11 +104,14 @@ class ActionButton(
                     bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
                 if outcome.generating is not None:
                     bot.journeys.generating[user.id] = outcome.generating
-                if outcome.caption_for is None and outcome.fix_captions is None:
+                typed = (outcome.caption_for, outcome.fix_captions, outcome.care)
+                if typed == (None, None, None):
                     await show(interaction, outcome)
                     return
             # No lock is held while the person types.
-            if outcome.caption_for is not None:
+            if outcome.care is not None:
+                await ask_care(interaction, outcome, views_for(user.id))
+            elif outcome.caption_for is not None:
                 await ask_caption(interaction, outcome)
             else:
                 await fix_caption(interaction, outcome)

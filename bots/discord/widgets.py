@@ -8,10 +8,15 @@ import discord
 class TextModal(discord.ui.Modal):
     """Asks for one line of text; keeps the answer and the submitting interaction on self."""
 
-    def __init__(self, title: str, label: str, default: str = "") -> None:
+    def __init__(self, title: str, label: str, default: str = "", *, long: bool = False) -> None:
         super().__init__(title=title[:45], timeout=600)
+        # `long`: a paragraph field that holds a description (Discord allows 4000 characters).
+        style = discord.TextStyle.paragraph if long else discord.TextStyle.short
         self.field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            label=label[:45], default=default or None, max_length=500
+            label=label[:45],
+            default=default or None,
+            style=style,
+            max_length=4000 if long else 500,
         )
         self.add_item(self.field)
         self.value: str | None = None

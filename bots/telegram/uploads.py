@@ -6,7 +6,9 @@ import mimetypes
 from aiogram import Bot
 from aiogram.types import Message
 
+from bots.common.downloads import TELEGRAM_DOWNLOAD_LIMIT, too_large
 from bots.common.schemas import Upload
+from daemon.schemas import RefusedImage
 
 
 class AlbumBuffer:
@@ -38,29 +40,42 @@ def has_image(message: Message) -> bool:
     return bool(message.photo or message.document)
 
 
-async def to_upload(bot: Bot, message: Message) -> Upload:
-    """Download a message's photo (largest size) or file."""
+def _file_of(message: Message) -> tuple[str, str, int | None]:
+    """The file id, a file name and the size Telegram reports of a message's image or file."""
     if message.photo:
         photo = message.photo[-1]
-        file_id, filename = photo.file_id, f"photo_{photo.file_unique_id}.jpg"
-    elif message.document:
+        return photo.file_id, f"photo_{photo.file_unique_id}.jpg", photo.file_size
+    if message.document:
         doc = message.document
         ext = mimetypes.guess_extension(doc.mime_type or "") or ""
-        file_id, filename = doc.file_id, doc.file_name or f"file_{doc.file_unique_id}{ext}"
-    else:
-        raise ValueError("message has no image")
+        name = doc.file_name or f"file_{doc.file_unique_id}{ext}"
+        return doc.file_id, name, doc.file_size
+    raise ValueError("message has no image")
+
+
+async def to_upload(bot: Bot, message: Message) -> Upload | RefusedImage:
+    """Download a message's photo (largest size) or file; one over the Bot API's download
+    limit is refused without asking for it."""
+    file_id, filename, size = _file_of(message)
+    refused = too_large(filename, size or 0, TELEGRAM_DOWNLOAD_LIMIT, "Telegram")
+    if refused is not None:
+        return refused
     buffer = await bot.download(file_id)
     assert buffer is not None
     return Upload(filename=filename, data=buffer.getvalue(), caption=message.caption)
 
 
-async def uploads_of(bot: Bot, messages: list[Message]) -> list[Upload]:
-    """Download every image of a batch; names made unique so captions map one to one."""
-    uploads = await asyncio.gather(*(to_upload(bot, m) for m in messages))
+async def uploads_of(bot: Bot, messages: list[Message]) -> tuple[list[Upload], list[RefusedImage]]:
+    """Download every image of a batch (names made unique so captions map one to one), and
+    the files refused before downloading."""
+    fetched = await asyncio.gather(*(to_upload(bot, m) for m in messages))
+    refused = [f for f in fetched if isinstance(f, RefusedImage)]
     seen: dict[str, int] = {}
     unique = []
-    for up in uploads:
+    for up in fetched:
+        if isinstance(up, RefusedImage):
+            continue
         n = seen[up.filename] = seen.get(up.filename, 0) + 1
         name = up.filename if n == 1 else f"{n}_{up.filename}"
         unique.append(Upload(filename=name, data=up.data, caption=up.caption))
-    return unique
+    return unique, refused

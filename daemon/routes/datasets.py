@@ -1,8 +1,12 @@
 """Datasets of the acting account and their images: create, list, change, delete, upload."""
 
+import asyncio
+from functools import partial
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.contact_sheet import contact_sheet
 from core.dataset_images import (
     delete_image,
     image_blob_key,
@@ -22,15 +26,18 @@ from core.datasets import (
     list_datasets,
     update_dataset,
 )
+from core.errors import Conflict, InvalidInput
 from core.images import NORMALIZED_CONTENT_TYPE, NORMALIZED_SUFFIX
 from daemon.answers import blob_answer, json_answer
 from daemon.auth import acting_account
 from daemon.keys import BLOBS, ECONOMY, READ_SESSIONMAKER, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
 from daemon.schemas import (
+    CONTACT_SHEET_PER_PAGE,
     BatchDeleteIn,
     BatchDeleteOut,
     BatchDeleteResult,
+    ContactSheetQuery,
     DatasetDetailOut,
     DatasetList,
     DatasetOut,
@@ -42,7 +49,7 @@ from daemon.schemas import (
     UploadForm,
     UploadResult,
 )
-from daemon.uploads import store_upload
+from daemon.uploads import IMAGE_WORK, store_upload
 from daemon.validation import parse_body, parse_query, path_int
 
 routes = web.RouteTableDef()
@@ -193,6 +200,38 @@ async def get_images(request: web.Request) -> web.Response:
         account = await acting_account(request, session)
         images = await list_images(session, dataset_id, account.id)
     return json_answer(ImageList(images=[ImageOut.of(row) for row in images]))
+
+
+@routes.get("/v1/datasets/{id}/contact-sheet")
+@describe(
+    summary=f"One page of a dataset's images as numbered thumbnails in one PNG "
+    f"({CONTACT_SHEET_PER_PAGE} a page, numbered in the order of its image listing)",
+    query=ContactSheetQuery,
+    errors=(400, 404, 409),
+)
+async def get_contact_sheet(request: web.Request) -> web.Response:
+    dataset_id = path_int(request, "id")
+    query = parse_query(request, ContactSheetQuery)
+    async with _reader(request).begin() as session:
+        account = await acting_account(request, session)
+        images = await list_images(session, dataset_id, account.id)
+    if not images:
+        raise Conflict(f"dataset {dataset_id} has no images yet", code="DATASET_EMPTY")
+    pages = -(-len(images) // CONTACT_SHEET_PER_PAGE)
+    if query.page > pages:
+        raise InvalidInput(
+            f"page {query.page} does not exist: the sheet has {pages} page(s)",
+            code="PAGE_OUT_OF_RANGE",
+            pages=pages,
+        )
+    first = (query.page - 1) * CONTACT_SHEET_PER_PAGE
+    shown = images[first : first + CONTACT_SHEET_PER_PAGE]
+    blobs = request.app[BLOBS]
+    stored = [await blobs.read_bytes(image.blob_key) for image in shown]
+    # Decoding is CPU work: on the pool uploads use, so the event loop never waits on it.
+    draw = partial(contact_sheet, stored, first + 1)
+    data = await asyncio.get_running_loop().run_in_executor(IMAGE_WORK, draw)
+    return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @routes.patch("/v1/datasets/{id}/images/{image_id}")

@@ -66,10 +66,12 @@ from daemon.schemas.captions import (
 from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, CheckpointsOut
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
 from daemon.schemas.datasets import (
+    CONTACT_SHEET_PER_PAGE,
     AddedImage,
     BatchDeleteIn,
     BatchDeleteOut,
     BatchDeleteResult,
+    ContactSheetQuery,
     DatasetDetailOut,
     DatasetList,
     DatasetOut,
@@ -240,6 +242,8 @@ __all__ = [
     "BatchDeleteIn",
     "BatchDeleteResult",
     "BatchDeleteOut",
+    "CONTACT_SHEET_PER_PAGE",
+    "ContactSheetQuery",
     "DatasetList",
     "Deleted",
     "ImagePatch",

@@ -106,6 +106,15 @@ class BatchDeleteOut(Answer):
     blobs_removed: int = Field(description="Stored files no other image used any more.")
 
 
+CONTACT_SHEET_PER_PAGE = 20  # thumbnails on one page of a contact sheet
+
+
+class ContactSheetQuery(BaseModel):
+    page: int = Field(
+        1, ge=1, le=10_000, description=f"Images {CONTACT_SHEET_PER_PAGE} a page, from 1."
+    )
+
+
 class ImagePatch(Body):
     caption: str = Field(description="The new caption; empty removes it.")
 

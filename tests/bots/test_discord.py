@@ -8,6 +8,7 @@ import pytest
 from bots.common.actions import Action
 from bots.discord.buttons import ActionButton
 from bots.discord.main import run
+from tests.bots.care import CARE_ACTIONS
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
@@ -247,7 +248,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _slash(fake, "jobs", "list", "queued"), "Cancel job", "refunded")
     # Discord sells packs through its own premium buttons, not through an action.
     unpressed = {Action.download_model, Action.buy_pack} | MARKET_ACTIONS | MEDIA_ACTIONS
-    unpressed |= ACTIVITY_ACTIONS
+    unpressed |= ACTIVITY_ACTIONS | CARE_ACTIONS
     assert pressed == set(Action) - unpressed
 
 

@@ -8,6 +8,7 @@ import pytest
 from bots.common.actions import Action
 from bots.telegram.callbacks import ActionCb
 from bots.telegram.main import run
+from tests.bots.care import CARE_ACTIONS
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
@@ -218,7 +219,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
     fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
     assert (await fake.wait_invoice()).payload.startswith("purchase:")
-    elsewhere = MARKET_ACTIONS | MEDIA_ACTIONS | ACTIVITY_ACTIONS
+    elsewhere = MARKET_ACTIONS | MEDIA_ACTIONS | ACTIVITY_ACTIONS | CARE_ACTIONS
     assert pressed == set(Action) - {Action.download_model} - elsewhere
 
 

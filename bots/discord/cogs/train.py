@@ -6,11 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bots.common.downloads import too_large
 from bots.common.schemas import Upload
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.discord.buttons import respond, screen_view
 from bots.discord.cogs.base import BotCog
 from bots.discord.render import actor, content
+from daemon.schemas import RefusedImage
 
 if TYPE_CHECKING:
     from bots.discord.main import LoraBot
@@ -42,12 +44,26 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
         """Images as slash-command attachments."""
         files = [a for a in (image1, image2, image3, image4, image5) if a is not None]
         await interaction.response.defer(thinking=True)
-        uploads = [Upload(a.filename, await a.read(), caption) for a in files]
+        uploads, refused = await self._read(files, caption)
         journeys = self.bot.journeys
         async with journeys.lock(interaction.user.id):
             flow = journeys.flow(self.bot.client, interaction.user)
-            screen = await flow.add_images(uploads)
+            screen = await flow.add_images(uploads, refused)
         await respond(interaction, screen, flow.state.token)
+
+    async def _read(
+        self, attachments: list[discord.Attachment], caption: str | None
+    ) -> tuple[list[Upload], list[RefusedImage]]:
+        """The attachments' bytes; one larger than the configured maximum is refused unread."""
+        limit = self.bot.settings.discord_max_attachment_bytes
+        uploads, refused = [], []
+        for a in attachments:
+            too_big = too_large(a.filename, a.size, limit, "Discord")
+            if too_big is not None:
+                refused.append(too_big)
+            else:
+                uploads.append(Upload(a.filename, await a.read(), caption))
+        return uploads, refused
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -61,10 +77,9 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
             None,
         ):
             return
-        caption = message.content or None
-        uploads = [Upload(a.filename, await a.read(), caption) for a in message.attachments]
+        uploads, refused = await self._read(message.attachments, message.content or None)
         async with journeys.lock(author.id):
             flow = journeys.flow(self.bot.client, author)
-            screen = await flow.add_images(uploads)
+            screen = await flow.add_images(uploads, refused)
         view = screen_view(screen, author.id, flow.state.token)
         await message.reply(content(screen.text), view=view, mention_author=False)

@@ -7,6 +7,7 @@ from bots.telegram.routers import (
     activity,
     buttons,
     captions,
+    care,
     errors,
     imagine,
     insights,
@@ -26,6 +27,7 @@ def build_routers() -> list[Router]:
         shop.build(),  # before train: a payment must not be read as the journey's answer
         train.build(),
         captions.build(),
+        care.build(),
         imagine.build(),
         library.build(),
         insights.build(),

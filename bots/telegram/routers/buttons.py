@@ -11,7 +11,7 @@ from bots.common.progress import ProgressBoard
 from bots.common.screens import StaleAction
 from bots.telegram.callbacks import ActionCb, packer
 from bots.telegram.render import actor, edit, screen_kwargs, send_outgoing
-from bots.telegram.routers import imagine
+from bots.telegram.routers import care, imagine
 from bots.telegram.routers.captions import CaptionFix
 from bots.telegram.routers.library import Recaption
 from bots.telegram.routers.shop import send_invoice
@@ -70,6 +70,8 @@ async def show(
     if outcome.fix_captions is not None:
         await state.set_state(CaptionFix.number)
         await state.update_data(fix=outcome.fix_captions)
+    if outcome.care is not None:
+        await care.ask(state, outcome.care)
     if outcome.screen is not None:
         pack = packer(owner, token)
         if outcome.place is Place.replace:

@@ -88,7 +88,7 @@ async def on_images(
     if batch is None:
         return  # another part of an album; its first message uploads the whole album
     flow = await load(state, client, message.from_user.id)
-    screen = await flow.add_images(await uploads_of(bot, batch))
+    screen = await flow.add_images(*await uploads_of(bot, batch))
     await send_screen(message, flow, screen, message.from_user.id)
 
 

@@ -80,6 +80,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
     limited: list[tuple[str, float]] = field(default_factory=list)
     dm_forbidden: set[int] = field(default_factory=set)
+    downloads: list[str] = field(default_factory=list)  # attachment ids the bot fetched
     shop: EntitlementState = field(default_factory=EntitlementState)
     server: TestServer | None = None
 
@@ -155,6 +156,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         data = self.files.get(request.match_info["id"])
         if data is None:
             raise web.HTTPNotFound()
+        self.downloads.append(request.match_info["id"])
         return web.Response(body=data, content_type="application/octet-stream")
 
     # -- REST --------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from tests.bots.fakes.telegram_stars import BotApiError, StarsPayments, StarsSta
 from tests.bots.fakes.telegram_webhook import WebhookDelivery, WebhookState
 
 BOT_ID = 999000
+# getFile serves files up to 20 MB; a larger one is answered "file is too big".
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
 # What Telegram delivers while `allowed_updates` is empty: all but the opt-in kinds
 # (chat_member, message_reaction, message_reaction_count).
 DEFAULT_UPDATES = [
@@ -163,6 +165,8 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
 
     async def _m_getfile(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = p["file_id"]
+        if len(self.files[file_id]) > DOWNLOAD_LIMIT:
+            raise BotApiError(400, "Bad Request: file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": file_id,
