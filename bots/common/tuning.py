@@ -88,7 +88,9 @@ class Tuning(BaseModel):
         return cls(
             title=offering.title or offering.id,
             preset={name: values[name] for name in KEPT},
-            bounds={name: (r["min"], r["max"]) for name, r in offering.bounds.items()},
+            bounds={
+                name: (r["min"], r["max"]) for name, r in offering.bounds.items() if name in KEPT
+            },
         )
 
     def value(self, name: str) -> Number:
