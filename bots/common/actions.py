@@ -17,6 +17,12 @@ class Action(StrEnum):
     pick_preset = "pre"  # with this preset, and show the price; arg: the preset's name
     confirm = "ok"  # pay and queue; arg: the id of the summary that showed the price
     cancel = "no"  # leave the journey, nothing charged
+    # The journey's advanced settings (`bots.common.advanced`), after the preset.
+    advanced = "adv"  # the settings with their values (Discord: one modal for them all)
+    tune = "atn"  # ask one setting's value; arg: its code (`tuning.PARAMS`)
+    set_value = "aval"  # take this value, show the summary; arg: "<code>=<value>"
+    tuned = "asum"  # back to the summary with the settings as they are
+    reset_tuning = "arst"  # the preset's values again, and their price
     # Lists and progress messages.
     open_dataset = "dso"  # a dataset's details and images; arg: its id
     add_images = "dsa"  # open the journey at the image step of a dataset; arg: its id

@@ -21,11 +21,12 @@ from bots.common import (
     shop,
 )
 from bots.common.actions import Action
+from bots.common.advanced import AdvancedSettings
 from bots.common.client import DaemonClient
 from bots.common.generate import GenerateFlow, GenerateState
 from bots.common.outgoing import Outgoing
 from bots.common.schemas import Actor
-from bots.common.screens import Screen, StaleAction
+from bots.common.screens import Form, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState
 from daemon.schemas import JobOut
 
@@ -75,10 +76,12 @@ class Outcome:
     generating: GenerateState | None = None  # the generate conversation to keep from now on
     fix_captions: int | None = None  # the presser's next answers fix a caption of this dataset
     care: dataset_care.CareAsk | None = None  # the presser's next answer changes this dataset
+    form: Form | None = None  # settings a front-end may ask all at once (Discord: a modal)
 
 
 Handler = Callable[[DaemonClient, Press], Awaitable[Outcome]]
 Step = Callable[[TrainFlow, str], Awaitable[Screen]]
+SettingsStep = Callable[[AdvancedSettings, str], Awaitable[Screen]]
 GenerateStep = Callable[[GenerateFlow, str], Awaitable[Screen]]
 
 
@@ -115,6 +118,23 @@ async def _confirm(client: DaemonClient, press: Press) -> Outcome:
     confirmation = await flow.confirm(press.arg, press.reply_to)
     job = confirmation.job if confirmation.follow else None
     return Outcome(confirmation.screen, Place.replace, flow.state, job=job)
+
+
+def _settings_step(move: SettingsStep) -> Handler:
+    """A button of the journey's advanced settings: move it on, show the next screen in place."""
+
+    async def handle(client: DaemonClient, press: Press) -> Outcome:
+        flow = _journey(client, press)
+        return Outcome(await move(AdvancedSettings(flow), press.arg), Place.replace, flow.state)
+
+    return handle
+
+
+async def _advanced(client: DaemonClient, press: Press) -> Outcome:
+    # The menu, and the form of every setting for a front-end that asks them at once.
+    settings = AdvancedSettings(_journey(client, press))
+    screen = await settings.open()
+    return Outcome(screen, Place.replace, settings.state, form=settings.form())
 
 
 async def _open_dataset(client: DaemonClient, press: Press) -> Outcome:
@@ -302,6 +322,11 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.pick_preset: _step(TrainFlow.pick_preset),
         Action.confirm: _confirm,
         Action.cancel: _step(TrainFlow.cancel),
+        Action.advanced: _advanced,
+        Action.tune: _settings_step(AdvancedSettings.pick),
+        Action.set_value: _settings_step(AdvancedSettings.choose),
+        Action.tuned: _settings_step(AdvancedSettings.summary),
+        Action.reset_tuning: _settings_step(AdvancedSettings.reset),
         Action.open_dataset: _open_dataset,
         Action.add_images: _add_images,
         Action.delete_dataset: _delete_dataset,

@@ -37,6 +37,23 @@ class Screen:
         return [b for row in self.rows for b in row]
 
 
+@dataclass(frozen=True)
+class FormField:
+    """One typed answer of a form."""
+
+    name: str  # the answer's key
+    label: str
+    value: str  # prefilled
+
+
+@dataclass(frozen=True)
+class Form:
+    """Several typed answers asked at once, for front-ends that can (Discord: a modal)."""
+
+    title: str
+    fields: list[FormField]
+
+
 class StaleAction(Exception):
     """A button or answer that does not fit the conversation's current step."""
 

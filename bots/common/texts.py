@@ -1,5 +1,7 @@
 """Every sentence the bots say, in one place, front-end neutral (plain text, no markup)."""
 
+from collections.abc import Sequence
+
 from core.naming import MAX_NAME_CHARS, MAX_TRIGGER_CHARS, NamingProblem
 from daemon.schemas import (
     AccountOut,
@@ -263,8 +265,9 @@ def summary(
     preset: str,
     estimate: EstimateOut,
     balance: int,
+    changes: Sequence[str] = (),
 ) -> str:
-    """The price summary shown before Confirm."""
+    """The price summary shown before Confirm (`changes`: the lines of changed settings)."""
     ahead = estimate.queue_ahead
     queue = "you are next" if ahead == 0 else f"{ahead} job(s) ahead of you"
     if estimate.starts_in_seconds >= 1:
@@ -280,7 +283,11 @@ def summary(
         duration=duration(estimate.estimated_seconds),
         queue=queue,
     )
-    lines = [text, *(SUMMARY_WARNING.format(message=w.message) for w in estimate.warnings)]
+    lines = [
+        text,
+        *changes,
+        *(SUMMARY_WARNING.format(message=w.message) for w in estimate.warnings),
+    ]
     return "\n".join(lines)
 
 

@@ -9,16 +9,24 @@ from typing import Any
 
 from pydantic import Field
 
-from bots.common import media_texts, texts, zip_import
+from bots.common import advanced_texts, media_texts, texts, zip_import
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError, QuoteError
 from bots.common.pricing import PriceHold, new_token, price_screen, quote_line, requote, shortfall
 from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
+from bots.common.tuning import Number, Tuning
 from core.enums import JobKind
 from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
-from daemon.schemas import CaptionEstimateOut, DatasetOut, JobOut, OfferingOut, RefusedImage
+from daemon.schemas import (
+    CaptionEstimateOut,
+    DatasetOut,
+    EstimateOut,
+    JobOut,
+    OfferingOut,
+    RefusedImage,
+)
 
 # The caption estimate's answer when every image has a caption: nothing to offer, no note.
 NOTHING_TO_CAPTION = "NO_IMAGES_TO_CAPTION"
@@ -35,6 +43,8 @@ class TrainStep(StrEnum):
     offering = "offering"  # choosing what to train
     preset = "preset"  # choosing fast / balanced / quality
     summary = "summary"  # price shown, waiting for Confirm or Cancel
+    advanced = "advanced"  # the advanced settings: which one to change (`bots.common.advanced`)
+    tuning = "tuning"  # one setting's value: a button or a typed value
     submitted = "submitted"  # paid; a job exists
     cancelled = "cancelled"  # the user left the flow
 
@@ -49,6 +59,7 @@ class TrainState(PriceHold):
     trigger_word: str | None = None
     offering_id: str | None = None
     preset: str | None = None
+    tuning: Tuning = Field(default_factory=Tuning)  # the preset's values the person changed
     job_id: int | None = None  # the training's, or the caption job's while captioning
 
 
@@ -301,24 +312,38 @@ class TrainFlow:
     async def pick_preset(self, preset: str) -> Screen:
         """Estimate the training and show the summary with the price and Confirm / Cancel."""
         self._require(TrainStep.preset)
-        assert self.state.dataset_id is not None and self.state.offering_id is not None
+        assert self.state.offering_id is not None
         offering = await self._offering(self.state.offering_id)
         if preset not in offering.presets:
             raise StaleAction(preset)
-        estimate = await self.client.estimate(
-            self.actor, self.state.dataset_id, offering.id, preset
-        )
+        self.state.preset, self.state.tuning = preset, Tuning.of(offering, preset)
+        estimate = await self.estimate({})
         if not estimate.ok:
             errors = "\n".join(f"• {e.message}" for e in estimate.errors)
             self.state.step = TrainStep.cancelled
             return Screen(texts.SUMMARY_ERRORS.format(errors=errors))
+        return await self.summary(estimate, offering)
+
+    async def estimate(self, overrides: dict[str, Number]) -> EstimateOut:
+        """The daemon's estimate of the journey's training with these overrides."""
+        assert self.state.offering_id is not None and self.state.preset is not None
+        return await self.client.estimate(
+            self.actor, self._dataset_id(), self.state.offering_id, self.state.preset, overrides
+        )
+
+    async def summary(self, estimate: EstimateOut, offering: OfferingOut | None = None) -> Screen:
+        """The summary of a training `estimate` priced (with the journey's settings): the
+        price held, what changed against the preset, Confirm, Cancel and the settings."""
+        s = self.state
+        assert s.offering_id is not None and s.preset is not None
+        offering = offering or await self._offering(s.offering_id)
         account = await self.client.me(self.actor)
-        dataset = await self.client.dataset(self.actor, self.state.dataset_id)
-        self.state.preset = preset
-        self.state.step = TrainStep.summary
-        text = texts.summary(dataset, offering, preset, estimate, account.balance)
-        return price_screen(
-            self.state,
+        dataset = await self.client.dataset(self.actor, self._dataset_id())
+        s.step = TrainStep.summary
+        changes = s.tuning.changes(s.preset)
+        text = texts.summary(dataset, offering, s.preset, estimate, account.balance, changes)
+        screen = price_screen(
+            s,
             text + quote_line(estimate.quote),
             estimate.cost,
             estimate.quote,
@@ -326,6 +351,11 @@ class TrainFlow:
             confirm=Action.confirm,
             back=_cancel_button(),
         )
+        settings = [Button(advanced_texts.BTN_ADVANCED, Action.advanced)]
+        if s.tuning.overrides:
+            settings.append(Button(advanced_texts.BTN_RESET, Action.reset_tuning))
+        screen.rows.append(settings)
+        return screen
 
     async def confirm(
         self, summary_id: str, reply_to: dict[str, Any] | None = None
@@ -335,7 +365,8 @@ class TrainFlow:
         s = self.state
         captions = s.step in (TrainStep.caption_summary, TrainStep.captioning)
         if not captions:
-            self._require(TrainStep.summary, TrainStep.submitted)
+            # The settings' steps too: Discord's modal answers while the summary still shows.
+            self._require(*PRICED, TrainStep.submitted)
         if summary_id != s.summary_id:
             raise StaleAction(summary_id)
         if captions:
@@ -354,6 +385,7 @@ class TrainFlow:
             dataset_id=self._dataset_id(),
             offering_id=s.offering_id,
             preset=s.preset,
+            overrides=s.tuning.overrides,
             idempotency_key=f"train:{self.actor.header}:{summary_id}",
             reply_to=reply_to,
             quote_id=s.quote_id,
@@ -394,6 +426,9 @@ class TrainFlow:
 
 # Steps after a payment: the journey cannot be cancelled any more (the job can).
 _PAID = (TrainStep.submitted, TrainStep.captioning)
+# Steps while a training's price shows: Confirm pays it (its summary id tells whether it is
+# still the price of the settings), the settings can be changed.
+PRICED = (TrainStep.summary, TrainStep.advanced, TrainStep.tuning)
 
 
 def _cancel_button() -> Button:

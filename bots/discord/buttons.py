@@ -13,13 +13,14 @@ import discord
 
 from bots.common import captions, library, media_texts, texts
 from bots.common.actions import Action
+from bots.common.advanced import AdvancedSettings
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import cancel_row
 from bots.common.screens import Button, Expect, Screen
 from bots.discord.care import ask_care
 from bots.discord.errors import report
 from bots.discord.render import ViewOf, actor, content, send_outgoing
-from bots.discord.widgets import CaptionFixModal, TextModal
+from bots.discord.widgets import CaptionFixModal, FormModal, TextModal
 from daemon.schemas import JobOut
 
 if TYPE_CHECKING:
@@ -104,12 +105,14 @@ class ActionButton(
                     bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
                 if outcome.generating is not None:
                     bot.journeys.generating[user.id] = outcome.generating
-                typed = (outcome.caption_for, outcome.fix_captions, outcome.care)
-                if typed == (None, None, None):
+                asks = (outcome.caption_for, outcome.fix_captions, outcome.care, outcome.form)
+                if all(ask is None for ask in asks):
                     await show(interaction, outcome)
                     return
             # No lock is held while the person types.
-            if outcome.care is not None:
+            if outcome.form is not None:
+                await ask_settings(interaction, outcome)
+            elif outcome.care is not None:
                 await ask_care(interaction, outcome, views_for(user.id))
             elif outcome.caption_for is not None:
                 await ask_caption(interaction, outcome)
@@ -262,6 +265,25 @@ async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcom
             modal.caption.value,
         )
         await respond(modal.interaction, screen)
+    except Exception as exc:
+        await report(modal.interaction, exc)
+
+
+async def ask_settings(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
+    """Ask every advanced setting in one modal, then show the summary with their price."""
+    assert outcome.form is not None and outcome.journey is not None
+    modal = FormModal(outcome.form)
+    await interaction.response.send_modal(modal)
+    if await modal.wait() or modal.interaction is None:
+        return  # timed out: nothing changes
+    bot, user, token = interaction.client, interaction.user, outcome.journey.token
+    try:
+        # The daemon prices the answers: acknowledged first, the summary follows.
+        await modal.interaction.response.defer(thinking=True)
+        async with bot.journeys.lock(user.id):
+            flow = bot.journeys.flow(bot.client, user, token)
+            screen = await AdvancedSettings(flow).submit(modal.answers)
+        await respond(modal.interaction, screen, token)
     except Exception as exc:
         await report(modal.interaction, exc)
 

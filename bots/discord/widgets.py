@@ -4,6 +4,10 @@ from typing import Any
 
 import discord
 
+from bots.common.screens import Form
+
+MAX_FIELDS = 5  # text inputs in one modal
+
 
 class TextModal(discord.ui.Modal):
     """Asks for one line of text; keeps the answer and the submitting interaction on self."""
@@ -43,5 +47,27 @@ class CaptionFixModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        self.interaction = interaction
+        self.stop()
+
+
+class FormModal(discord.ui.Modal):
+    """A `Form`'s fields, prefilled; keeps the answers by field name and the submitting
+    interaction on self."""
+
+    def __init__(self, form: Form) -> None:
+        super().__init__(title=form.title[:45], timeout=600)
+        self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
+        for field in form.fields[:MAX_FIELDS]:
+            text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                label=field.label[:45], default=field.value or None, max_length=40
+            )
+            self.inputs[field.name] = text_input
+            self.add_item(text_input)
+        self.answers: dict[str, str] = {}
+        self.interaction: discord.Interaction[Any] | None = None
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        self.answers = {name: text_input.value for name, text_input in self.inputs.items()}
         self.interaction = interaction
         self.stop()

@@ -12,6 +12,7 @@ from tests.bots.care import CARE_ACTIONS
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
+from tests.bots.test_advanced import ADVANCED_ACTIONS
 from tests.bots.test_market import MARKET_ACTIONS
 from tests.bots.test_media import MEDIA_ACTIONS
 
@@ -209,7 +210,8 @@ async def test_every_action_but_download_is_reachable(
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
     the marketplace's in test_market, the captions', generations' and checkpoints' in
-    the media tests, Mark all read in test_activity)."""
+    the media tests, Mark all read in test_activity, the advanced settings in
+    test_advanced_chat)."""
     fake = fake_discord
     pressed: set[Action] = set()
     press = fake.press
@@ -248,7 +250,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _slash(fake, "jobs", "list", "queued"), "Cancel job", "refunded")
     # Discord sells packs through its own premium buttons, not through an action.
     unpressed = {Action.download_model, Action.buy_pack} | MARKET_ACTIONS | MEDIA_ACTIONS
-    unpressed |= ACTIVITY_ACTIONS | CARE_ACTIONS
+    unpressed |= ACTIVITY_ACTIONS | CARE_ACTIONS | ADVANCED_ACTIONS
     assert pressed == set(Action) - unpressed
 
 

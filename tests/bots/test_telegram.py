@@ -12,6 +12,7 @@ from tests.bots.care import CARE_ACTIONS
 from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
+from tests.bots.test_advanced import ADVANCED_ACTIONS
 from tests.bots.test_market import MARKET_ACTIONS
 from tests.bots.test_media import MEDIA_ACTIONS
 
@@ -186,7 +187,8 @@ async def test_every_action_but_download_is_reachable(
 ) -> None:
     """Each action pressed once (Download needs a trained model: the slow journey presses it;
     the marketplace's in test_market, the captions', generations' and checkpoints' in
-    the media tests, Mark all read in test_activity)."""
+    the media tests, Mark all read in test_activity, the advanced settings in
+    test_advanced_chat)."""
     fake = fake_telegram
     pressed: set[Action] = set()
     press = fake.press
@@ -219,7 +221,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
     fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
     assert (await fake.wait_invoice()).payload.startswith("purchase:")
-    elsewhere = MARKET_ACTIONS | MEDIA_ACTIONS | ACTIVITY_ACTIONS | CARE_ACTIONS
+    elsewhere = MARKET_ACTIONS | MEDIA_ACTIONS | ACTIVITY_ACTIONS | CARE_ACTIONS | ADVANCED_ACTIONS
     assert pressed == set(Action) - {Action.download_model} - elsewhere
 
 

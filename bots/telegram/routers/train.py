@@ -7,6 +7,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 
 from bots.common import texts
+from bots.common.advanced import AdvancedSettings
 from bots.common.client import DaemonClient
 from bots.common.progress import ProgressBoard, cancel_row
 from bots.common.screens import Button, Screen, StaleAction
@@ -30,6 +31,8 @@ class Training(StatesGroup):
     offering = State()
     preset = State()
     summary = State()
+    advanced = State()
+    tuning = State()
     submitted = State()
 
 
@@ -79,6 +82,15 @@ async def on_text(message: Message, state: FSMContext, client: DaemonClient) -> 
     await send_screen(message, flow, screen, message.from_user.id)
 
 
+async def on_setting(message: Message, state: FSMContext, client: DaemonClient) -> None:
+    """A typed value of the advanced setting being asked."""
+    assert message.from_user is not None and message.text is not None
+    flow = await load(state, client, message.from_user.id)
+    screen = await AdvancedSettings(flow).typed(message.text)
+    await save(state, flow.state)
+    await send_screen(message, flow, screen, message.from_user.id)
+
+
 async def on_images(
     message: Message, bot: Bot, state: FSMContext, client: DaemonClient, albums: AlbumBuffer
 ) -> None:
@@ -122,6 +134,7 @@ def build() -> Router:
     router.message.register(cmd_train, Command("train"))
     router.message.register(on_text, Training.naming, F.text, ~F.text.startswith("/"))
     router.message.register(on_text, Training.trigger, F.text, ~F.text.startswith("/"))
+    router.message.register(on_setting, Training.tuning, F.text, ~F.text.startswith("/"))
     router.message.register(on_images, Training.images, has_image)
     router.message.register(on_not_image, Training.images, ~F.text.startswith("/"))
     router.message.register(on_stray_image, has_image)

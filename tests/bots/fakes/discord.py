@@ -33,6 +33,7 @@ from tests.bots.fakes.discord_payloads import (
     now,
     read_body,
     route_shape,
+    text_fields,
     text_inputs,
     user_payload,
 )
@@ -421,6 +422,19 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         ]
         data = {"custom_id": modal["custom_id"], "components": components}
         await self._broadcast("INTERACTION_CREATE", self._base_interaction(5, user_id, data))
+
+    async def fill_modal(self, user_id: int, answers: dict[str, str]) -> None:
+        """The user types into the last modal's fields whose label contains a key of `answers`
+        and submits it; the other fields keep their prefilled values, as Discord sends them."""
+        fields = text_fields(self.modals[-1]["components"])
+        labels = [field.get("label") or "" for field in fields]
+        for part in answers:
+            assert any(part in label for label in labels), f"no field {part!r} in {labels}"
+        values = []
+        for text_input, label in zip(fields, labels, strict=True):
+            typed = [value for part, value in answers.items() if part in label]
+            values.append(typed[0] if typed else text_input.get("value") or "")
+        await self.submit_modal(user_id, *values)
 
     async def post(
         self, user_id: int, content: str, files: list[tuple[str, bytes]] | None = None

@@ -49,14 +49,19 @@ def button_id(message: dict[str, Any], label_part: str) -> str:
 
 
 def text_inputs(components: list[dict[str, Any]]) -> list[str]:
-    ids = []
+    return [field["custom_id"] for field in text_fields(components)]
+
+
+def text_fields(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text inputs of a modal (in action rows or labels), in order."""
+    found = []
     for c in components:
         if c.get("type") == 4:
-            ids.append(c["custom_id"])
-        ids += text_inputs(c.get("components") or [])
+            found.append(c)
+        found += text_fields(c.get("components") or [])
         if isinstance(c.get("component"), dict):
-            ids += text_inputs([c["component"]])
-    return ids
+            found += text_fields([c["component"]])
+    return found
 
 
 def route_shape(path: str) -> str:
