@@ -21,8 +21,8 @@ from core.errors import InvalidInput, RateLimited
 from daemon.errors import Handler
 from daemon.keys import ENGINE, RATE_LIMITER, SETTINGS
 
-# The bots' own delivery channel is not a person's request.
-EXEMPT_PREFIXES = ("/v1/notifications",)
+# The bots' own channel (delivery, progress messages to resume) is not a person's request.
+EXEMPT_PREFIXES = ("/v1/notifications", "/v1/progress-messages")
 # Past this many buckets, full (idle) ones are dropped so memory stays bounded.
 MAX_BUCKETS = 10_000
 
