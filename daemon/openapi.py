@@ -12,7 +12,7 @@ from core.accounts import MAX_USER_ID_CHARS
 from core.conversations import MAX_KEY_CHARS
 from core.enums import Platform
 from daemon.errors import HTTP_CODES, STATUS_OF
-from daemon.ratelimit import EXEMPT_PREFIXES
+from daemon.ratelimit import BOTS_CHANNEL, EXEMPT_PREFIXES
 from daemon.schemas import MAX_ID
 
 ATTRIBUTE = "__openapi__"
@@ -198,7 +198,7 @@ def _path_schema(name: str) -> dict[str, Any]:
 
 def _acts_for_a_person(path: str) -> bool:
     # The bots' own channel (notifications, progress messages): the RPC token and no X-User.
-    return path.startswith("/v1/") and not path.startswith(EXEMPT_PREFIXES)
+    return path.startswith("/v1/") and not path.startswith(BOTS_CHANNEL)
 
 
 def _rate_limited(path: str) -> bool:

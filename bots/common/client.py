@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from bots.common.client_activity import ActivityCalls
+from bots.common.client_conversations import ConversationCalls
 from bots.common.client_insights import InsightsCalls
 from bots.common.client_web import WebCalls
 from bots.common.schemas import Actor, Upload
@@ -51,7 +52,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(ActivityCalls, InsightsCalls, WebCalls):
+class DaemonClient(ActivityCalls, InsightsCalls, WebCalls, ConversationCalls):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
 from bots.common.client import DaemonClient
@@ -19,6 +18,8 @@ from bots.common.settings import BotSettings
 from bots.telegram.callbacks import packer
 from bots.telegram.render import RetryAfterMiddleware, SampleMessages, send_outgoing
 from bots.telegram.routers import build_routers
+from bots.telegram.routers.train import resume_progress
+from bots.telegram.storage import DaemonStorage, FlushStates
 from bots.telegram.uploads import AlbumBuffer
 from daemon.schemas import NotificationOut
 
@@ -55,14 +56,22 @@ def build_bot(settings: BotSettings) -> Bot:
 
 
 def build_dispatcher(client: DaemonClient, settings: BotSettings) -> Dispatcher:
-    """A Dispatcher with every router and the services handlers ask for by name."""
+    """A Dispatcher with every router and the services handlers ask for by name.
+
+    Conversations live in the daemon (`DaemonStorage`), so a restart or a second replica
+    continues them; on start-up the progress messages of unfinished jobs are edited again.
+    """
+    storage = DaemonStorage(client)
     dp = Dispatcher(
-        storage=MemoryStorage(),
+        storage=storage,
         client=client,
         progress=ProgressBoard(client, settings.progress_interval),
         albums=AlbumBuffer(),
     )
+    dp.update.outer_middleware(FlushStates(storage))
     dp.include_routers(*build_routers())
+    dp.startup.register(storage.attach)
+    dp.startup.register(resume_progress)
     return dp
 
 
