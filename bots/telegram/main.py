@@ -86,6 +86,26 @@ def deliverer(bot: Bot) -> Deliver:
     return deliver
 
 
+async def poll(dp: Dispatcher, bot: Bot, handle_signals: bool) -> None:
+    """Long-poll until stopped; cancelled, stop polling before returning.
+
+    aiogram's `start_polling` waits on its polling tasks without cancelling them when it is
+    itself cancelled: they would go on taking updates after the daemon client is closed.
+    """
+    polling = asyncio.ensure_future(
+        dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+    )
+    try:
+        await asyncio.wait([polling])  # a cancellation interrupts this wait, not the polling
+    finally:
+        if not polling.done():
+            with contextlib.suppress(RuntimeError):  # not started yet: nothing polls
+                await dp.stop_polling()
+            polling.cancel()  # nothing to do once it stopped
+            await asyncio.gather(polling, return_exceptions=True)
+    polling.result()  # not cancelled: polling ended; a failure of it is raised here
+
+
 async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
     """Run the bot until cancelled: long-poll updates and deliver notifications."""
     rpc_token = settings.rpc_token.get_secret_value() if settings.rpc_token else None
@@ -101,7 +121,7 @@ async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
         )
         try:
             await bot.delete_webhook(drop_pending_updates=False)
-            await dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+            await poll(dp, bot, handle_signals)
         finally:
             notifier.cancel()
             await asyncio.gather(notifier, return_exceptions=True)
