@@ -211,3 +211,16 @@ async def test_progress_messages_of_unfinished_jobs_are_listed_for_the_bots(
     await client.post(f"/v1/jobs/{job_id}/cancel", headers=user_headers(ann))
     listed = await client.get("/v1/progress-messages?platform=telegram", headers=RPC_HEADERS)
     assert job_id not in [m["job_id"] for m in (await listed.json())["messages"]]
+
+
+async def test_conversation_bookkeeping_is_not_counted_against_the_person(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    settings = make_settings(rate_limit_per_minute=1, rate_limit_burst=1)
+    client = await aiohttp_client(create_app(settings))
+    ann = person()
+    assert (await client.get("/v1/me", headers=user_headers(ann))).status == 200
+    for version in range(3):  # the bot's read and write of each chat update
+        assert (await put(client, ann, "k", {"n": version}, version))[0] == 200
+        assert (await get(client, ann, "k"))[0] == 200
+    assert (await client.get("/v1/me", headers=user_headers(ann))).status == 429
