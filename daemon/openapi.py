@@ -9,9 +9,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from core.accounts import MAX_USER_ID_CHARS
+from core.conversations import MAX_KEY_CHARS
 from core.enums import Platform
 from daemon.errors import HTTP_CODES, STATUS_OF
-from daemon.ratelimit import EXEMPT_PREFIXES
+from daemon.ratelimit import BOTS_CHANNEL, EXEMPT_PREFIXES
 from daemon.schemas import MAX_ID
 
 ATTRIBUTE = "__openapi__"
@@ -24,6 +25,8 @@ ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 INTEGER_PATH_PARAMETERS = frozenset({"id", "step"})
 # aiohttp's `{name}` matches one non-empty path segment.
 SEGMENT_SCHEMA = {"type": "string", "minLength": 1}
+# A conversation's key (`/v1/conversations/{key}`) has the width of its column.
+KEY_SCHEMA = {**SEGMENT_SCHEMA, "maxLength": MAX_KEY_CHARS}
 PLATFORMS = "|".join(p.value for p in Platform)
 X_USER = {
     "name": "X-User",
@@ -188,12 +191,14 @@ def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_schema(name: str) -> dict[str, Any]:
-    return ID_SCHEMA if name in INTEGER_PATH_PARAMETERS or name.endswith("_id") else SEGMENT_SCHEMA
+    if name in INTEGER_PATH_PARAMETERS or name.endswith("_id"):
+        return ID_SCHEMA
+    return KEY_SCHEMA if name == "key" else SEGMENT_SCHEMA
 
 
 def _acts_for_a_person(path: str) -> bool:
-    # The notification routes are the bots' own channel: the RPC token and no X-User.
-    return path.startswith("/v1/") and not path.startswith("/v1/notifications")
+    # The bots' own channel (notifications, progress messages): the RPC token and no X-User.
+    return path.startswith("/v1/") and not path.startswith(BOTS_CHANNEL)
 
 
 def _rate_limited(path: str) -> bool:

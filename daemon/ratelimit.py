@@ -21,8 +21,11 @@ from core.errors import InvalidInput, RateLimited
 from daemon.errors import Handler
 from daemon.keys import ENGINE, RATE_LIMITER, SETTINGS
 
-# The bots' own delivery channel is not a person's request.
-EXEMPT_PREFIXES = ("/v1/notifications",)
+# The bots' own channel (delivery, progress messages to resume) is not a person's request.
+BOTS_CHANNEL = ("/v1/notifications", "/v1/progress-messages")
+# Nor is the bots' bookkeeping of a person's conversation: one read and at most one write per
+# chat update, whose own calls are counted.
+EXEMPT_PREFIXES = (*BOTS_CHANNEL, "/v1/conversations/")
 # Past this many buckets, full (idle) ones are dropped so memory stays bounded.
 MAX_BUCKETS = 10_000
 

@@ -12,6 +12,7 @@ import aiohttp
 
 from bots.common.client_activity import ActivityCalls
 from bots.common.client_care import CareCalls
+from bots.common.client_conversations import ConversationCalls
 from bots.common.client_insights import InsightsCalls
 from bots.common.client_web import WebCalls
 from bots.common.schemas import Actor, Upload
@@ -52,7 +53,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(ActivityCalls, InsightsCalls, WebCalls, CareCalls):
+class DaemonClient(ActivityCalls, InsightsCalls, WebCalls, CareCalls, ConversationCalls):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

@@ -40,6 +40,15 @@ class ConflictError(RpcError):
     """409: the state does not allow it (e.g. a dataset in use, an idempotency conflict)."""
 
 
+class StaleStateError(ConflictError):
+    """409 STALE_STATE: the conversation moved on (another tap, another bot replica) since it
+    was read; `details` carries `current_version`."""
+
+    @property
+    def current_version(self) -> int:
+        return int(self.details.get("current_version", 0))
+
+
 class TooLargeError(RpcError):
     """413: the upload is too large."""
 
@@ -102,6 +111,7 @@ _BY_CODE: dict[str, type[RpcError]] = {
     "SKU_UNKNOWN": SkuUnknownError,
     "QUOTE_EXPIRED": QuoteExpiredError,
     "QUOTE_CHANGED": QuoteChangedError,
+    "STALE_STATE": StaleStateError,
 }
 
 

@@ -1,4 +1,8 @@
-"""Live job progress: one message per job, edited in place, at most once per interval per chat."""
+"""Live job progress: one message per job, edited in place, at most once per interval per chat.
+
+Each message is recorded in the daemon, so a restarted bot (or another replica) resumes editing
+the messages of jobs that are not final yet.
+"""
 
 import asyncio
 import time
@@ -12,11 +16,13 @@ from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.schemas import Actor
 from bots.common.screens import Button
-from daemon.schemas import JobOut
+from daemon.schemas import JobOut, ResumedMessageOut
 
 log = structlog.get_logger(__name__)
 
 Render = Callable[[str, list[list[Button]]], Awaitable[None]]
+# How a front-end edits a message recorded by an earlier process.
+RenderFor = Callable[[ResumedMessageOut], Render]
 
 
 class ChatThrottle:
@@ -88,15 +94,48 @@ class ProgressBoard:
         self, actor: Actor, job: JobOut, chat: Hashable, render: Render, shown: str
     ) -> bool:
         """Keep a job's message up to date until the job is final (once per job)."""
-        if job.id in self._tasks and not self._tasks[job.id].done():
+        return self._track(actor, job.id, chat, render, shown)
+
+    def _track(
+        self, actor: Actor, job_id: int, chat: Hashable, render: Render, shown: str
+    ) -> bool:
+        if job_id in self._tasks and not self._tasks[job_id].done():
             return False
         coro = track_job(
-            self.client, actor, job.id, render, self.throttle, chat, poll=self.poll, shown=shown
+            self.client, actor, job_id, render, self.throttle, chat, poll=self.poll, shown=shown
         )
         task = asyncio.ensure_future(coro)
-        self._tasks[job.id] = task
-        task.add_done_callback(self._finished(job.id))
+        self._tasks[job_id] = task
+        task.add_done_callback(self._finished(job_id))
         return True
+
+    async def record(
+        self, actor: Actor, job_id: int, platform: str, chat_id: int, message_id: int
+    ) -> None:
+        """Tell the daemon which message shows the job's progress; a failure only costs the
+        resumption after a restart, so it is logged, not raised."""
+        try:
+            await self.client.record_progress_message(actor, job_id, platform, chat_id, message_id)
+        except (DaemonUnavailable, RpcError) as exc:
+            log.warning("progress_message_not_recorded", job_id=job_id, error=str(exc))
+
+    async def resume(self, platform: str, render_for: RenderFor) -> int:
+        """Go on editing the platform's recorded messages of unfinished jobs (on start-up);
+        how many are followed again."""
+        try:
+            records = await self.client.progress_messages(platform)
+        except (DaemonUnavailable, RpcError) as exc:
+            log.warning("progress_messages_not_resumed", platform=platform, error=str(exc))
+            return 0
+        resumed = 0
+        for found in records:
+            actor = Actor(platform=platform, user_id=found.platform_user_id)
+            # Chats are throttled by the platform's integer id, as when the message was sent;
+            # `shown` is unknown, so the first poll edits the message with the state of now.
+            chat = int(found.chat_id) if found.chat_id.lstrip("-").isdigit() else found.chat_id
+            resumed += self._track(actor, found.job_id, chat, render_for(found), "")
+        log.info("progress_messages_resumed", platform=platform, count=resumed)
+        return resumed
 
     def _finished(self, job_id: int) -> Callable[[asyncio.Task[JobOut]], None]:
         def done(task: asyncio.Task[JobOut]) -> None:

@@ -116,6 +116,10 @@ ALREADY_CONFIRMED = "Already confirmed — that is job #{job_id}; you were charg
 CANCELLED_FLOW = "Cancelled. Nothing was charged."
 NO_CONVERSATION = "There is no training conversation yet — start one with /train first."
 STALE_BUTTON = "This button is from an older conversation; it does nothing now."
+STATE_MOVED_ON = (
+    "This conversation moved on in the meantime (another tap, or another window), so I kept "
+    "it as it is now. Please go on from its latest message."
+)
 FOREIGN_BUTTON = "This button belongs to someone else's conversation."
 DAEMON_DOWN = "The training service is not reachable right now. Please try again in a minute."
 ERROR = "That did not work: {message}"

@@ -15,13 +15,14 @@ from bots.common import captions, library, media_texts, texts
 from bots.common.actions import Action
 from bots.common.advanced import AdvancedSettings
 from bots.common.dispatch import Outcome, Place, Press, dispatch
-from bots.common.progress import cancel_row
+from bots.common.progress import Render, cancel_row
 from bots.common.screens import Button, Expect, Screen
 from bots.discord.care import ask_care
 from bots.discord.errors import report
+from bots.discord.journeys import Talk
 from bots.discord.render import ViewOf, actor, content, send_outgoing
 from bots.discord.widgets import CaptionFixModal, FormModal, TextModal
-from daemon.schemas import JobOut
+from daemon.schemas import JobOut, ResumedMessageOut
 
 if TYPE_CHECKING:
     from bots.discord.main import LoraBot
@@ -100,11 +101,13 @@ class ActionButton(
         bot, user = interaction.client, interaction.user
         try:
             async with bot.journeys.lock(user.id):
-                outcome = await dispatch(bot.client, self._press(interaction))
+                talk = await bot.journeys.load(user)
+                outcome = await dispatch(bot.client, self._press(interaction, talk))
                 if outcome.journey is not None:
-                    bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
+                    talk.keep(outcome.journey, interaction.channel_id)
                 if outcome.generating is not None:
-                    bot.journeys.generating[user.id] = outcome.generating
+                    talk.held.generating = outcome.generating
+                await bot.journeys.save(talk)
                 asks = (outcome.caption_for, outcome.fix_captions, outcome.care, outcome.form)
                 if all(ask is None for ask in asks):
                     await show(interaction, outcome)
@@ -121,15 +124,15 @@ class ActionButton(
         except Exception as exc:
             await report(interaction, exc)
 
-    def _press(self, interaction: discord.Interaction[LoraBot]) -> Press:
+    def _press(self, interaction: discord.Interaction[LoraBot], talk: Talk) -> Press:
         return Press(
             self.action,
             self.arg,
             self.token,
             actor(interaction.user),
-            interaction.client.journeys.states.get(interaction.user.id),
+            talk.held.train,
             {"channel_id": interaction.channel_id, "guild_id": interaction.guild_id},
-            interaction.client.journeys.generating.get(interaction.user.id),
+            talk.held.generating,
         )
 
 
@@ -153,7 +156,8 @@ class AnswerButton(
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
         try:
-            asked = bot.journeys.answerable(bot.client, user, self.token).prompt()
+            talk = await bot.journeys.load(user)
+            asked = talk.answerable(bot.client, self.token).prompt()
             modal = TextModal(asked.prompt, asked.prompt, asked.suggestion)
             await interaction.response.send_modal(modal)
         except Exception as exc:
@@ -163,8 +167,9 @@ class AnswerButton(
             return  # timed out: nothing changes
         try:
             async with bot.journeys.lock(user.id):
-                flow = bot.journeys.answerable(bot.client, user, self.token)
-                screen = await flow.text(modal.value)
+                talk = await bot.journeys.load(user)  # again: it may have moved on meanwhile
+                screen = await talk.answerable(bot.client, self.token).text(modal.value)
+                await bot.journeys.save(talk)
             await respond(modal.interaction, screen, self.token)
         except Exception as exc:
             await report(modal.interaction, exc)
@@ -281,23 +286,43 @@ async def ask_settings(interaction: discord.Interaction[LoraBot], outcome: Outco
         # The daemon prices the answers: acknowledged first, the summary follows.
         await modal.interaction.response.defer(thinking=True)
         async with bot.journeys.lock(user.id):
-            flow = bot.journeys.flow(bot.client, user, token)
-            screen = await AdvancedSettings(flow).submit(modal.answers)
+            talk = await bot.journeys.load(user)  # again: it may have moved on meanwhile
+            screen = await AdvancedSettings(talk.flow(bot.client, token)).submit(modal.answers)
+            await bot.journeys.save(talk)
         await respond(modal.interaction, screen, token)
     except Exception as exc:
         await report(modal.interaction, exc)
 
 
+def progress_render(bot: LoraBot, channel_id: int, message_id: int, owner: int) -> Render:
+    """How a job's progress message is edited: through the bot's REST on the channel message
+    (not an interaction's token, which dies after 15 minutes), so a later process can too."""
+    message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+
+    async def render(text: str, rows: list[list[Button]]) -> None:
+        view = screen_view(Screen(text, rows), owner)
+        await message.edit(content=content(text), view=view)
+
+    return render
+
+
 async def start_progress(
     bot: LoraBot, channel_id: int, user: discord.abc.User, job: JobOut
 ) -> None:
-    """Post the job's progress message (a bot message: editable beyond 15 minutes)."""
+    """Post the job's progress message (a bot message), record it, and keep editing it."""
     channel = bot.get_partial_messageable(channel_id)
     first = Screen(texts.job_progress(job), cancel_row(job))
     message = await channel.send(first.text, view=screen_view(first, user.id))
-
-    async def render(text: str, rows: list[list[Button]]) -> None:
-        view = screen_view(Screen(text, rows), user.id)
-        await message.edit(content=content(text), view=view)
-
+    await bot.progress.record(actor(user), job.id, "discord", channel_id, message.id)
+    render = progress_render(bot, channel_id, message.id, user.id)
     bot.progress.follow(actor(user), job, channel_id, render, first.text)
+
+
+async def resume_progress(bot: LoraBot) -> None:
+    """On start-up: go on editing the progress messages an earlier process posted."""
+
+    def render_for(found: ResumedMessageOut) -> Render:
+        owner = int(found.platform_user_id)
+        return progress_render(bot, int(found.chat_id), int(found.message_id), owner)
+
+    await bot.progress.resume("discord", render_for)

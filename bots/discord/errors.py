@@ -7,7 +7,7 @@ import structlog
 from discord import app_commands
 
 from bots.common import texts
-from bots.common.errors import DaemonUnavailable, RpcError
+from bots.common.errors import DaemonUnavailable, RpcError, StaleStateError
 from bots.common.screens import StaleAction
 
 log = structlog.get_logger(__name__)
@@ -15,6 +15,8 @@ log = structlog.get_logger(__name__)
 
 def message_for(exc: BaseException, *, command: bool = False) -> str | None:
     """The polite text for an expected failure, None for a bug."""
+    if isinstance(exc, StaleStateError):
+        return texts.STATE_MOVED_ON
     if isinstance(exc, RpcError):
         return texts.ERROR.format(message=exc.message)
     if isinstance(exc, DaemonUnavailable):

@@ -13,7 +13,7 @@ from bots.common.delivery import run_notifier
 from bots.common.outgoing import Outgoing
 from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
-from bots.discord.buttons import ActionButton, AnswerButton, views_for
+from bots.discord.buttons import ActionButton, AnswerButton, resume_progress, views_for
 from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.activity import ActivityCog
 from bots.discord.cogs.generate import GenerateCog
@@ -41,12 +41,13 @@ class LoraBot(commands.Bot):
         self.client = client
         self.settings = settings
         self.progress = ProgressBoard(client, settings.progress_interval)
-        self.journeys = Journeys()
+        self.journeys = Journeys(client)
         self.samples = SampleMessages()
         self._notifier: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
+        """Add the cogs and persistent buttons, sync commands, resume the progress messages of
+        unfinished jobs, start delivering notifications."""
         cogs = (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, InsightsCog, ActivityCog)
         for cog in (*cogs, WebCog):
             await self.add_cog(cog(self))
@@ -56,6 +57,7 @@ class LoraBot(commands.Bot):
         if guild is not None:
             self.tree.copy_global_to(guild=discord.Object(guild))
         await self.tree.sync(guild=discord.Object(guild) if guild is not None else None)
+        await resume_progress(self)
         self._notifier = asyncio.create_task(
             run_notifier(
                 self.client, "discord", self.deliver, wait=self.settings.notification_wait

@@ -8,7 +8,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
 from bots.common.client import DaemonClient
@@ -19,6 +18,8 @@ from bots.common.settings import BotSettings
 from bots.telegram.callbacks import packer
 from bots.telegram.render import RetryAfterMiddleware, SampleMessages, send_outgoing
 from bots.telegram.routers import build_routers
+from bots.telegram.routers.train import resume_progress
+from bots.telegram.storage import DaemonStorage, FlushStates
 from bots.telegram.uploads import AlbumBuffer
 from bots.telegram.webhook import serve_webhook
 from daemon.schemas import NotificationOut
@@ -56,14 +57,22 @@ def build_bot(settings: BotSettings) -> Bot:
 
 
 def build_dispatcher(client: DaemonClient, settings: BotSettings) -> Dispatcher:
-    """A Dispatcher with every router and the services handlers ask for by name."""
+    """A Dispatcher with every router and the services handlers ask for by name.
+
+    Conversations live in the daemon (`DaemonStorage`), so a restart or a second replica
+    continues them; on start-up the progress messages of unfinished jobs are edited again.
+    """
+    storage = DaemonStorage(client)
     dp = Dispatcher(
-        storage=MemoryStorage(),
+        storage=storage,
         client=client,
         progress=ProgressBoard(client, settings.progress_interval),
         albums=AlbumBuffer(),
     )
+    dp.update.outer_middleware(FlushStates(storage))
     dp.include_routers(*build_routers())
+    dp.startup.register(storage.attach)
+    dp.startup.register(resume_progress)
     return dp
 
 
@@ -76,6 +85,26 @@ def deliverer(bot: Bot) -> Deliver:
         await send_outgoing(bot, user_id, items, packer(user_id), samples)
 
     return deliver
+
+
+async def poll(dp: Dispatcher, bot: Bot, handle_signals: bool) -> None:
+    """Long-poll until stopped; cancelled, stop polling before returning.
+
+    aiogram's `start_polling` waits on its polling tasks without cancelling them when it is
+    itself cancelled: they would go on taking updates after the daemon client is closed.
+    """
+    polling = asyncio.ensure_future(
+        dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+    )
+    try:
+        await asyncio.wait([polling])  # a cancellation interrupts this wait, not the polling
+    finally:
+        if not polling.done():
+            with contextlib.suppress(RuntimeError):  # not started yet: nothing polls
+                await dp.stop_polling()
+            polling.cancel()  # nothing to do once it stopped
+            await asyncio.gather(polling, return_exceptions=True)
+    polling.result()  # not cancelled: polling ended; a failure of it is raised here
 
 
 async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
@@ -97,7 +126,7 @@ async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
             else:
                 # getUpdates is refused while a webhook is set; its pending updates are kept.
                 await bot.delete_webhook(drop_pending_updates=False)
-                await dp.start_polling(bot, handle_signals=handle_signals, polling_timeout=20)
+                await poll(dp, bot, handle_signals)
         finally:
             notifier.cancel()
             await asyncio.gather(notifier, return_exceptions=True)

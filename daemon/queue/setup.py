@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import notifications
+from core import conversations, notifications
 from core.dataset_images import reclaim_orphan_blobs
 from core.db.types import utcnow
 from core.quotes import purge_expired as purge_expired_quotes
@@ -188,13 +188,14 @@ async def _wake_expired_notifications(app: web.Application) -> None:
 
 
 async def run_upkeep(app: web.Application) -> upkeep.UpkeepReport:
-    """One upkeep pass: link codes, quotes, web sign-ins, orphan blobs, finished jobs' files,
-    cache budget."""
+    """One upkeep pass: link codes, quotes, web sign-ins, conversations, orphan blobs,
+    finished jobs' files, cache budget."""
     settings, report = app[SETTINGS], upkeep.UpkeepReport()
     async with app[SESSIONMAKER].begin() as session:
         report.link_codes = await upkeep.expire_link_codes(session)
         report.quotes = await purge_expired_quotes(session)
         report.web_sign_ins = await purge_expired_sign_ins(session)
+        report.conversations = await conversations.purge_expired(session)
     async with app[SESSIONMAKER]() as session:
         referenced = await upkeep.referenced_model_keys(session)
         dirs = upkeep.job_dir_ids(settings.data_dir)

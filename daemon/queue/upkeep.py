@@ -1,5 +1,5 @@
-"""Periodic upkeep: expired link codes and quotes, orphaned blobs, old job files, the latent
-cache budget."""
+"""Periodic upkeep: expired link codes, quotes and conversations, orphaned blobs, old job
+files, the latent cache budget."""
 
 import os
 import shutil
@@ -35,6 +35,7 @@ class UpkeepReport:
     link_codes: int = 0
     quotes: int = 0
     web_sign_ins: int = 0  # expired dashboard links and sessions
+    conversations: int = 0  # the bots' expired conversation states
     orphan_blobs: int = 0
     job_dirs: int = 0
     cache_files: int = 0

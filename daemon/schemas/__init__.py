@@ -65,6 +65,17 @@ from daemon.schemas.captions import (
 )
 from daemon.schemas.checkpoints import CheckpointFileOut, CheckpointOut, CheckpointsOut
 from daemon.schemas.common import BODY_ID, KEY, MAX_ID, MAX_POINTS, Answer, Body
+from daemon.schemas.conversations import (
+    ConversationDelete,
+    ConversationDeleted,
+    ConversationIn,
+    ConversationOut,
+    ProgressMessageIn,
+    ProgressMessageOut,
+    ProgressMessagesOut,
+    ProgressMessagesQuery,
+    ResumedMessageOut,
+)
 from daemon.schemas.datasets import (
     CONTACT_SHEET_PER_PAGE,
     AddedImage,
@@ -319,4 +330,13 @@ __all__ = [
     "ActivityPage",
     "ReadAllOut",
     "UnreadOut",
+    "ConversationIn",
+    "ConversationDelete",
+    "ConversationDeleted",
+    "ConversationOut",
+    "ProgressMessageIn",
+    "ProgressMessageOut",
+    "ProgressMessagesQuery",
+    "ResumedMessageOut",
+    "ProgressMessagesOut",
 ]

@@ -24,5 +24,7 @@ class GenerateCog(BotCog, commands.Cog):
         flow = GenerateFlow(self.bot.client, actor(interaction.user), GenerateState())
         async with self.bot.journeys.lock(interaction.user.id):
             screen = await flow.begin()
-            self.bot.journeys.generating[interaction.user.id] = flow.state
+            talk = await self.bot.journeys.load(interaction.user)
+            talk.held.generating = flow.state
+            await self.bot.journeys.save(talk)
         await respond(interaction, screen, flow.state.token)

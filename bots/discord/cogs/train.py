@@ -26,7 +26,10 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
         """Start the journey."""
         flow = TrainFlow(self.bot.client, actor(interaction.user), TrainState())
         screen = await flow.begin()
-        self.bot.journeys.keep(interaction.user.id, flow.state, interaction.channel_id)
+        async with self.bot.journeys.lock(interaction.user.id):
+            talk = await self.bot.journeys.load(interaction.user)
+            talk.keep(flow.state, interaction.channel_id)
+            await self.bot.journeys.save(talk)
         await respond(interaction, screen, flow.state.token)
 
     @app_commands.command(name="upload", description="Add images to the dataset being built")
@@ -47,8 +50,10 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
         uploads, refused = await self._read(files, caption)
         journeys = self.bot.journeys
         async with journeys.lock(interaction.user.id):
-            flow = journeys.flow(self.bot.client, interaction.user)
+            talk = await journeys.load(interaction.user)
+            flow = talk.flow(self.bot.client)
             screen = await flow.add_images(uploads, refused)
+            await journeys.save(talk)
         await respond(interaction, screen, flow.state.token)
 
     async def _read(
@@ -69,17 +74,18 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
     async def on_message(self, message: discord.Message) -> None:
         """Images posted as a follow-up message in the journey's channel (or DM)."""
         journeys, author = self.bot.journeys, message.author
-        state = journeys.states.get(author.id)
-        if author.bot or state is None or state.step != TrainStep.images:
-            return
-        if not message.attachments or journeys.channels.get(author.id) not in (
-            message.channel.id,
-            None,
-        ):
-            return
-        uploads, refused = await self._read(message.attachments, message.content or None)
+        if author.bot or not message.attachments:
+            return  # only a person's attachments can be images of a journey
         async with journeys.lock(author.id):
-            flow = journeys.flow(self.bot.client, author)
+            talk = await journeys.load(author)
+            state, channel_id = talk.held.train, talk.held.channel_id
+            if state is None or state.step != TrainStep.images:
+                return
+            if channel_id not in (message.channel.id, None):
+                return
+            uploads, refused = await self._read(message.attachments, message.content or None)
+            flow = talk.flow(self.bot.client)
             screen = await flow.add_images(uploads, refused)
+            await journeys.save(talk)
         view = screen_view(screen, author.id, flow.state.token)
         await message.reply(content(screen.text), view=view, mention_author=False)

@@ -6,7 +6,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bots.common import texts
-from bots.common.errors import DaemonUnavailable, RpcError
+from bots.common.errors import DaemonUnavailable, RpcError, StaleStateError
 from bots.common.screens import StaleAction
 
 log = structlog.get_logger(__name__)
@@ -18,6 +18,11 @@ async def _reply(event: ErrorEvent, text: str) -> None:
         await update.callback_query.answer(text[:200], show_alert=True)
     elif update.message is not None:
         await update.message.answer(text)
+
+
+async def on_stale_state(event: ErrorEvent) -> None:
+    """Another tap or replica moved the conversation on first: it stays as that one left it."""
+    await _reply(event, texts.STATE_MOVED_ON)
 
 
 async def on_rpc_error(event: ErrorEvent) -> None:
@@ -40,6 +45,7 @@ async def on_stale(event: ErrorEvent) -> None:
 def build() -> Router:
     """The error router."""
     router = Router(name="errors")
+    router.errors.register(on_stale_state, ExceptionTypeFilter(StaleStateError))
     router.errors.register(on_rpc_error, ExceptionTypeFilter(RpcError))
     router.errors.register(on_daemon_down, ExceptionTypeFilter(DaemonUnavailable))
     router.errors.register(on_stale, ExceptionTypeFilter(StaleAction))

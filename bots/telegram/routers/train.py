@@ -9,13 +9,13 @@ from aiogram.types import Message
 from bots.common import texts
 from bots.common.advanced import AdvancedSettings
 from bots.common.client import DaemonClient
-from bots.common.progress import ProgressBoard, cancel_row
+from bots.common.progress import ProgressBoard, Render, cancel_row
 from bots.common.screens import Button, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.telegram.callbacks import packer
 from bots.telegram.render import actor, actor_for, edit, screen_kwargs
 from bots.telegram.uploads import AlbumBuffer, has_image, uploads_of
-from daemon.schemas import JobOut
+from daemon.schemas import JobOut, ResumedMessageOut
 
 
 class Training(StatesGroup):
@@ -114,18 +114,35 @@ async def on_not_image(message: Message) -> None:
     await message.answer(texts.NOT_AN_IMAGE)
 
 
+def progress_render(bot: Bot, chat_id: int, message_id: int, owner: int) -> Render:
+    """How a job's progress message is edited (by this process or a later one)."""
+    pack = packer(owner)
+
+    async def render(text: str, rows: list[list[Button]]) -> None:
+        await edit(bot, chat_id, message_id, Screen(text, rows), pack)
+
+    return render
+
+
 async def start_progress(
     bot: Bot, chat_id: int, owner: int, job: JobOut, progress: ProgressBoard
 ) -> None:
-    """Send the job's progress message and keep editing it until the job is final."""
-    pack = packer(owner)
+    """Send the job's progress message, record it, and keep editing it until the job is final."""
     first = Screen(texts.job_progress(job), cancel_row(job))
-    sent = await bot.send_message(chat_id, **screen_kwargs(first, pack))
-
-    async def render(text: str, rows: list[list[Button]]) -> None:
-        await edit(bot, chat_id, sent.message_id, Screen(text, rows), pack)
-
+    sent = await bot.send_message(chat_id, **screen_kwargs(first, packer(owner)))
+    await progress.record(actor_for(owner), job.id, "telegram", chat_id, sent.message_id)
+    render = progress_render(bot, chat_id, sent.message_id, owner)
     progress.follow(actor_for(owner), job, chat_id, render, first.text)
+
+
+async def resume_progress(bot: Bot, progress: ProgressBoard) -> None:
+    """On start-up: go on editing the progress messages an earlier process sent."""
+
+    def render_for(found: ResumedMessageOut) -> Render:
+        owner = int(found.platform_user_id)
+        return progress_render(bot, int(found.chat_id), int(found.message_id), owner)
+
+    await progress.resume("telegram", render_for)
 
 
 def build() -> Router:

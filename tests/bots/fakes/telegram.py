@@ -205,6 +205,15 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
     async def _m_editmessagetext(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
         msg = self.messages[(chat_id, message_id)]
+        if msg.get("text") == p["text"] and msg.get("reply_markup") == _markup(p).get(
+            "reply_markup"
+        ):
+            # As the Bot API answers an edit that changes nothing.
+            raise BotApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
         msg["text"] = p["text"]
         msg.pop("reply_markup", None)
         msg.update(_markup(p))
