@@ -15,7 +15,7 @@ from tests.bots.care import (
     zip_refusals,
     zipped,
 )
-from tests.bots.conftest import Daemon
+from tests.bots.conftest import Daemon, png
 from tests.bots.fakes.telegram import DOWNLOAD_LIMIT, FakeTelegram, Sent
 from tests.bots.test_telegram import USER, WHO, _press, _say, _settings
 
@@ -110,3 +110,23 @@ async def test_contact_sheet_removal_rename_tags_and_description(
         ["cat", "portrait"],
         "My cat, mostly asleep.",
     )
+
+
+async def test_a_question_aside_keeps_the_journey_collecting_images(
+    daemon: Daemon, fake_telegram: FakeTelegram, run_bot: Any
+) -> None:
+    """Renaming the dataset (an answer aiogram waits for in its own state) in the middle of
+    /train's image step: once answered, photos are still collected by the journey."""
+    fake = fake_telegram
+    run_bot(run, _settings(daemon, fake))
+    first = await _say(fake, "/train", "Let's make one")
+    await _press(fake, first, "New dataset", "Send me a name")
+    await _say(fake, "My Cat", "Send images now")
+    detail = await _press(
+        fake, await _say(fake, "/datasets", "Your datasets:"), "My Cat", "Dataset #"
+    )
+    await _press(fake, detail, "Rename", "Send the new name")
+    await _say(fake, "Kitten", "Renamed to “Kitten”.")
+    mark = len(fake.log)
+    fake.send_photo(USER, png(7), caption="a cat on a chair")
+    assert "now has 1" in (await fake.wait_text("Added 1 image(s)", after=mark)).text

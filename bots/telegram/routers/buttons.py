@@ -9,6 +9,7 @@ from bots.common.client import DaemonClient
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import ProgressBoard
 from bots.common.screens import StaleAction
+from bots.telegram import asides
 from bots.telegram.callbacks import ActionCb, packer
 from bots.telegram.render import actor, edit, screen_kwargs, send_outgoing
 from bots.telegram.routers import care, imagine
@@ -64,12 +65,10 @@ async def show(
         await imagine.save(state, outcome.generating)
         token = outcome.generating.token
     if outcome.caption_for is not None:
-        await state.set_state(Recaption.caption)
         image = outcome.caption_for
-        await state.update_data(recaption=[image.dataset_id, image.image_id])
+        await asides.ask(state, Recaption.caption, recaption=[image.dataset_id, image.image_id])
     if outcome.fix_captions is not None:
-        await state.set_state(CaptionFix.number)
-        await state.update_data(fix=outcome.fix_captions)
+        await asides.ask(state, CaptionFix.number, fix=outcome.fix_captions)
     if outcome.care is not None:
         await care.ask(state, outcome.care)
     if outcome.screen is not None:

@@ -7,6 +7,7 @@ from aiogram.types import Message
 
 from bots.common import captions
 from bots.common.client import DaemonClient
+from bots.telegram import asides
 from bots.telegram.callbacks import packer
 from bots.telegram.render import actor, screen_kwargs
 
@@ -24,8 +25,7 @@ async def on_number(message: Message, state: FSMContext, client: DaemonClient) -
     who, dataset_id = actor(message.from_user), (await state.get_data())["fix"]
     screen, number = await captions.pick(client, who, dataset_id, message.text)
     if number is not None:
-        await state.set_state(CaptionFix.text)
-        await state.update_data(fix_number=number)
+        await asides.ask(state, CaptionFix.text, fix_number=number)
     await message.answer(screen.text)
 
 
@@ -33,7 +33,7 @@ async def on_text(message: Message, state: FSMContext, client: DaemonClient) -> 
     """The caption's new text: write it and show the list again."""
     assert message.from_user is not None and message.text is not None
     data = await state.get_data()
-    await state.set_state(None)  # keeps the data: the journeys under way stay
+    await asides.done(state)
     screen = await captions.fix(
         client, actor(message.from_user), data["fix"], str(data["fix_number"]), message.text
     )

@@ -8,6 +8,7 @@ from aiogram.types import Message
 from bots.common import dataset_edits
 from bots.common.client import DaemonClient
 from bots.common.dataset_care import CareAsk
+from bots.telegram import asides
 from bots.telegram.callbacks import packer
 from bots.telegram.render import actor, send_outgoing
 
@@ -20,8 +21,7 @@ class DatasetCare(StatesGroup):
 
 async def ask(state: FSMContext, question: CareAsk) -> None:
     """Wait for the answer of `question` (the journeys under way stay in the data)."""
-    await state.set_state(DatasetCare.answer)
-    await state.update_data(care=question.pack())
+    await asides.ask(state, DatasetCare.answer, care=question.pack())
 
 
 async def on_answer(message: Message, bot: Bot, state: FSMContext, client: DaemonClient) -> None:
@@ -30,7 +30,7 @@ async def on_answer(message: Message, bot: Bot, state: FSMContext, client: Daemo
     question = CareAsk.unpack((await state.get_data())["care"])
     answered = await dataset_edits.answer(client, actor(message.from_user), question, message.text)
     if not answered.again:
-        await state.set_state(None)
+        await asides.done(state)
     await send_outgoing(bot, message.chat.id, answered.items, packer(message.from_user.id))
 
 

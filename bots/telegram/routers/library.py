@@ -8,6 +8,7 @@ from aiogram.types import Message
 
 from bots.common import library
 from bots.common.client import DaemonClient
+from bots.telegram import asides
 from bots.telegram.callbacks import packer
 from bots.telegram.render import actor, screen_kwargs
 
@@ -43,7 +44,7 @@ async def on_caption(message: Message, state: FSMContext, client: DaemonClient) 
     """The new caption of the image chosen with ✎."""
     assert message.from_user is not None and message.text is not None
     dataset_id, image_id = (await state.get_data())["recaption"]
-    await state.clear()
+    await asides.done(state)
     screen = await library.recaption(
         client, actor(message.from_user), dataset_id, image_id, message.text
     )
