@@ -12,6 +12,7 @@ import aiohttp
 
 from bots.common.client_activity import ActivityCalls
 from bots.common.client_insights import InsightsCalls
+from bots.common.client_languages import LanguageCalls
 from bots.common.client_web import WebCalls
 from bots.common.schemas import Actor, Upload
 from bots.common.transport import M, clean
@@ -51,7 +52,7 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(ActivityCalls, InsightsCalls, WebCalls):
+class DaemonClient(ActivityCalls, InsightsCalls, LanguageCalls, WebCalls):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

@@ -10,7 +10,16 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bots.common import activity, captions, checkpoints, library, market, publishing, shop
+from bots.common import (
+    activity,
+    captions,
+    checkpoints,
+    languages,
+    library,
+    market,
+    publishing,
+    shop,
+)
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.generate import GenerateFlow, GenerateState
@@ -255,6 +264,12 @@ async def _mark_all_read(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(await activity.mark_all_read(client, press.actor), Place.replace)
 
 
+# -- the person's language -----------------------------------------------------------------
+async def _language(client: DaemonClient, press: Press) -> Outcome:
+    # The choice replaces the question, already in the language chosen.
+    return Outcome(await languages.choose(client, press.actor, press.arg), Place.replace)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -291,6 +306,7 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.checkpoints: _checkpoints,
         Action.checkpoint_files: _checkpoint_files,
         Action.mark_all_read: _mark_all_read,
+        Action.language: _language,
     }
 )
 

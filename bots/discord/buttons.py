@@ -66,7 +66,7 @@ class _OwnedButton:
         # Anyone can click in a channel; only the owner's presses count.
         if interaction.user.id == self.owner:
             return True
-        await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
+        await interaction.response.send_message(str(texts.FOREIGN_BUTTON), ephemeral=True)
         return False
 
 
@@ -173,7 +173,7 @@ def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     rows: list[list[discord.ui.Item[Any]]] = []
     if screen.expects is Expect.text:
-        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or 'Answer'}")])
+        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or texts.ANSWER}")])
     rows.extend(
         [ActionButton(b.action, owner, token, b.arg, b.label) for b in row] for row in screen.rows
     )

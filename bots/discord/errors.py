@@ -18,9 +18,9 @@ def message_for(exc: BaseException, *, command: bool = False) -> str | None:
     if isinstance(exc, RpcError):
         return texts.ERROR.format(message=exc.message)
     if isinstance(exc, DaemonUnavailable):
-        return texts.DAEMON_DOWN
+        return str(texts.DAEMON_DOWN)
     if isinstance(exc, StaleAction):
-        return texts.NO_CONVERSATION if command else texts.STALE_BUTTON
+        return str(texts.NO_CONVERSATION if command else texts.STALE_BUTTON)
     return None
 
 
@@ -30,7 +30,7 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
     text = message_for(exc, command=command)
     if text is None:
         log.error("discord_handler_failed", error=repr(exc), exc_info=exc)
-        text = texts.ERROR.format(message="something went wrong on our side")
+        text = texts.ERROR.format(message=texts.OUR_FAULT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)

@@ -8,6 +8,7 @@ import structlog
 import yarl
 from discord.ext import commands
 
+from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.delivery import run_notifier
 from bots.common.outgoing import Outgoing
@@ -73,7 +74,7 @@ class LoraBot(commands.Bot):
             if not channel_id:
                 raise
             channel = self.get_partial_messageable(int(channel_id))
-            await channel.send(f"{user.mention} — I could not DM you, so here it is:")
+            await channel.send(texts.NO_DM.format(mention=user.mention))
             await send_outgoing(channel, items, views, self.samples)
 
     async def close(self) -> None:
