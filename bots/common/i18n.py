@@ -82,6 +82,16 @@ def _(message: str) -> str:
     return cast(str, LazyProxy(gettext, message, enable_cache=False))
 
 
+def set_locale(language: str | None, platform_locale: str | None = None) -> str:
+    """Answer in `language` (else the platform locale's, else English) from here on, in this
+    task and the tasks it starts (an interaction's own task, say)."""
+    chosen = language if language in catalogs() else None
+    chosen = chosen or negotiate(platform_locale) or DEFAULT_LANGUAGE
+    LOCALE.set(chosen)
+    PLATFORM_LOCALE.set(platform_locale)
+    return chosen
+
+
 @contextmanager
 def use_locale(language: str | None, platform_locale: str | None = None) -> Iterator[str]:
     """Answer in `language` (else the platform locale's, else English) within the block."""

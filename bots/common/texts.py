@@ -39,6 +39,7 @@ HELP = _(
     "/buy — buy points with Telegram Stars\n"
     "/link — a code to join your Telegram and Discord accounts\n"
     "/web — a sign-in link to the web dashboard\n"
+    "/language — the language I answer you in\n"
     "/help — this text"
 )
 HELP_DISCORD = _(
@@ -57,7 +58,8 @@ HELP_DISCORD = _(
     "/account balance — your points and recent ledger entries\n"
     "/buy — buy points\n"
     "/account link — a code to join your Telegram and Discord accounts\n"
-    "/web — a sign-in link to the web dashboard"
+    "/web — a sign-in link to the web dashboard\n"
+    "/language — the language I answer you in"
 )
 
 PICK_DATASET = _("Which dataset should I train on? Pick one, or start a new one.")

@@ -17,6 +17,7 @@ from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import cancel_row
 from bots.common.screens import Button, Expect, Screen
 from bots.discord.errors import report
+from bots.discord.i18n import localize
 from bots.discord.render import ViewOf, actor, content, send_outgoing
 from bots.discord.widgets import CaptionFixModal, TextModal
 from daemon.schemas import JobOut
@@ -63,6 +64,7 @@ class _OwnedButton:
         return cls.parse(match, getattr(item, "label", None) or cls.default_label)
 
     async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        await localize(interaction)
         # Anyone can click in a channel; only the owner's presses count.
         if interaction.user.id == self.owner:
             return True

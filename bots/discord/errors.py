@@ -9,6 +9,7 @@ from discord import app_commands
 from bots.common import texts
 from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.screens import StaleAction
+from bots.discord.i18n import localize
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,11 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
 
 
 class Tree(app_commands.CommandTree[Any]):
-    """A command tree whose errors reach the person, not just the log."""
+    """A command tree whose errors reach the person, not just the log, in their language."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        await localize(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /

@@ -19,12 +19,14 @@ from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.activity import ActivityCog
 from bots.discord.cogs.generate import GenerateCog
 from bots.discord.cogs.insights import InsightsCog
+from bots.discord.cogs.language import LanguageCog
 from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.cogs.web import WebCog
 from bots.discord.errors import Tree
+from bots.discord.i18n import CatalogTranslator
 from bots.discord.journeys import Journeys
 from bots.discord.render import SampleMessages, send_outgoing
 from daemon.schemas import NotificationOut
@@ -49,10 +51,11 @@ class LoraBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Add the cogs and persistent buttons, sync commands, start delivering notifications."""
         cogs = (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, InsightsCog, ActivityCog)
-        for cog in (*cogs, WebCog):
+        for cog in (*cogs, WebCog, LanguageCog):
             await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)
+        await self.tree.set_translator(CatalogTranslator())
         guild = self.settings.discord_guild_id
         if guild is not None:
             self.tree.copy_global_to(guild=discord.Object(guild))

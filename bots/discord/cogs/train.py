@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bots.common import i18n, languages
 from bots.common.schemas import Upload
 from bots.common.train import TrainFlow, TrainState, TrainStep
 from bots.discord.buttons import respond, screen_view
@@ -61,6 +62,8 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
             None,
         ):
             return
+        # A message carries no locale: the person's language as the daemon keeps it.
+        i18n.set_locale(await languages.spoken(self.bot.client, actor(author), None))
         caption = message.content or None
         uploads = [Upload(a.filename, await a.read(), caption) for a in message.attachments]
         async with journeys.lock(author.id):

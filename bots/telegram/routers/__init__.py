@@ -10,6 +10,7 @@ from bots.telegram.routers import (
     errors,
     imagine,
     insights,
+    language,
     library,
     market,
     shop,
@@ -32,5 +33,6 @@ def build_routers() -> list[Router]:
         market.build(),
         web.build(),
         activity.build(),
+        language.build(),
         buttons.build(),
     ]
