@@ -14,7 +14,10 @@ FOLLOW_APP = "auto"  # the button argument of "Follow my app"
 
 
 async def spoken(client: DaemonClient, actor: Actor, platform_locale: str | None) -> str:
-    """The person's language: their choice, else their app's; the app's if the daemon is out."""
+    """The person's language: their choice, else their app's; the app's if the daemon is out
+    (or the bot is stopping: an update it still holds is answered as far as it can be)."""
+    if client.closed:
+        return negotiate(platform_locale) or i18n.DEFAULT_LANGUAGE
     try:
         return (await client.language(actor)).language
     except (DaemonUnavailable, RpcError):

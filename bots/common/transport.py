@@ -57,6 +57,11 @@ class Transport:
     ) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the session is closed (the bot is stopping, or not started)."""
+        return self._session is None
+
     async def close(self) -> None:
         """Close the HTTP session."""
         if self._session is not None:

@@ -90,6 +90,8 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         self._changed = asyncio.Condition()
         self.identified = asyncio.Event()
         self.users: dict[int, str] = {}
+        # Each user's client language, sent as the interaction's `locale` (Discord: en-US).
+        self.locales: dict[int, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> tuple[str, str]:
@@ -357,6 +359,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         interaction_id = next(self._ids)
         token = f"itoken{interaction_id}"
         payload = interaction_payload(interaction_id, token, kind, self._member(user_id), data)
+        payload["locale"] = self.locales.get(user_id, payload["locale"])
         self.callbacks.append({"token": token, "type": kind, "responses": [], "message_id": None})
         return payload
 

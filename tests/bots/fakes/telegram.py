@@ -75,6 +75,10 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
     stars: StarsState = field(default_factory=StarsState)
     # The update types `getUpdates` asked for (kept until changed, as Telegram does).
     allowed_updates: list[str] = field(default_factory=list)
+    # Each user's app language, sent as `from.language_code` (Telegram omits it when unknown).
+    language_codes: dict[int, str] = field(default_factory=dict)
+    # The command menus set with setMyCommands, by `language_code` ("" for everyone else).
+    command_menus: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     server: TestServer | None = None
 
     def __post_init__(self) -> None:
@@ -130,7 +134,10 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
     async def _m_deletewebhook(self, _: dict[str, Any]) -> bool:
         return True
 
-    async def _m_setmycommands(self, _: dict[str, Any]) -> bool:
+    async def _m_setmycommands(self, p: dict[str, Any]) -> bool:
+        commands = p["commands"]
+        menu = json.loads(commands) if isinstance(commands, str) else commands
+        self.command_menus[p.get("language_code") or ""] = menu
         return True
 
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> bool:
@@ -276,12 +283,18 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         asyncio.get_running_loop().create_task(self._notify())
         return update
 
+    def _from(self, user_id: int) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        if user_id in self.language_codes:
+            user["language_code"] = self.language_codes[user_id]
+        return user
+
     def _user_message(self, user_id: int, **fields: Any) -> dict[str, Any]:
         return {
             "message_id": next(self._ids),
             "date": int(time.time()),
             "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "from": self._from(user_id),
             **fields,
         }
 
@@ -334,7 +347,7 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
         data = button_data(msg, label_part)
         query = {
             "id": str(next(self._ids)),
-            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "from": self._from(user_id),
             "chat_instance": "ci",
             "message": msg,
             "data": data,
