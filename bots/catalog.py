@@ -91,6 +91,7 @@ def update() -> None:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, domain=DOMAIN, project="lorabot")
+        template.creation_date = catalog.creation_date  # no date churn in the file's header
         catalog.update(template, no_fuzzy_matching=True)
         catalog.fuzzy = False  # the header: its plural rule is the language's own
         catalog.obsolete.clear()

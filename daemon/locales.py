@@ -6,7 +6,8 @@ from aiohttp import web
 
 from core.accounts import account_for_identity
 from core.errors import InvalidInput
-from core.languages import MAX_LOCALE_CHARS, is_locale, record_platform_locale
+from core.language_store import record_platform_locale
+from core.languages import MAX_LOCALE_CHARS, is_locale
 from daemon.auth import acting_identity
 from daemon.errors import Handler
 from daemon.keys import SESSIONMAKER

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import create_link_code, redeem_link_code
 from core.db.models import Account
-from core.languages import identity_of, languages_of, resolve
+from core.language_store import identity_of, languages_of
+from core.languages import resolve
 from core.spending import spent_today
 from daemon.answers import json_answer
 from daemon.auth import acting_account, acting_identity

@@ -5,7 +5,7 @@ import asyncio
 from aiohttp import web
 
 from core import notifications
-from core.languages import languages_of
+from core.language_store import languages_of
 from daemon.answers import json_answer
 from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
