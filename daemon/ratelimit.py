@@ -23,6 +23,9 @@ from daemon.keys import ENGINE, RATE_LIMITER, SETTINGS
 
 # The bots' own delivery channel is not a person's request.
 EXEMPT_PREFIXES = ("/v1/notifications",)
+# Nor is the language lookup the bots make before answering each update (the update's own
+# calls are what the person's budget pays for).
+EXEMPT_READS = frozenset({"/v1/me/language"})
 # Past this many buckets, full (idle) ones are dropped so memory stays bounded.
 MAX_BUCKETS = 10_000
 
@@ -154,7 +157,9 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     limiter = request.app.get(RATE_LIMITER)
     if limiter is None or not request.path.startswith("/v1/"):
         return await handler(request)
-    if request.path.startswith(EXEMPT_PREFIXES):
+    if request.path.startswith(EXEMPT_PREFIXES) or (
+        request.method == "GET" and request.path in EXEMPT_READS
+    ):
         return await handler(request)
     person = _person(request)
     if person is None:

@@ -13,7 +13,7 @@ READ = "○"
 
 def header(unread: int) -> str:
     """The first line: how many items are unread."""
-    return HEADER.format(unread=unread) if unread else HEADER_ALL_READ
+    return HEADER.format(unread=unread) if unread else str(HEADER_ALL_READ)
 
 
 def line(item: ActivityOut) -> str:

@@ -107,7 +107,7 @@ async def check(
     payer. Always within `CHECKOUT_SECONDS`, also when the daemon is unreachable."""
     purchase_id = order_in_payload(payload)
     if purchase_id is None:
-        return texts.CHECKOUT_REFUSED["NOT_FOUND"]
+        return str(texts.CHECKOUT_REFUSED["NOT_FOUND"])
     try:
         async with asyncio.timeout(CHECKOUT_SECONDS):
             await client.check_purchase(actor, purchase_id, currency, total_amount)
@@ -116,7 +116,7 @@ async def check(
         return str(texts.CHECKOUT_REFUSED.get(exc.code, texts.CHECKOUT_FAILED))
     except (DaemonUnavailable, TimeoutError) as exc:
         log.warning("checkout_unanswered", purchase_id=purchase_id, error=repr(exc))
-        return texts.CHECKOUT_DOWN
+        return str(texts.CHECKOUT_DOWN)
     return None
 
 

@@ -447,6 +447,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose content contains `part`."""
+        part = str(part)  # a text of `bots.common.texts` is lazy: its current translation
         return await self.wait_for(lambda s: part in s.content, timeout, after=after)
 
     async def wait_modal(self, count: int, timeout: float = 10.0) -> dict[str, Any]:

@@ -361,6 +361,7 @@ class FakeTelegram(StarsPayments, SentLog[Sent]):
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose text contains `part`."""
+        part = str(part)  # a text of `bots.common.texts` is lazy: its current translation
         return await self.wait_for(lambda s: part in s.text, timeout, after=after)
 
     def current(self, sent: Sent) -> dict[str, Any]:
@@ -373,7 +374,7 @@ def button_data(message: dict[str, Any], label_part: str) -> str:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     for row in rows:
         for button in row:
-            if label_part in button["text"]:
+            if str(label_part) in button["text"]:
                 return button["callback_data"]
     labels = [b["text"] for row in rows for b in row]
     raise AssertionError(f"no button with {label_part!r}; buttons: {labels}")
