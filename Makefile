@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check demo test test-fast lint format postgres seaweedfs chromium bench clean
+.PHONY: install lock lock-check demo test test-fast lint format messages postgres seaweedfs chromium bench clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ lock-check: install
 
 demo: install
 	$(BIN)/lorabot demo --data-dir var
+
+# New texts of the bots into each language's .po file (to translate), unused ones out.
+messages: install
+	$(BIN)/python -m bots.catalog
 
 postgres:
 	@scripts/postgres.sh start >/dev/null

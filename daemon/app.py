@@ -28,6 +28,7 @@ from daemon.keys import (
     SESSIONMAKER,
     SETTINGS,
 )
+from daemon.locales import platform_locale_middleware
 from daemon.observability import install_metrics, observe_middleware
 from daemon.pg_events import pg_events_ctx
 from daemon.queue.setup import setup_queue
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
             error_middleware,
             auth_middleware,
             rate_limit_middleware,
+            platform_locale_middleware(),
             # /ui/ paths pass the bearer-token check untouched: a session cookie guards them.
             web_session_middleware,
         ],

@@ -26,6 +26,9 @@ BOTS_CHANNEL = ("/v1/notifications", "/v1/progress-messages")
 # Nor is the bots' bookkeeping of a person's conversation: one read and at most one write per
 # chat update, whose own calls are counted.
 EXEMPT_PREFIXES = (*BOTS_CHANNEL, "/v1/conversations/")
+# Nor is the language lookup the bots make before answering each update (the update's own
+# calls are what the person's budget pays for).
+EXEMPT_READS = frozenset({"/v1/me/language"})
 # Past this many buckets, full (idle) ones are dropped so memory stays bounded.
 MAX_BUCKETS = 10_000
 
@@ -157,7 +160,9 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     limiter = request.app.get(RATE_LIMITER)
     if limiter is None or not request.path.startswith("/v1/"):
         return await handler(request)
-    if request.path.startswith(EXEMPT_PREFIXES):
+    if request.path.startswith(EXEMPT_PREFIXES) or (
+        request.method == "GET" and request.path in EXEMPT_READS
+    ):
         return await handler(request)
     person = _person(request)
     if person is None:

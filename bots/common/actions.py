@@ -60,3 +60,5 @@ class Action(StrEnum):
     checkpoint_files = "ckd"  # the files of one checkpoint; arg: "<model id>.<step>"
     # The activity feed.
     mark_all_read = "ard"  # mark every item of /activity read and show it again in place
+    # The person's language.
+    language = "lng"  # answer in this language; arg: "en", "ru", or "auto" (the app's own)

@@ -26,4 +26,4 @@ def _screen(page: ActivityPage) -> Screen:
         return Screen(activity_texts.EMPTY)
     lines = [activity_texts.header(page.unread), *map(activity_texts.line, page.items)]
     button = Button(activity_texts.BTN_MARK_ALL_READ, Action.mark_all_read)
-    return Screen("\n".join(lines), [[button]] if page.unread else [])
+    return Screen("\n".join(map(str, lines)), [[button]] if page.unread else [])

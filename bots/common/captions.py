@@ -43,7 +43,7 @@ async def review(client: DaemonClient, actor: Actor, dataset_id: int, header: st
     if len(images) > MAX_LISTED:
         lines.append(media_texts.CAPTIONS_MORE.format(count=len(images) - MAX_LISTED))
     lines.append(media_texts.CAPTIONS_NEXT)
-    return Screen("\n".join(lines), review_rows(dataset_id))
+    return Screen("\n".join(map(str, lines)), review_rows(dataset_id))
 
 
 def _numbered(answer: str, images: list[ImageOut]) -> int | None:
@@ -73,7 +73,7 @@ async def pick(
     number = _numbered(answer, images)
     if number is None:
         text = media_texts.NOT_A_NUMBER.format(count=len(images))
-        return Screen(text, expects=Expect.text, prompt="Number"), None
+        return Screen(text, expects=Expect.text, prompt=media_texts.PROMPT_NUMBER), None
     caption = images[number - 1].caption or "—"
     text = media_texts.ASK_FIXED.format(n=number, caption=caption)
     return Screen(text, expects=Expect.text, prompt=media_texts.FIX_TEXT), number

@@ -14,6 +14,7 @@ from bots.common.client_activity import ActivityCalls
 from bots.common.client_care import CareCalls
 from bots.common.client_conversations import ConversationCalls
 from bots.common.client_insights import InsightsCalls
+from bots.common.client_languages import LanguageCalls
 from bots.common.client_web import WebCalls
 from bots.common.schemas import Actor, Upload
 from bots.common.transport import M, clean
@@ -53,7 +54,9 @@ from daemon.schemas import (
 )
 
 
-class DaemonClient(ActivityCalls, InsightsCalls, WebCalls, CareCalls, ConversationCalls):
+class DaemonClient(
+    ActivityCalls, InsightsCalls, LanguageCalls, WebCalls, CareCalls, ConversationCalls
+):
     """Talks to the daemon on behalf of chat users (`Actor`) and of the bot itself."""
 
     # -- account --------------------------------------------------------------------------

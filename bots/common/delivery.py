@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from bots.common import checkpoints, results, texts
+from bots.common import checkpoints, i18n, results, texts
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.outgoing import Outgoing, OutKind
@@ -116,9 +116,11 @@ Deliver = Callable[[NotificationOut, list[Outgoing]], Awaitable[None]]
 async def deliver_once(client: DaemonClient, n: NotificationOut, deliver: Deliver) -> bool:
     """Send one notification, then acknowledge it; False (and no ack) when sending failed."""
     try:
-        messages = await notification_messages(client, n)
-        if messages:
-            await deliver(n, messages)
+        # No person is in context: the notification says whose language it is written in.
+        with i18n.use_locale(n.language):
+            messages = await notification_messages(client, n)
+            if messages:
+                await deliver(n, messages)
     except asyncio.CancelledError:
         raise
     except Exception as exc:

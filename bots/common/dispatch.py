@@ -15,6 +15,7 @@ from bots.common import (
     captions,
     checkpoints,
     dataset_care,
+    languages,
     library,
     market,
     publishing,
@@ -312,6 +313,12 @@ async def _mark_all_read(client: DaemonClient, press: Press) -> Outcome:
     return Outcome(await activity.mark_all_read(client, press.actor), Place.replace)
 
 
+# -- the person's language -----------------------------------------------------------------
+async def _language(client: DaemonClient, press: Press) -> Outcome:
+    # The choice replaces the question, already in the language chosen.
+    return Outcome(await languages.choose(client, press.actor, press.arg), Place.replace)
+
+
 HANDLERS: Mapping[Action, Handler] = MappingProxyType(
     {
         Action.pick_dataset: _step(_pick_dataset),
@@ -356,6 +363,7 @@ HANDLERS: Mapping[Action, Handler] = MappingProxyType(
         Action.checkpoints: _checkpoints,
         Action.checkpoint_files: _checkpoint_files,
         Action.mark_all_read: _mark_all_read,
+        Action.language: _language,
     }
 )
 

@@ -216,7 +216,7 @@ class GenerateFlow:
         if estimate.price_per_use:
             lines.append(media_texts.PRICE_PER_USE.format(price=estimate.price_per_use))
         lines += [texts.SUMMARY_WARNING.format(message=w.message) for w in estimate.warnings]
-        return "\n".join(lines)
+        return "\n".join(map(str, lines))
 
     async def confirm(
         self, summary_id: str, reply_to: dict[str, Any] | None = None

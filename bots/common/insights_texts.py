@@ -1,5 +1,7 @@
 """What `/stats` and `/spending` say (plain text, front-end neutral)."""
 
+from bots.common import texts
+from bots.common.i18n import _, gettext
 from daemon.schemas import (
     CostChangeOut,
     CostsOut,
@@ -7,39 +9,32 @@ from daemon.schemas import (
     TrainingAnalyticsOut,
 )
 
-STATS_HEADER = "Your last {days} days ({start} to {end}):"
-TRAININGS = (
+STATS_HEADER = _("Your last {days} days ({start} to {end}):")
+TRAININGS = _(
     "Trainings: {total} — {completed} completed, {failed} failed, {cancelled} cancelled, "
     "{waiting} queued or running"
 )
-NO_TRAININGS = "Trainings: none in these days."
-QUALITY = "Success rate: {rate} · average duration: {duration}"
-JOB_POINTS = (
+NO_TRAININGS = _("Trainings: none in these days.")
+QUALITY = _("Success rate: {rate} · average duration: {duration}")
+JOB_POINTS = _(
     "Points spent on jobs: {points} (training {train}, captioning {caption}, "
     "generation {generate})"
 )
-DATASETS = "Datasets: {datasets} with {images} images ({size}), used {uses} time(s) by others"
-TOP_TAGS = "Most used tags: {tags}"
+DATASETS = _("Datasets: {datasets} with {images} images ({size}), used {uses} time(s) by others")
+TOP_TAGS = _("Most used tags: {tags}")
 
-SPENDING_HEADER = "Your spending, {start} to {end} — against the {days} days before:"
-SPENT = "Spent: {points} points ({change})"
-BY_TYPE = "By type: training {training}, captioning {captioning}, generation {generation}"
-REFUNDS = "Refunded: {refunds} points ({change})"
-BOUGHT = "Bought: {purchases} points ({change})"
-EARNED = "Royalties earned: {royalties_earned} points ({change})"
+SPENDING_HEADER = _("Your spending, {start} to {end} — against the {days} days before:")
+SPENT = _("Spent: {points} points ({change})")
+BY_TYPE = _("By type: training {training}, captioning {captioning}, generation {generation}")
+REFUNDS = _("Refunded: {refunds} points ({change})")
+BOUGHT = _("Bought: {purchases} points ({change})")
+EARNED = _("Royalties earned: {royalties_earned} points ({change})")
 MAX_TAGS_SHOWN = 5
 
 
 def duration(seconds: float | None) -> str:
     """`45 s`, `3 min 20 s`, `2 h 5 min`; `—` when there is none."""
-    if seconds is None:
-        return "—"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+    return "—" if seconds is None else texts.duration(seconds)
 
 
 def size(count: int) -> str:
@@ -83,14 +78,14 @@ def stats(trainings: TrainingAnalyticsOut, datasets: DatasetAnalyticsOut) -> str
     if datasets.tag_frequency:
         shown = datasets.tag_frequency[:MAX_TAGS_SHOWN]
         lines.append(TOP_TAGS.format(tags=", ".join(f"{t.tag} ({t.count})" for t in shown)))
-    return "\n".join(lines)
+    return "\n".join(map(str, lines))
 
 
 def change(step: CostChangeOut, before: int) -> str:
     """`before: 40, +25%`, or `before: 0` when there is no percentage."""
     if step.percent is None:
-        return f"before: {before}"
-    return f"before: {before}, {step.percent:+.0f}%"
+        return gettext("before: {before}").format(before=before)
+    return gettext("before: {before}, {percent:+.0f}%").format(before=before, percent=step.percent)
 
 
 def spending(costs: CostsOut) -> str:

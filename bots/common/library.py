@@ -18,7 +18,7 @@ MAX_LISTED = 20
 
 def _list_screen(lines: list[str], buttons: list[Button]) -> Screen:
     """A list screen: one line per item, its buttons two to a row."""
-    return Screen("\n".join(lines), chunk(buttons, 2))
+    return Screen("\n".join(map(str, lines)), chunk(buttons, 2))
 
 
 async def start(client: DaemonClient, actor: Actor) -> Screen:
@@ -93,13 +93,15 @@ async def dataset(client: DaemonClient, actor: Actor, dataset_id: int) -> Screen
             4,
         ),
     ]
-    return Screen("\n".join(lines), rows)
+    return Screen("\n".join(map(str, lines)), rows)
 
 
 def ask_caption(image_id: int) -> Screen:
     """Ask for an image's new caption."""
     return Screen(
-        texts.ASK_CAPTION.format(image_id=image_id), expects=Expect.text, prompt="Caption"
+        texts.ASK_CAPTION.format(image_id=image_id),
+        expects=Expect.text,
+        prompt=texts.PROMPT_CAPTION,
     )
 
 

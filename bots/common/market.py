@@ -140,7 +140,7 @@ def choose(words: str = "") -> Screen:
         market_texts.EXPLORE_CHOOSE,
         market_texts.explore_filters(listings[0].query, listings[0].tag),
     ]
-    return Screen("\n".join(line for line in lines if line), [buttons])
+    return Screen("\n".join(str(line) for line in lines if line), [buttons])
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ async def listing(client: DaemonClient, actor: Actor, at: Listing) -> Screen:
     ]
     rows = [*chunk(opens, 3), _moves(at, pages)]
     rows.append(_filters(at, items))
-    return Screen("\n".join(line for line in lines if line), [row for row in rows if row])
+    return Screen("\n".join(str(line) for line in lines if line), [row for row in rows if row])
 
 
 def _moves(at: Listing, pages: int) -> list[Button]:

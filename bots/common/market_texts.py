@@ -1,19 +1,20 @@
 """What the marketplace says in the chat: /explore, publishing and /earnings (plain text,
 front-end neutral, like `bots.common.texts`)."""
 
+from bots.common.i18n import _, gettext
 from core.enums import ItemKind, Licence, Visibility
 
-EXPLORE_CHOOSE = "What would you like to browse?"
-EXPLORE_FILTERS = "Search: {filters}"
+EXPLORE_CHOOSE = _("What would you like to browse?")
+EXPLORE_FILTERS = _("Search: {filters}")
 EXPLORE_HEADER = {
-    ItemKind.dataset: "Public datasets — {sort}, page {page} of {pages} ({total} found)",
-    ItemKind.model: "Public LoRAs — {sort}, page {page} of {pages} ({total} found)",
+    ItemKind.dataset: _("Public datasets — {sort}, page {page} of {pages} ({total} found)"),
+    ItemKind.model: _("Public LoRAs — {sort}, page {page} of {pages} ({total} found)"),
 }
-EXPLORE_SORT = {"newest": "newest first", "most_used": "most used first"}
-EXPLORE_EMPTY = "Nothing public matches yet."
-LISTED_DATASET = "{n}. {name} — {count} images · {uses} uses · {licence}"
-LISTED_MODEL = "{n}. {name} — {family} · {price} points per use · {uses} uses"
-DATASET_CARD = (
+EXPLORE_SORT = {"newest": _("newest first"), "most_used": _("most used first")}
+EXPLORE_EMPTY = _("Nothing public matches yet.")
+LISTED_DATASET = _("{n}. {name} — {count} images · {uses} uses · {licence}")
+LISTED_MODEL = _("{n}. {name} — {family} · {price} points per use · {uses} uses")
+DATASET_CARD = _(
     "Dataset #{id} “{name}”{mine}\n"
     "Trigger word: {trigger}\n"
     "{description}"
@@ -21,7 +22,7 @@ DATASET_CARD = (
     "Images: {count} · Licence: {licence} · Uses: {uses}\n"
     "Training on it pays its owner a royalty out of your price."
 )
-MODEL_CARD = (
+MODEL_CARD = _(
     "LoRA #{id} “{name}”{mine}\n"
     "Trigger word: {trigger}\n"
     "Base: {family}\n"
@@ -30,69 +31,69 @@ MODEL_CARD = (
     "Licence: {licence} · Price per use: {price} points · Uses: {uses}\n"
     "Download it and use it under its licence."
 )
-YOURS = " (yours)"
+YOURS = _(" (yours)")
 
-ITEM_KIND = {ItemKind.dataset: "Dataset", ItemKind.model: "LoRA"}
+ITEM_KIND = {ItemKind.dataset: _("Dataset"), ItemKind.model: _("LoRA")}
 VISIBILITY_MEANING = {
-    Visibility.private: "Only you can see and use it.",
+    Visibility.private: _("Only you can see and use it."),
     Visibility.unlisted: (
-        "Anyone who knows its id (#{id}) can use it; it is not listed in /explore."
+        _("Anyone who knows its id (#{id}) can use it; it is not listed in /explore.")
     ),
     Visibility.public: (
-        "Anyone can find it with /explore and use it; you earn a royalty on each paid use."
+        _("Anyone can find it with /explore and use it; you earn a royalty on each paid use.")
     ),
 }
-PUBLICATION = "{kind} #{id} “{name}” is {visibility}{licence}{price}."
-PUBLICATION_LICENCE = " under {licence}"
-PUBLICATION_PRICE = ", {price} points per use"
-ASK_VISIBILITY = "Who may see and use it?"
-ASK_LICENCE = "Under which licence may others use it?"
+PUBLICATION = _("{kind} #{id} “{name}” is {visibility}{licence}{price}.")
+PUBLICATION_LICENCE = _(" under {licence}")
+PUBLICATION_PRICE = _(", {price} points per use")
+ASK_VISIBILITY = _("Who may see and use it?")
+ASK_LICENCE = _("Under which licence may others use it?")
 LICENCE_MEANING = {
-    Licence.cc0: "no rights reserved",
-    Licence.cc_by: "any use, with credit",
-    Licence.cc_by_sa: "any use, with credit; derivatives under the same licence",
-    Licence.cc_by_nc: "non-commercial use, with credit",
-    Licence.openrail_m: "use within responsible-AI restrictions",
-    Licence.personal: "private, non-commercial use; no redistribution",
+    Licence.cc0: _("no rights reserved"),
+    Licence.cc_by: _("any use, with credit"),
+    Licence.cc_by_sa: _("any use, with credit; derivatives under the same licence"),
+    Licence.cc_by_nc: _("non-commercial use, with credit"),
+    Licence.openrail_m: _("use within responsible-AI restrictions"),
+    Licence.personal: _("private, non-commercial use; no redistribution"),
 }
-LICENCE_LINE = "• {licence}: {meaning}"
-ASK_PRICE = "What should others pay per generation with it, in points? You earn a share."
-PUBLISHED = "Done. {state}\n{meaning}"
+LICENCE_LINE = _("• {licence}: {meaning}")
+ASK_PRICE = _("What should others pay per generation with it, in points? You earn a share.")
+PUBLISHED = _("Done. {state}\n{meaning}")
 PUBLISH_REFUSED = {
-    "LICENCE_REQUIRED": "Publishing needs a licence, so others know how they may use it.",
-    "PRICE_OUT_OF_BOUNDS": "That price is not allowed here{bounds}. Choose another one.",
+    "LICENCE_REQUIRED": _("Publishing needs a licence, so others know how they may use it."),
+    "PRICE_OUT_OF_BOUNDS": _("That price is not allowed here{bounds}. Choose another one."),
 }
-PRICE_BOUNDS = " (from {min} to {max} points)"
+PRICE_BOUNDS = _(" (from {min} to {max} points)")
 
-EARNINGS_HEADER = "What your published work has earned:"
-EARNING_LINE = "• {kind} #{id} “{name}” ({visibility}) — {uses} uses, {earned} points"
-EARNINGS_TOTAL = "Total earned: {total} points."
-NO_EARNINGS = (
+EARNINGS_HEADER = _("What your published work has earned:")
+EARNING_LINE = _("• {kind} #{id} “{name}” ({visibility}) — {uses} uses, {earned} points")
+EARNINGS_TOTAL = _("Total earned: {total} points.")
+NO_EARNINGS = _(
     "Nothing published yet. Open /datasets or /models and press Publish: "
     "each paid use of your public work earns you a royalty."
 )
 
-BTN_EXPLORE_KIND = {ItemKind.dataset: "Datasets", ItemKind.model: "LoRAs"}
-BTN_PREVIOUS = "◀ Previous"
-BTN_NEXT = "Next ▶"
-BTN_SORT = {"newest": "Sort: newest", "most_used": "Sort: most used"}
-BTN_CLEAR_SEARCH = "✕ Clear search"
-BTN_TRAIN_ON = "Train on this"
-BTN_PUBLISH = "Publish"
+BTN_EXPLORE_KIND = {ItemKind.dataset: _("Datasets"), ItemKind.model: _("LoRAs")}
+BTN_PREVIOUS = _("◀ Previous")
+BTN_NEXT = _("Next ▶")
+BTN_SORT = {"newest": _("Sort: newest"), "most_used": _("Sort: most used")}
+BTN_CLEAR_SEARCH = _("✕ Clear search")
+BTN_TRAIN_ON = _("Train on this")
+BTN_PUBLISH = _("Publish")
 BTN_VISIBILITY = {
-    Visibility.private: "🔒 Private",
-    Visibility.unlisted: "🔗 Unlisted",
-    Visibility.public: "🌍 Public",
+    Visibility.private: _("🔒 Private"),
+    Visibility.unlisted: _("🔗 Unlisted"),
+    Visibility.public: _("🌍 Public"),
 }
-BTN_PRICE = "{price} points"
-BTN_FREE = "Free"
+BTN_PRICE = _("{price} points")
+BTN_FREE = _("Free")
 
 
 def explore_filters(query: str, tag: str) -> str:
     """The search a listing shows, like `Search: “cat” · tag #portrait` (empty without one)."""
     parts = [f"“{query}”"] if query else []
     if tag:
-        parts.append(f"tag #{tag}")
+        parts.append(gettext("tag #{tag}").format(tag=tag))
     return EXPLORE_FILTERS.format(filters=" · ".join(parts)) if parts else ""
 
 

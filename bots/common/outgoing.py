@@ -25,3 +25,7 @@ class Outgoing:
     rows: list[list[Button]] = field(default_factory=list)
     parts: list["Outgoing"] = field(default_factory=list)  # an album's photos, in order
     key: int | None = None  # a sample's job id: the next sample of that job edits its message
+
+    def __post_init__(self) -> None:
+        # A lazy text (`bots.common.i18n._`) is fixed in the locale of the person sent it.
+        object.__setattr__(self, "text", str(self.text))

@@ -203,7 +203,7 @@ async def earnings(client: DaemonClient, actor: Actor) -> Screen:
         for e in answer.items
     ]
     lines.append(market_texts.EARNINGS_TOTAL.format(total=answer.total_earned))
-    return Screen("\n".join(lines))
+    return Screen("\n".join(map(str, lines)))
 
 
 def publish_button(kind: ItemKind, item_id: int, label: str = market_texts.BTN_PUBLISH) -> Button:

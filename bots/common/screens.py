@@ -20,6 +20,10 @@ class Button:
     action: Action
     arg: str = ""
 
+    def __post_init__(self) -> None:
+        # A lazy text (`bots.common.i18n._`) is fixed in the locale of the person shown it.
+        object.__setattr__(self, "label", str(self.label))
+
 
 @dataclass
 class Screen:
@@ -31,6 +35,10 @@ class Screen:
     # The prompt of a typed answer, for front-ends that ask in a form (Discord modals).
     prompt: str = ""
     suggestion: str = ""
+
+    def __post_init__(self) -> None:
+        # Lazy texts (`bots.common.i18n._`) are fixed in the locale of the person shown them.
+        self.text, self.prompt = str(self.text), str(self.prompt)
 
     @property
     def buttons(self) -> list[Button]:

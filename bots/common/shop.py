@@ -62,7 +62,7 @@ async def telegram_shop(client: DaemonClient, actor: Actor) -> Screen:
         [Button(texts.BTN_BUY.format(points=p.points, stars=p.stars), Action.buy_pack, p.id)]
         for p in packs
     ]
-    return Screen("\n".join(lines), rows)
+    return Screen("\n".join(map(str, lines)), rows)
 
 
 async def discord_shop(client: DaemonClient, actor: Actor) -> tuple[Screen, list[PackOut]]:
@@ -75,7 +75,7 @@ async def discord_shop(client: DaemonClient, actor: Actor) -> tuple[Screen, list
         texts.SHOP.format(balance=account.balance),
         *(texts.pack_line(p, discord=True) for p in packs),
     ]
-    return Screen("\n".join(lines)), packs
+    return Screen("\n".join(map(str, lines))), packs
 
 
 async def order(client: DaemonClient, actor: Actor, pack_id: str) -> Invoice | Screen:
@@ -107,16 +107,16 @@ async def check(
     payer. Always within `CHECKOUT_SECONDS`, also when the daemon is unreachable."""
     purchase_id = order_in_payload(payload)
     if purchase_id is None:
-        return texts.CHECKOUT_REFUSED["NOT_FOUND"]
+        return str(texts.CHECKOUT_REFUSED["NOT_FOUND"])
     try:
         async with asyncio.timeout(CHECKOUT_SECONDS):
             await client.check_purchase(actor, purchase_id, currency, total_amount)
     except RpcError as exc:
         log.info("checkout_refused", purchase_id=purchase_id, code=exc.code)
-        return texts.CHECKOUT_REFUSED.get(exc.code, texts.CHECKOUT_FAILED)
+        return str(texts.CHECKOUT_REFUSED.get(exc.code, texts.CHECKOUT_FAILED))
     except (DaemonUnavailable, TimeoutError) as exc:
         log.warning("checkout_unanswered", purchase_id=purchase_id, error=repr(exc))
-        return texts.CHECKOUT_DOWN
+        return str(texts.CHECKOUT_DOWN)
     return None
 
 

@@ -2,7 +2,8 @@
 
 from collections.abc import Sequence
 
-from core.naming import MAX_NAME_CHARS, MAX_TRIGGER_CHARS, NamingProblem
+from bots.common.i18n import _, gettext, ngettext
+from core.naming import NamingProblem
 from daemon.schemas import (
     AccountOut,
     DatasetOut,
@@ -16,7 +17,7 @@ from daemon.schemas import (
     RefusedImage,
 )
 
-WELCOME = (
+WELCOME = _(
     "Welcome to lorabot!\n"
     "I train a LoRA — a small add-on for an image model — from your own pictures.\n"
     "Your balance: {balance} points.\n\n"
@@ -24,7 +25,7 @@ WELCOME = (
     "pick what to train, see the price and confirm. I will send you the LoRA when it is done.\n"
     "Need points? Send /buy."
 )
-HELP = (
+HELP = _(
     "What I can do:\n"
     "/train — make or pick a dataset, upload images, choose a training, see the price, confirm\n"
     "/imagine — generate images with one of your LoRAs\n"
@@ -40,9 +41,10 @@ HELP = (
     "/buy — buy points with Telegram Stars\n"
     "/link — a code to join your Telegram and Discord accounts\n"
     "/web — a sign-in link to the web dashboard\n"
+    "/language — the language I answer you in\n"
     "/help — this text"
 )
-HELP_DISCORD = (
+HELP_DISCORD = _(
     "What I can do:\n"
     "/train start — make or pick a dataset, upload images, choose a training, see the price\n"
     "/train upload — add images as attachments (or just post them in the channel)\n"
@@ -58,47 +60,50 @@ HELP_DISCORD = (
     "/account balance — your points and recent ledger entries\n"
     "/buy — buy points\n"
     "/account link — a code to join your Telegram and Discord accounts\n"
-    "/web — a sign-in link to the web dashboard"
+    "/web — a sign-in link to the web dashboard\n"
+    "/language — the language I answer you in"
 )
 
-PICK_DATASET = "Which dataset should I train on? Pick one, or start a new one."
-NO_DATASETS = "You have no datasets yet. Let's make one."
-ASK_DATASET_NAME = "Send me a name for the new dataset (e.g. “my cat”)."
-SEND_IMAGES = (
-    "Dataset “{name}” has {count} image(s).\n"
+PICK_DATASET = _("Which dataset should I train on? Pick one, or start a new one.")
+NO_DATASETS = _("You have no datasets yet. Let's make one.")
+ASK_DATASET_NAME = _("Send me a name for the new dataset (e.g. “my cat”).")
+SEND_IMAGES = _(
     "Send images now: single photos, albums, or images as files (files keep full quality). "
     "A photo's caption becomes that image's caption. Press Done when you have sent them all."
 )
-IMAGES_ACK = "Added {added} image(s) — “{name}” now has {count}."
-IMAGE_REFUSED = "✗ {filename}: {message}"
-NO_IMAGES_YET = "The dataset has no images yet — send some first."
-NOT_AN_IMAGE = "That is not an image. Send photos, or images as files."
-ASK_TRIGGER = (
+IMAGE_REFUSED = _("✗ {filename}: {message}")
+NO_IMAGES_YET = _("The dataset has no images yet — send some first.")
+NOT_AN_IMAGE = _("That is not an image. Send photos, or images as files.")
+ASK_TRIGGER = _(
     "Choose the trigger word: the word you will put in prompts to call up your LoRA.\n"
     "Suggested: {suggested}\nPress the button to use it, or send another word."
 )
 # What to say when a typed name or trigger word breaks the daemon's rule (`core.naming`);
-# the trigger texts are formatted with the suggested word.
+# formatted with `max` (the rule's length) and, for trigger words, the suggested word.
 NAMING_PROBLEM = {
     NamingProblem.name_length: (
-        f"A dataset name needs 1 to {MAX_NAME_CHARS} characters. Try another name."
+        _("A dataset name needs 1 to {max} characters. Try another name.")
     ),
     NamingProblem.name_control_chars: (
-        "A dataset name cannot contain invisible or control characters. Try another name."
+        _("A dataset name cannot contain invisible or control characters. Try another name.")
     ),
-    NamingProblem.trigger_length: (
-        f"A trigger word is 1–{MAX_TRIGGER_CHARS} characters, e.g. {{suggested}}."
-    ),
+    NamingProblem.trigger_length: (_("A trigger word is 1–{max} characters, e.g. {suggested}.")),
     NamingProblem.trigger_chars: (
-        "A trigger word is one word of letters A–Z, digits, “_” or “-”, without spaces, "
-        "dots or accents, e.g. {suggested}."
+        _(
+            "A trigger word is one word of letters A–Z, digits, “_” or “-”, without spaces, "
+            "dots or accents, e.g. {suggested}."
+        )
     ),
 }
-PICK_OFFERING = "What should I train?"
-NO_OFFERINGS = "No training is available right now. Please try again later."
-PICK_PRESET = "{title}: pick a preset."
-PRESET_LABEL = "{name} ({steps} steps)"
-SUMMARY = (
+# The labels of typed answers, for front-ends that ask in a form (Discord modals).
+PROMPT_DATASET_NAME = _("Dataset name")
+PROMPT_TRIGGER = _("Trigger word")
+PROMPT_CAPTION = _("Caption")
+PICK_OFFERING = _("What should I train?")
+NO_OFFERINGS = _("No training is available right now. Please try again later.")
+PICK_PRESET = _("{title}: pick a preset.")
+PRESET_LABEL = _("{name} ({steps} steps)")
+SUMMARY = _(
     "Summary\n"
     "Dataset: {dataset} ({count} images), trigger word: {trigger}\n"
     "Training: {offering}, preset {preset}\n"
@@ -106,144 +111,173 @@ SUMMARY = (
     "Estimated time: {duration}\n"
     "Queue: {queue}"
 )
-SUMMARY_WARNING = "⚠ {message}"
-SUMMARY_ERRORS = "This training cannot run:\n{errors}"
-SHORTFALL = (
+SUMMARY_WARNING = _("⚠ {message}")
+SUMMARY_ERRORS = _("This training cannot run:\n{errors}")
+SHORTFALL = _(
     "You need {shortfall} more points (balance {balance}, price {cost}). Send /buy to get more."
 )
-CONFIRMED = "Paid {cost} points. Job #{job_id} is queued."
-ALREADY_CONFIRMED = "Already confirmed — that is job #{job_id}; you were charged once."
-CANCELLED_FLOW = "Cancelled. Nothing was charged."
-NO_CONVERSATION = "There is no training conversation yet — start one with /train first."
-STALE_BUTTON = "This button is from an older conversation; it does nothing now."
-STATE_MOVED_ON = (
+CONFIRMED = _("Paid {cost} points. Job #{job_id} is queued.")
+ALREADY_CONFIRMED = _("Already confirmed — that is job #{job_id}; you were charged once.")
+CANCELLED_FLOW = _("Cancelled. Nothing was charged.")
+NO_CONVERSATION = _("There is no training conversation yet — start one with /train first.")
+STALE_BUTTON = _("This button is from an older conversation; it does nothing now.")
+STATE_MOVED_ON = _(
     "This conversation moved on in the meantime (another tap, or another window), so I kept "
     "it as it is now. Please go on from its latest message."
 )
-FOREIGN_BUTTON = "This button belongs to someone else's conversation."
-DAEMON_DOWN = "The training service is not reachable right now. Please try again in a minute."
-ERROR = "That did not work: {message}"
+FOREIGN_BUTTON = _("This button belongs to someone else's conversation.")
+DAEMON_DOWN = _("The training service is not reachable right now. Please try again in a minute.")
+ERROR = _("That did not work: {message}")
+OUR_FAULT = _("something went wrong on our side")
+NO_DM = _("{mention} — I could not DM you, so here it is:")
+ANSWER = _("Answer")
 
 JOB_STATUS = {
-    "queued": "queued",
-    "preparing": "preparing",
-    "training": "training",
-    "finishing": "finishing",
-    "completed": "completed ✓",
-    "failed": "failed ✗",
-    "cancelled": "cancelled",
+    "queued": _("queued"),
+    "preparing": _("preparing"),
+    "training": _("training"),
+    "finishing": _("finishing"),
+    "completed": _("completed ✓"),
+    "failed": _("failed ✗"),
+    "cancelled": _("cancelled"),
 }
-PROGRESS = "Job #{job_id} — {status}{stage}\n{bar} {step}/{total}{loss}{eta}"
-QUEUED = "Job #{job_id} — queued, position {position}."
-CANCEL_JOB = "Cancel job"
-JOB_CANCELLED = "Job #{job_id} cancelled; {refunded} points refunded."
-JOB_NOT_CANCELLABLE = "Job #{job_id} is already {status}."
+PROGRESS = _("Job #{job_id} — {status}{stage}\n{bar} {step}/{total}{loss}{eta}")
+QUEUED = _("Job #{job_id} — queued, position {position}.")
+CANCEL_JOB = _("Cancel job")
+JOB_CANCELLED = _("Job #{job_id} cancelled; {refunded} points refunded.")
+JOB_NOT_CANCELLABLE = _("Job #{job_id} is already {status}.")
 
-DONE = (
+DONE = _(
     "Your LoRA is ready! Job #{job_id}, model #{model_id}.\n"
     "Trigger word: {trigger}\n"
     "Use it: load the .safetensors file as a LoRA in your image tool (e.g. ComfyUI, "
     "AUTOMATIC1111, or diffusers' load_lora_weights) and put “{trigger}” in your prompt."
 )
-LORA_FILE = "{name} — the LoRA (kohya format: ComfyUI, AUTOMATIC1111, Forge, kohya, diffusers)"
-LOSS_CURVE = "Loss curve of job #{job_id}"
-SAMPLES = "Samples of model #{model_id} ({trigger})"
-FAILED = "Job #{job_id} failed: {reason}\n{refunded} points were refunded."
-CANCELLED = "Job #{job_id} was cancelled; {refunded} points were refunded."
-STARTED = "Job #{job_id} has started training."
+LORA_FILE = _("{name} — the LoRA (kohya format: ComfyUI, AUTOMATIC1111, Forge, kohya, diffusers)")
+LOSS_CURVE = _("Loss curve of job #{job_id}")
+SAMPLES = _("Samples of model #{model_id} ({trigger})")
+FAILED = _("Job #{job_id} failed: {reason}\n{refunded} points were refunded.")
+CANCELLED = _("Job #{job_id} was cancelled; {refunded} points were refunded.")
+STARTED = _("Job #{job_id} has started training.")
 
-BALANCE = "Balance: {balance} points."
-LEDGER_LINE = "{sign}{delta} {kind}{reference} — {when}"
-NO_LEDGER = "No ledger entries yet."
-LINK_CODE = (
+BALANCE = _("Balance: {balance} points.")
+LEDGER_LINE = _("{sign}{delta} {kind}{reference} — {when}")
+NO_LEDGER = _("No ledger entries yet.")
+LINK_CODE = _(
     "Your link code: {code}\n"
     "On the other platform send /link {code} (Discord: /account link) within {minutes} minutes "
     "to join both into one account."
 )
-WEB_LINK = (
+WEB_LINK = _(
     "Your dashboard: {url}\n"
     "The link signs you in once and works for {minutes} minutes — keep it to yourself."
 )
-LINKED = "Linked! This chat now uses account #{account_id}, balance {balance} points."
+LINKED = _("Linked! This chat now uses account #{account_id}, balance {balance} points.")
 
-DATASETS_HEADER = "Your datasets:"
-DATASET_LINE = "#{id} {name} — {count} images, trigger {trigger}"
-DATASET_DETAIL = (
+DATASETS_HEADER = _("Your datasets:")
+DATASET_LINE = _("#{id} {name} — {count} images, trigger {trigger}")
+DATASET_DETAIL = _(
     "Dataset #{id} “{name}”\nTrigger word: {trigger}\nImages: {count}\nVisibility: {visibility}"
 )
-IMAGE_LINE = "#{id} {filename} {width}×{height} — {caption}"
-ASK_CAPTION = "Send the new caption for image #{image_id}."
-CAPTION_TITLE = "Caption of image #{image_id}"
-RECAPTIONED = "Caption of image #{image_id} updated."
-DATASET_DELETED = "Dataset “{name}” deleted."
-NO_MODELS = "No trained models yet. Start one with /train."
-MODEL_LINE = "#{id} {name} — trigger {trigger}"
-NO_JOBS = "No jobs yet. Start one with /train."
-JOB_LINE = "#{id} {status} — {offering}/{preset}, {cost} points{progress}"
+IMAGE_LINE = _("#{id} {filename} {width}×{height} — {caption}")
+ASK_CAPTION = _("Send the new caption for image #{image_id}.")
+CAPTION_TITLE = _("Caption of image #{image_id}")
+RECAPTIONED = _("Caption of image #{image_id} updated.")
+DATASET_DELETED = _("Dataset “{name}” deleted.")
+NO_MODELS = _("No trained models yet. Start one with /train.")
+MODEL_LINE = _("#{id} {name} — trigger {trigger}")
+NO_JOBS = _("No jobs yet. Start one with /train.")
+JOB_LINE = _("#{id} {status} — {offering}/{preset}, {cost} points{progress}")
 
-BTN_NEW_DATASET = "➕ New dataset"
-BTN_DONE = "Done"
-BTN_CONFIRM = "Confirm and pay {cost}"
-BTN_CANCEL = "Cancel"
-BTN_USE = "Use {word}"
-BTN_ADD_IMAGES = "Add images"
-BTN_DELETE = "Delete"
-BTN_DOWNLOAD = "Download"
+BTN_NEW_DATASET = _("➕ New dataset")
+BTN_DONE = _("Done")
+BTN_CONFIRM = _("Confirm and pay {cost}")
+BTN_CANCEL = _("Cancel")
+BTN_USE = _("Use {word}")
+BTN_ADD_IMAGES = _("Add images")
+BTN_DELETE = _("Delete")
+BTN_DOWNLOAD = _("Download")
 
 # -- points: buying, quotes and the low-balance notice (bots-pay) --------------------------
-SHOP = "Buy points — your balance: {balance} points."
-PACK_LINE = "• {title}: {points} points for {stars} ⭐"
-PACK_LINE_DISCORD = "• {title}: {points} points"
-NO_PACKS = "No point packs are on sale right now. Please try again later."
-NO_PACKS_DISCORD = "No point packs are sold on Discord right now. Please try again later."
-BTN_BUY = "{points} points — {stars} ⭐"
-INVOICE_DESCRIPTION = "{points} points for training LoRAs with lorabot."
-INVOICE_LABEL = "{points} points"
-PACK_UNAVAILABLE = "That pack is no longer on sale. Send /buy to see the packs on sale now."
+SHOP = _("Buy points — your balance: {balance} points.")
+PACK_LINE = _("• {title}: {points} points for {stars} ⭐")
+PACK_LINE_DISCORD = _("• {title}: {points} points")
+NO_PACKS = _("No point packs are on sale right now. Please try again later.")
+NO_PACKS_DISCORD = _("No point packs are sold on Discord right now. Please try again later.")
+BTN_BUY = _("{points} points — {stars} ⭐")
+INVOICE_DESCRIPTION = _("{points} points for training LoRAs with lorabot.")
+INVOICE_LABEL = _("{points} points")
+PACK_UNAVAILABLE = _("That pack is no longer on sale. Send /buy to see the packs on sale now.")
 # What Telegram shows the payer when the bot refuses a checkout, by the daemon's error code.
 CHECKOUT_REFUSED = {
-    "PACK_UNAVAILABLE": "This pack is no longer on sale, so nothing was charged. "
-    "Send /buy to see the packs on sale now.",
-    "PRICE_MISMATCH": "The price of this invoice changed, so nothing was charged. "
-    "Send /buy for a new invoice.",
-    "PURCHASE_NOT_PENDING": "This invoice was already paid, so nothing was charged again. "
-    "Send /buy for a new one.",
-    "NOT_FOUND": "This invoice is not valid, so nothing was charged. Send /buy for a new one.",
+    "PACK_UNAVAILABLE": _(
+        "This pack is no longer on sale, so nothing was charged. "
+        "Send /buy to see the packs on sale now."
+    ),
+    "PRICE_MISMATCH": _(
+        "The price of this invoice changed, so nothing was charged. Send /buy for a new invoice."
+    ),
+    "PURCHASE_NOT_PENDING": _(
+        "This invoice was already paid, so nothing was charged again. Send /buy for a new one."
+    ),
+    "NOT_FOUND": _("This invoice is not valid, so nothing was charged. Send /buy for a new one."),
 }
-CHECKOUT_FAILED = "This invoice cannot be paid right now, so nothing was charged. Send /buy."
-CHECKOUT_DOWN = (
+CHECKOUT_FAILED = _("This invoice cannot be paid right now, so nothing was charged. Send /buy.")
+CHECKOUT_DOWN = _(
     "The shop is not reachable right now, so nothing was charged. Please try again in a minute."
 )
-RECEIPT = "Thank you! {points} points were added to your account.\nBalance: {balance} points."
-RECEIPT_PAID = "Paid: {price} Telegram Stars."
-RECEIPT_REFERENCE = "Reference for support: {reference}"
-PAYMENT_NOT_CREDITED = (
+RECEIPT = _("Thank you! {points} points were added to your account.\nBalance: {balance} points.")
+RECEIPT_PAID = _("Paid: {price} Telegram Stars.")
+RECEIPT_REFERENCE = _("Reference for support: {reference}")
+PAYMENT_NOT_CREDITED = _(
     "Your payment was received, but I could not add the points yet. Nothing is lost: they are "
     "added automatically within a few minutes. If not, contact support with this reference: "
     "{reference}"
 )
-QUOTE_HOLDS = "This price holds until {until} UTC."
-QUOTE_EXPIRED = (
+QUOTE_HOLDS = _("This price holds until {until} UTC.")
+QUOTE_EXPIRED = _(
     "The price shown has expired (a price holds for a few minutes). The price now: {cost} "
     "points.\nConfirm to pay {cost} points, or Cancel."
 )
-QUOTE_CHANGED = (
+QUOTE_CHANGED = _(
     "The price changed since the summary: it was {quoted} points, it is now {cost} points.\n"
     "Confirm to pay {cost} points, or Cancel."
 )
-LOW_BALANCE = "Your balance is low: {balance} points (below {threshold}). Send /buy to top it up."
+LOW_BALANCE = _(
+    "Your balance is low: {balance} points (below {threshold}). Send /buy to top it up."
+)
 
 
 def duration(seconds: float | None) -> str:
     """A short human duration like `2 min 5 s`."""
     if seconds is None:
-        return "unknown"
+        return gettext("unknown")
     total = max(0, round(seconds))
     minutes, secs = divmod(total, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+        return gettext("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    if minutes:
+        return gettext("{minutes} min {secs} s").format(minutes=minutes, secs=secs)
+    return gettext("{secs} s").format(secs=secs)
+
+
+def dataset_images(name: str, count: int) -> str:
+    """How many images a dataset has, and how to send more."""
+    has = ngettext(
+        "Dataset “{name}” has {count} image.", "Dataset “{name}” has {count} images.", count
+    )
+    return has.format(name=name, count=count) + "\n" + SEND_IMAGES
+
+
+def images_added(added: int, name: str, count: int) -> str:
+    """The acknowledgement of an upload, with the dataset's running count."""
+    ack = ngettext(
+        "Added {added} image — “{name}” now has {count}.",
+        "Added {added} images — “{name}” now has {count}.",
+        added,
+    )
+    return ack.format(added=added, name=name, count=count)
 
 
 def progress_bar(step: int, total: int, width: int = 12) -> str:
@@ -273,9 +307,14 @@ def summary(
 ) -> str:
     """The price summary shown before Confirm (`changes`: the lines of changed settings)."""
     ahead = estimate.queue_ahead
-    queue = "you are next" if ahead == 0 else f"{ahead} job(s) ahead of you"
+    queue = (
+        gettext("you are next")
+        if ahead == 0
+        else ngettext("{ahead} job ahead of you", "{ahead} jobs ahead of you", ahead)
+    ).format(ahead=ahead)
     if estimate.starts_in_seconds >= 1:
-        queue += f", starting in about {duration(estimate.starts_in_seconds)}"
+        starts = duration(estimate.starts_in_seconds)
+        queue += gettext(", starting in about {duration}").format(duration=starts)
     text = SUMMARY.format(
         dataset=dataset.name,
         count=dataset.image_count,
@@ -292,7 +331,7 @@ def summary(
         *changes,
         *(SUMMARY_WARNING.format(message=w.message) for w in estimate.warnings),
     ]
-    return "\n".join(lines)
+    return "\n".join(map(str, lines))
 
 
 def job_progress(job: JobOut) -> str:
@@ -301,9 +340,9 @@ def job_progress(job: JobOut) -> str:
         return QUEUED.format(job_id=job.id, position=job.queue_position or 1)
     p = job.progress
     stage = f" ({job.stage})" if job.stage and job.stage != job.status else ""
-    loss = f", loss {p.loss:.4f}" if p.loss is not None else ""
+    loss = gettext(", loss {loss:.4f}").format(loss=p.loss) if p.loss is not None else ""
     eta = (
-        f", ETA {duration(p.eta_seconds)}"
+        gettext(", ETA {duration}").format(duration=duration(p.eta_seconds))
         if p.eta_seconds is not None and not job.is_final
         else ""
     )
@@ -333,7 +372,7 @@ def ledger(balance: int, entries: list[LedgerEntryOut]) -> str:
                 sign=sign, delta=e.delta, kind=e.kind, reference=reference, when=when
             )
         )
-    return "\n".join(lines)
+    return "\n".join(map(str, lines))
 
 
 def dataset_line(d: DatasetOut) -> str:
@@ -352,7 +391,8 @@ def job_line(j: JobOut) -> str:
     """One job in a list."""
     progress = ""
     if j.status in ("training", "finishing", "preparing"):
-        progress = f", step {j.progress.step}/{j.progress.total_steps}"
+        step, total = j.progress.step, j.progress.total_steps
+        progress = gettext(", step {step}/{total}").format(step=step, total=total)
     return JOB_LINE.format(
         id=j.id,
         status=JOB_STATUS.get(j.status, j.status),
@@ -377,4 +417,4 @@ def receipt(purchase: PurchaseOut) -> str:
         lines.append(RECEIPT_PAID.format(price=purchase.price))
     if purchase.charge_id:
         lines.append(RECEIPT_REFERENCE.format(reference=purchase.charge_id))
-    return "\n".join(lines)
+    return "\n".join(map(str, lines))

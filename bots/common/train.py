@@ -18,7 +18,12 @@ from bots.common.schemas import Actor, Upload
 from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 from bots.common.tuning import Number, Tuning
 from core.enums import JobKind
-from core.naming import MAX_TRIGGER_CHARS, check_dataset_name, check_trigger_word
+from core.naming import (
+    MAX_NAME_CHARS,
+    MAX_TRIGGER_CHARS,
+    check_dataset_name,
+    check_trigger_word,
+)
 from daemon.schemas import (
     CaptionEstimateOut,
     DatasetOut,
@@ -135,7 +140,9 @@ class TrainFlow:
     def prompt(self) -> Screen:
         """The screen asking for the typed answer of the current step."""
         if self.state.step == TrainStep.naming:
-            return Screen(texts.ASK_DATASET_NAME, expects=Expect.text, prompt="Dataset name")
+            return Screen(
+                texts.ASK_DATASET_NAME, expects=Expect.text, prompt=texts.PROMPT_DATASET_NAME
+            )
         if self.state.step == TrainStep.trigger:
             return self._trigger_screen(texts.ASK_TRIGGER)
         raise StaleAction(self.state.step)
@@ -154,15 +161,15 @@ class TrainFlow:
         name = name.strip()
         problem = check_dataset_name(name)
         if problem is not None:
-            text = texts.NAMING_PROBLEM[problem]
-            return Screen(text, expects=Expect.text, prompt="Dataset name")
+            text = texts.NAMING_PROBLEM[problem].format(max=MAX_NAME_CHARS)
+            return Screen(text, expects=Expect.text, prompt=texts.PROMPT_DATASET_NAME)
         dataset = await self.client.create_dataset(self.actor, name)
         self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
         return self._images_screen(0)
 
     def _images_screen(self, count: int) -> Screen:
         self.state.step = TrainStep.images
-        text = texts.SEND_IMAGES.format(name=self.state.dataset_name, count=count)
+        text = texts.dataset_images(self.state.dataset_name, count)
         return Screen(text, _images_rows(), expects=Expect.images)
 
     async def add_images(
@@ -176,12 +183,10 @@ class TrainFlow:
         )
         dataset = await self.client.dataset(self.actor, self._dataset_id())
         lines = [
-            texts.IMAGES_ACK.format(
-                added=len(result.added), name=dataset.name, count=dataset.image_count
-            ),
+            texts.images_added(len(result.added), dataset.name, dataset.image_count),
             *texts.refused_lines(result.refused),
         ]
-        return Screen("\n".join(lines), _images_rows(), expects=Expect.images)
+        return Screen("\n".join(map(str, lines)), _images_rows(), expects=Expect.images)
 
     async def images_done(self, _: str = "") -> Screen:
         """Images are in: offer automatic captions, or ask for the trigger word."""
@@ -194,7 +199,7 @@ class TrainFlow:
             return self._to_trigger(_unavailable(estimate))
         self.state.step = TrainStep.captions
         count = estimate.image_count
-        text = media_texts.CAPTION_OFFER.format(count=count, have="has" if count == 1 else "have")
+        text = media_texts.caption_offer(count)
         offer = Button(media_texts.BTN_CAPTION.format(cost=estimate.cost), Action.caption_price)
         return Screen(text, [[offer, _skip_button()]])
 
@@ -257,8 +262,9 @@ class TrainFlow:
         suggested = self.suggested_trigger
         # The word is not in the button: a long one would not fit Telegram's 64 bytes.
         rows = [[Button(texts.BTN_USE.format(word=suggested), Action.use_trigger)]]
-        text = template.format(suggested=suggested) + (f"\n{note}" if note else "")
-        return Screen(text, rows, Expect.text, prompt="Trigger word", suggestion=suggested)
+        text = template.format(suggested=suggested, max=MAX_TRIGGER_CHARS)
+        text += f"\n{note}" if note else ""
+        return Screen(text, rows, Expect.text, prompt=texts.PROMPT_TRIGGER, suggestion=suggested)
 
     async def set_trigger(self, word: str) -> Screen:
         """Save the trigger word on the dataset and offer the trainings."""

@@ -13,6 +13,7 @@ import structlog
 from pydantic import BaseModel
 
 from bots.common.errors import DaemonUnavailable, error_from_response
+from bots.common.i18n import PLATFORM_LOCALE
 from bots.common.schemas import Actor
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,11 @@ class Transport:
     ) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the session is closed (the bot is stopping, or not started)."""
+        return self._session is None
+
     async def close(self) -> None:
         """Close the HTTP session."""
         if self._session is not None:
@@ -68,6 +74,9 @@ class Transport:
             headers["Authorization"] = f"Bearer {self._token}"
         if actor is not None:
             headers["X-User"] = actor.header
+            reported = PLATFORM_LOCALE.get()
+            if reported:
+                headers["X-User-Locale"] = reported  # stored by the daemon when it changes
         return headers
 
     async def _call(
@@ -81,12 +90,16 @@ class Transport:
         params: dict[str, Any] | None = None,
         repeatable: bool | None = None,
         raw: bool = False,
+        attempts: int | None = None,
+        timeout: float | None = None,
     ) -> tuple[int, Any]:
         """Send one request, retrying connection failures; return (status, JSON or bytes)."""
         if self._session is None:
             raise RuntimeError("DaemonClient used outside `async with`")
         repeatable = method == "GET" if repeatable is None else repeatable
-        for attempt in range(1, self._attempts + 1):
+        attempts = attempts or self._attempts
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+        for attempt in range(1, attempts + 1):
             data = form() if callable(form) else form
             try:
                 async with self._session.request(
@@ -96,13 +109,14 @@ class Transport:
                     json=json_body,
                     data=data,
                     params=params,
+                    timeout=limit or self._timeout,
                 ) as resp:
                     body: Any = await resp.read()
                     if resp.status >= 400:
                         raise error_from_response(resp.status, _json_or_none(body))
                     return resp.status, body if raw else _json_or_none(body)
             except _NOT_SENT + _MAYBE_SENT as exc:
-                if not (isinstance(exc, _NOT_SENT) or repeatable) or attempt == self._attempts:
+                if not (isinstance(exc, _NOT_SENT) or repeatable) or attempt == attempts:
                     raise DaemonUnavailable(f"daemon unreachable: {exc}") from exc
                 log.warning("daemon_retry", path=path, attempt=attempt, error=str(exc))
                 await asyncio.sleep(self._backoff * 2 ** (attempt - 1))

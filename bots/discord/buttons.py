@@ -19,6 +19,7 @@ from bots.common.progress import Render, cancel_row
 from bots.common.screens import Button, Expect, Screen
 from bots.discord.care import ask_care
 from bots.discord.errors import report
+from bots.discord.i18n import localize
 from bots.discord.journeys import Talk
 from bots.discord.render import ViewOf, actor, content, send_outgoing
 from bots.discord.widgets import CaptionFixModal, FormModal, TextModal
@@ -66,10 +67,11 @@ class _OwnedButton:
         return cls.parse(match, getattr(item, "label", None) or cls.default_label)
 
     async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        await localize(interaction)
         # Anyone can click in a channel; only the owner's presses count.
         if interaction.user.id == self.owner:
             return True
-        await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
+        await interaction.response.send_message(str(texts.FOREIGN_BUTTON), ephemeral=True)
         return False
 
 
@@ -185,7 +187,7 @@ def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     rows: list[list[discord.ui.Item[Any]]] = []
     if screen.expects is Expect.text:
-        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or 'Answer'}")])
+        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or texts.ANSWER}")])
     rows.extend(
         [ActionButton(b.action, owner, token, b.arg, b.label) for b in row] for row in screen.rows
     )

@@ -9,6 +9,7 @@ from discord import app_commands
 from bots.common import texts
 from bots.common.errors import DaemonUnavailable, RpcError, StaleStateError
 from bots.common.screens import StaleAction
+from bots.discord.i18n import localize
 
 log = structlog.get_logger(__name__)
 
@@ -20,9 +21,9 @@ def message_for(exc: BaseException, *, command: bool = False) -> str | None:
     if isinstance(exc, RpcError):
         return texts.ERROR.format(message=exc.message)
     if isinstance(exc, DaemonUnavailable):
-        return texts.DAEMON_DOWN
+        return str(texts.DAEMON_DOWN)
     if isinstance(exc, StaleAction):
-        return texts.NO_CONVERSATION if command else texts.STALE_BUTTON
+        return str(texts.NO_CONVERSATION if command else texts.STALE_BUTTON)
     return None
 
 
@@ -32,7 +33,7 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
     text = message_for(exc, command=command)
     if text is None:
         log.error("discord_handler_failed", error=repr(exc), exc_info=exc)
-        text = texts.ERROR.format(message="something went wrong on our side")
+        text = texts.ERROR.format(message=texts.OUR_FAULT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
@@ -43,7 +44,11 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
 
 
 class Tree(app_commands.CommandTree[Any]):
-    """A command tree whose errors reach the person, not just the log."""
+    """A command tree whose errors reach the person, not just the log, in their language."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        await localize(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /

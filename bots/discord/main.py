@@ -8,6 +8,7 @@ import structlog
 import yarl
 from discord.ext import commands
 
+from bots.common import texts
 from bots.common.client import DaemonClient
 from bots.common.delivery import run_notifier
 from bots.common.outgoing import Outgoing
@@ -18,12 +19,14 @@ from bots.discord.cogs.account import AccountCog
 from bots.discord.cogs.activity import ActivityCog
 from bots.discord.cogs.generate import GenerateCog
 from bots.discord.cogs.insights import InsightsCog
+from bots.discord.cogs.language import LanguageCog
 from bots.discord.cogs.library import LibraryCog
 from bots.discord.cogs.market import MarketCog
 from bots.discord.cogs.shop import ShopCog
 from bots.discord.cogs.train import TrainCog
 from bots.discord.cogs.web import WebCog
 from bots.discord.errors import Tree
+from bots.discord.i18n import CatalogTranslator
 from bots.discord.journeys import Journeys
 from bots.discord.render import SampleMessages, send_outgoing
 from daemon.schemas import NotificationOut
@@ -49,10 +52,11 @@ class LoraBot(commands.Bot):
         """Add the cogs and persistent buttons, sync commands, resume the progress messages of
         unfinished jobs, start delivering notifications."""
         cogs = (TrainCog, GenerateCog, LibraryCog, MarketCog, ShopCog, InsightsCog, ActivityCog)
-        for cog in (*cogs, WebCog):
+        for cog in (*cogs, WebCog, LanguageCog):
             await self.add_cog(cog(self))
         await self.add_cog(AccountCog(self))
         self.add_dynamic_items(ActionButton, AnswerButton)
+        await self.tree.set_translator(CatalogTranslator())
         guild = self.settings.discord_guild_id
         if guild is not None:
             self.tree.copy_global_to(guild=discord.Object(guild))
@@ -75,7 +79,7 @@ class LoraBot(commands.Bot):
             if not channel_id:
                 raise
             channel = self.get_partial_messageable(int(channel_id))
-            await channel.send(f"{user.mention} — I could not DM you, so here it is:")
+            await channel.send(texts.NO_DM.format(mention=user.mention))
             await send_outgoing(channel, items, views, self.samples)
 
     async def close(self) -> None:

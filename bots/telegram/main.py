@@ -10,40 +10,54 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand
 
+from bots.common import i18n
 from bots.common.client import DaemonClient
 from bots.common.delivery import Deliver, run_notifier
+from bots.common.i18n import _
 from bots.common.outgoing import Outgoing
 from bots.common.progress import ProgressBoard
 from bots.common.settings import BotSettings
 from bots.telegram.callbacks import packer
+from bots.telegram.i18n import CatalogI18n, PersonLocale
 from bots.telegram.render import RetryAfterMiddleware, SampleMessages, send_outgoing
 from bots.telegram.routers import build_routers
 from bots.telegram.routers.train import resume_progress
 from bots.telegram.storage import DaemonStorage, FlushStates
 from bots.telegram.uploads import AlbumBuffer
 from bots.telegram.webhook import serve_webhook
+from core.languages import DEFAULT_LANGUAGE, LANGUAGES
 from daemon.schemas import NotificationOut
 
 log = structlog.get_logger(__name__)
 
 COMMANDS = {
-    "start": "Welcome and your balance",
-    "train": "Train a LoRA from your images",
-    "imagine": "Generate images with one of your LoRAs",
-    "datasets": "Your datasets",
-    "models": "Your trained LoRAs",
-    "jobs": "Your trainings",
-    "explore": "Browse public datasets and LoRAs",
-    "earnings": "What your published work has earned",
-    "stats": "Your trainings, costs and datasets, with a chart",
-    "spending": "What you spent, bought and earned, with a chart",
-    "activity": "What happened: trainings, points, earnings",
-    "balance": "Points and ledger",
-    "buy": "Buy points with Telegram Stars",
-    "link": "Join your Telegram and Discord accounts",
-    "web": "A sign-in link to the web dashboard",
-    "help": "What I can do",
+    "start": _("Welcome and your balance"),
+    "train": _("Train a LoRA from your images"),
+    "imagine": _("Generate images with one of your LoRAs"),
+    "datasets": _("Your datasets"),
+    "models": _("Your trained LoRAs"),
+    "jobs": _("Your trainings"),
+    "explore": _("Browse public datasets and LoRAs"),
+    "earnings": _("What your published work has earned"),
+    "stats": _("Your trainings, costs and datasets, with a chart"),
+    "spending": _("What you spent, bought and earned, with a chart"),
+    "activity": _("What happened: trainings, points, earnings"),
+    "balance": _("Points and ledger"),
+    "buy": _("Buy points with Telegram Stars"),
+    "link": _("Join your Telegram and Discord accounts"),
+    "web": _("A sign-in link to the web dashboard"),
+    "language": _("The language I answer you in"),
+    "help": _("What I can do"),
 }
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in English for everyone, and in each other language for its users."""
+    for language in LANGUAGES:
+        with i18n.use_locale(language):
+            menu = [BotCommand(command=c, description=str(d)) for c, d in COMMANDS.items()]
+        code = None if language == DEFAULT_LANGUAGE else language
+        await bot.set_my_commands(menu, language_code=code)
 
 
 def build_bot(settings: BotSettings) -> Bot:
@@ -69,6 +83,8 @@ def build_dispatcher(client: DaemonClient, settings: BotSettings) -> Dispatcher:
         progress=ProgressBoard(client, settings.progress_interval),
         albums=AlbumBuffer(),
     )
+    # Outside the routers, so error handlers answer in the person's language too.
+    dp.update.outer_middleware(PersonLocale(CatalogI18n()))
     dp.update.outer_middleware(FlushStates(storage))
     dp.include_routers(*build_routers())
     dp.startup.register(storage.attach)
@@ -114,9 +130,7 @@ async def run(settings: BotSettings, *, handle_signals: bool = True) -> None:
         bot = build_bot(settings)
         dp = build_dispatcher(client, settings)
         with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
-            await bot.set_my_commands(
-                [BotCommand(command=c, description=d) for c, d in COMMANDS.items()]
-            )
+            await set_commands(bot)
         notifier = asyncio.create_task(
             run_notifier(client, "telegram", deliverer(bot), wait=settings.notification_wait)
         )

@@ -5,6 +5,7 @@ import asyncio
 from aiohttp import web
 
 from core import notifications
+from core.language_store import languages_of
 from daemon.answers import json_answer
 from daemon.keys import EVENTS, SESSIONMAKER, SETTINGS
 from daemon.openapi import describe
@@ -39,8 +40,17 @@ async def fetch_notifications(request: web.Request) -> web.Response:
                 max_deliveries=settings.notification_max_deliveries,
                 limit=query.limit,
             )
+            # Delivered with no person in context: each carries its recipient's language.
+            spoken = await languages_of(
+                session, query.platform, {r.platform_user_id for r in rows}
+            )
             answer = NotificationsOut(
-                notifications=[NotificationOut.model_validate(row) for row in rows]
+                notifications=[
+                    NotificationOut.model_validate(row).model_copy(
+                        update={"language": spoken[row.platform_user_id]}
+                    )
+                    for row in rows
+                ]
             )
         remaining = deadline - asyncio.get_running_loop().time()
         if rows or remaining <= 0:

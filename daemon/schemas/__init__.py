@@ -131,6 +131,7 @@ from daemon.schemas.jobs import (
     QuoteOut,
     SampleOut,
 )
+from daemon.schemas.languages import Language, LanguageIn, LanguageOut
 from daemon.schemas.marketplace import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -203,6 +204,9 @@ __all__ = [
     "LedgerQuery",
     "LedgerEntryOut",
     "LedgerOut",
+    "Language",
+    "LanguageIn",
+    "LanguageOut",
     "MAX_STEPS",
     "MAX_RANK",
     "MAX_ALPHA",

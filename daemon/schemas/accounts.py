@@ -6,6 +6,7 @@ from pydantic import Field
 
 from core.enums import LedgerKind, Platform
 from daemon.schemas.common import MAX_ID, MAX_POINTS, Answer, Body
+from daemon.schemas.languages import Language
 
 
 class IdentityOut(Answer):
@@ -25,6 +26,7 @@ class AccountOut(Answer):
 
 class MeOut(AccountOut):
     spent_today: int = Field(description="Points spent since 00:00 UTC, net of refunds.")
+    language: Language = Field("en", description="The language the bots answer this identity in.")
 
 
 class MePatch(Body):

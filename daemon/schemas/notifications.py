@@ -7,6 +7,7 @@ from pydantic import Field
 
 from core.enums import Platform
 from daemon.schemas.common import BODY_ID, Answer, Body
+from daemon.schemas.languages import Language
 
 MAX_WAIT_SECONDS = 60.0
 # As many as `core.notifications.fetch_pending` leases at once.
@@ -30,6 +31,9 @@ class NotificationOut(Answer):
     payload: dict[str, Any]
     created_at: datetime
     deliveries: int
+    language: Language = Field(
+        "en", description="The recipient's language: their choice, else their platform's, else en."
+    )
 
 
 class NotificationsOut(Answer):

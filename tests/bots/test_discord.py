@@ -13,6 +13,7 @@ from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.discord import CHANNEL_ID, FakeDiscord, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
 from tests.bots.test_advanced import ADVANCED_ACTIONS
+from tests.bots.test_languages import LANGUAGE_ACTIONS
 from tests.bots.test_market import MARKET_ACTIONS
 from tests.bots.test_media import MEDIA_ACTIONS
 
@@ -72,7 +73,7 @@ async def _to_summary(fake: FakeDiscord) -> Sent:
         attachments=attachments,
         options={"caption": "a cat"},
     )
-    assert "Added 2 image(s)" in ack.content
+    assert "Added 2 images" in ack.content
     mark = len(fake.log)
     await fake.post(USER, "a cat asleep", [("c.png", png(3)), ("d.png", png(4))])
     await fake.wait_text("now has 4", after=mark)
@@ -120,6 +121,7 @@ async def test_start_is_private_and_shows_the_balance(
         "stats",
         "spending",
         "activity",
+        "language",
     }
     welcome = await _slash(fake_discord, "account", "start", "Welcome to lorabot")
     assert welcome.ephemeral and "Your balance: 250 points" in welcome.content
@@ -227,7 +229,7 @@ async def test_every_action_but_download_is_reachable(
     summary = await _funded_summary(fake, daemon, run_bot)
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _slash(fake, "train", "start", "Which dataset")
-    images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
+    images = await _press(fake, first, "My Cat", "“My Cat” has 4 images")
     mark = len(fake.log)
     await fake.post(USER, "", [("e.png", png(5))])  # one without a caption
     await fake.wait_text("now has 5", after=mark)
@@ -250,7 +252,7 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _slash(fake, "jobs", "list", "queued"), "Cancel job", "refunded")
     # Discord sells packs through its own premium buttons, not through an action.
     unpressed = {Action.download_model, Action.buy_pack} | MARKET_ACTIONS | MEDIA_ACTIONS
-    unpressed |= ACTIVITY_ACTIONS | CARE_ACTIONS | ADVANCED_ACTIONS
+    unpressed |= ACTIVITY_ACTIONS | CARE_ACTIONS | ADVANCED_ACTIONS | LANGUAGE_ACTIONS
     assert pressed == set(Action) - unpressed
 
 

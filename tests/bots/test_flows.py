@@ -11,7 +11,7 @@ from bots.common.errors import DaemonUnavailable, NotFoundError
 from bots.common.schemas import Actor, Upload
 from bots.common.screens import Expect, Screen, StaleAction
 from bots.common.train import TrainFlow, TrainState, TrainStep, suggest_trigger
-from core.naming import NamingProblem
+from core.naming import MAX_NAME_CHARS, NamingProblem
 from daemon.schemas import NotificationOut
 from tests.bots.conftest import Daemon, png
 from tests.conftest import RPC_TOKEN
@@ -39,7 +39,7 @@ async def _to_summary(
 ) -> tuple[TrainFlow, Screen]:
     flow = await _naming(rpc, who)
     screen = await flow.text(name)
-    assert screen.expects is Expect.images and "0 image(s)" in screen.text
+    assert screen.expects is Expect.images and "has 0 images" in screen.text
     uploads = [Upload(f"cat{i}.png", png(i), f"a cat, pose {i}") for i in range(4)]
     uploads.append(Upload("notes.txt", b"definitely not a picture"))
     ack = await flow.add_images(uploads)
@@ -117,7 +117,8 @@ async def test_bad_names_and_trigger_words_are_asked_again(
     rpc: DaemonClient, alice: Actor
 ) -> None:
     flow = await _naming(rpc, alice)
-    assert (await flow.text("   ")).text == texts.NAMING_PROBLEM[NamingProblem.name_length]
+    too_long = texts.NAMING_PROBLEM[NamingProblem.name_length].format(max=MAX_NAME_CHARS)
+    assert (await flow.text("   ")).text == too_long
     assert flow.state.step is TrainStep.naming and await rpc.datasets(alice) == []
     await flow.text("dogs")
     await flow.add_images([Upload("d.png", png(7))])
@@ -278,4 +279,4 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
     assert "you are next" in text and "Estimated time: 1 min 5 s" in text
     assert "balance after: 90 points" in text
     busy_text = texts.summary(dataset, offering, "fast", busy, 100)
-    assert "2 job(s) ahead of you, starting in about 2 min 10 s" in busy_text
+    assert "2 jobs ahead of you, starting in about 2 min 10 s" in busy_text

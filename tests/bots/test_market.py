@@ -43,7 +43,7 @@ ben = Actor(platform="discord", user_id="602")
 
 def _button(screen: Screen, label: str) -> Button:
     """The screen's button whose label contains `label`."""
-    found = [b for b in screen.buttons if label in b.label]
+    found = [b for b in screen.buttons if str(label) in b.label]
     assert found, f"no button with {label!r} in {[b.label for b in screen.buttons]}"
     return found[0]
 
@@ -76,7 +76,7 @@ async def _publish(
 ) -> Screen:
     """Press Publish, then the buttons labelled `labels` in turn; the last screen."""
     first = await _press(rpc, who, publishing.publish_button(kind, item_id))
-    assert first.screen is not None and market_texts.ASK_VISIBILITY in first.screen.text
+    assert first.screen is not None and str(market_texts.ASK_VISIBILITY) in first.screen.text
     screen = first.screen
     for label in labels:
         screen = await _screen(rpc, who, screen, label)
@@ -232,7 +232,7 @@ async def test_publish_browse_and_train_on_anothers_dataset(
     # Ann earned the royalty of Ben's paid use; the card counts the use.
     royalty = daemon.app[ECONOMY].market.royalty(confirmed.job.cost)
     earnings = (await publishing.earnings(rpc, ann)).text
-    assert earnings.startswith(market_texts.EARNINGS_HEADER)
+    assert earnings.startswith(str(market_texts.EARNINGS_HEADER))
     assert f"Dataset #{public} “Sunset cats” (public) — 1 uses, {royalty} points" in earnings
     assert f"Dataset #{unlisted} “Sunset dogs” (unlisted) — 0 uses, 0 points" in earnings
     assert "Sunset birds" not in earnings

@@ -14,7 +14,13 @@ from bots.common.client import DaemonClient
 from bots.common.schemas import Actor
 from bots.common.screens import Expect
 from bots.common.train import TrainFlow, TrainState, TrainStep
-from core.naming import NamingProblem, check_dataset_name, check_trigger_word
+from core.naming import (
+    MAX_NAME_CHARS,
+    MAX_TRIGGER_CHARS,
+    NamingProblem,
+    check_dataset_name,
+    check_trigger_word,
+)
 from tests.bots.conftest import Daemon
 from tests.conftest import user_headers
 
@@ -45,7 +51,8 @@ async def test_a_bad_dataset_name_is_refused_by_bot_and_daemon_alike(
     assert problem is not None
     flow = TrainFlow(rpc, alice, TrainState(step=TrainStep.naming))
     again = await flow.text(name)
-    assert again.text == texts.NAMING_PROBLEM[problem] and again.expects is Expect.text
+    expected = texts.NAMING_PROBLEM[problem].format(max=MAX_NAME_CHARS)
+    assert again.text == expected and again.expects is Expect.text
     assert flow.state.step is TrainStep.naming and await rpc.datasets(alice) == []
     assert await _daemon_refusal(daemon, "POST", "/v1/datasets", alice, {"name": name}) == problem
     assert await rpc.datasets(alice) == []
@@ -60,7 +67,8 @@ async def test_a_bad_trigger_word_is_refused_by_bot_and_daemon_alike(
     dataset = await rpc.create_dataset(alice, "my cat")
     state = TrainState(step=TrainStep.trigger, dataset_id=dataset.id, dataset_name=dataset.name)
     again = await TrainFlow(rpc, alice, state).text(word)
-    assert again.text == texts.NAMING_PROBLEM[problem].format(suggested="mycat")
+    expected = texts.NAMING_PROBLEM[problem].format(suggested="mycat", max=MAX_TRIGGER_CHARS)
+    assert again.text == expected
     assert state.step is TrainStep.trigger
     path = f"/v1/datasets/{dataset.id}"
     assert await _daemon_refusal(daemon, "PATCH", path, alice, {"trigger_word": word}) == problem

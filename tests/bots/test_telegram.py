@@ -13,6 +13,7 @@ from tests.bots.conftest import Daemon, bot_settings, png
 from tests.bots.fakes.telegram import FakeTelegram, Sent
 from tests.bots.test_activity import ACTIVITY_ACTIONS
 from tests.bots.test_advanced import ADVANCED_ACTIONS
+from tests.bots.test_languages import LANGUAGE_ACTIONS
 from tests.bots.test_market import MARKET_ACTIONS
 from tests.bots.test_media import MEDIA_ACTIONS
 
@@ -48,7 +49,7 @@ async def _to_summary(fake: FakeTelegram) -> Sent:
     mark = len(fake.log)
     fake.send_photo(USER, png(1), caption="a cat on a sofa", album="alb1")
     fake.send_photo(USER, png(2), album="alb1")
-    album_ack = await fake.wait_text("Added 2 image(s)", after=mark)
+    album_ack = await fake.wait_text("Added 2 images", after=mark)
     assert "now has 2" in album_ack.text  # one acknowledgement for the whole album
     mark = len(fake.log)
     fake.send_photo(USER, png(3), caption="a cat asleep")
@@ -59,7 +60,7 @@ async def _to_summary(fake: FakeTelegram) -> Sent:
     mark = len(fake.log)
     fake.send_document(USER, b"just some notes", "notes.txt", "text/plain")
     refused = await fake.wait_text("✗ notes.txt:", after=mark)
-    assert "Added 0 image(s)" in refused.text and "now has 4" in refused.text
+    assert "Added 0 images" in refused.text and "now has 4" in refused.text
     # Two images have no caption: automatic captions are offered first, and skipped here.
     offer = await _press(fake, refused, "Done", "2 of your images have no caption")
     trigger = await _press(fake, offer, "Skip", "Suggested: mycat")
@@ -202,7 +203,7 @@ async def test_every_action_but_download_is_reachable(
     summary = await _funded_summary(daemon, fake, run_bot)
     await _press(fake, summary, "Cancel", "Nothing was charged")
     first = await _say(fake, "/train", "Which dataset")
-    images = await _press(fake, first, "My Cat", "“My Cat” has 4 image(s)")
+    images = await _press(fake, first, "My Cat", "“My Cat” has 4 images")
     offer = await _press(fake, images, "Done", "have no caption")
     price = await _press(fake, offer, "Caption automatically", "Automatic captions")
     await _press(fake, price, "Skip", "Suggested: mycat")
@@ -221,7 +222,14 @@ async def test_every_action_but_download_is_reachable(
     await _press(fake, await _say(fake, "/jobs", "queued"), "Cancel job", "points refunded")
     fake.press(USER, await _say(fake, "/buy", "Buy points"), "500 points")
     assert (await fake.wait_invoice()).payload.startswith("purchase:")
-    elsewhere = MARKET_ACTIONS | MEDIA_ACTIONS | ACTIVITY_ACTIONS | CARE_ACTIONS | ADVANCED_ACTIONS
+    elsewhere = (
+        MARKET_ACTIONS
+        | MEDIA_ACTIONS
+        | ACTIVITY_ACTIONS
+        | CARE_ACTIONS
+        | ADVANCED_ACTIONS
+        | LANGUAGE_ACTIONS
+    )
     assert pressed == set(Action) - {Action.download_model} - elsewhere
 
 

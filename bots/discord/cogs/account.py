@@ -47,4 +47,4 @@ class AccountCog(
     @app_commands.command(name="help", description="What this bot can do")
     async def help(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Help."""
-        await interaction.response.send_message(texts.HELP_DISCORD, ephemeral=True)
+        await interaction.response.send_message(str(texts.HELP_DISCORD), ephemeral=True)

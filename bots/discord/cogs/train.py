@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bots.common import i18n, languages
 from bots.common.downloads import too_large
 from bots.common.schemas import Upload
 from bots.common.train import TrainFlow, TrainState, TrainStep
@@ -76,6 +77,8 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
         journeys, author = self.bot.journeys, message.author
         if author.bot or not message.attachments:
             return  # only a person's attachments can be images of a journey
+        # A message carries no locale: the person's language as the daemon keeps it.
+        i18n.set_locale(await languages.spoken(self.bot.client, actor(author), None))
         async with journeys.lock(author.id):
             talk = await journeys.load(author)
             state, channel_id = talk.held.train, talk.held.channel_id

@@ -11,6 +11,7 @@ from bots.telegram.routers import (
     errors,
     imagine,
     insights,
+    language,
     library,
     market,
     shop,
@@ -34,5 +35,6 @@ def build_routers() -> list[Router]:
         market.build(),
         web.build(),
         activity.build(),
+        language.build(),
         buttons.build(),
     ]

@@ -19,7 +19,7 @@ async def cmd_start(message: Message, state: FSMContext, client: DaemonClient) -
 
 async def cmd_help(message: Message) -> None:
     """What the bot can do."""
-    await message.answer(texts.HELP)
+    await message.answer(str(texts.HELP))
 
 
 async def cmd_balance(message: Message, client: DaemonClient) -> None:

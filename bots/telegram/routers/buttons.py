@@ -29,7 +29,7 @@ async def on_button(
 ) -> None:
     """A button, pressed by its owner only."""
     if callback_data.owner != query.from_user.id:
-        await query.answer(texts.FOREIGN_BUTTON, show_alert=True)
+        await query.answer(str(texts.FOREIGN_BUTTON), show_alert=True)
         return
     message = query.message
     if not isinstance(message, Message):
@@ -87,7 +87,7 @@ async def show(
 
 async def on_unknown(query: CallbackQuery) -> None:
     """A button this bot no longer knows (made by an older version)."""
-    await query.answer(texts.STALE_BUTTON, show_alert=True)
+    await query.answer(str(texts.STALE_BUTTON), show_alert=True)
 
 
 def build() -> Router:

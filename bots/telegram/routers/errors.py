@@ -34,12 +34,12 @@ async def on_rpc_error(event: ErrorEvent) -> None:
 async def on_daemon_down(event: ErrorEvent) -> None:
     """The daemon is unreachable."""
     log.warning("daemon_unavailable", error=str(event.exception))
-    await _reply(event, texts.DAEMON_DOWN)
+    await _reply(event, str(texts.DAEMON_DOWN))
 
 
 async def on_stale(event: ErrorEvent) -> None:
     """A button or answer that no longer fits the conversation."""
-    await _reply(event, texts.STALE_BUTTON)
+    await _reply(event, str(texts.STALE_BUTTON))
 
 
 def build() -> Router:

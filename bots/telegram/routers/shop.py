@@ -45,7 +45,7 @@ async def on_pre_checkout(query: PreCheckoutQuery, client: DaemonClient) -> None
             query.total_amount,
         )
     except Exception:
-        await query.answer(ok=False, error_message=texts.CHECKOUT_FAILED)
+        await query.answer(ok=False, error_message=str(texts.CHECKOUT_FAILED))
         raise
     if problem is None:
         await query.answer(ok=True)

@@ -106,12 +106,12 @@ async def on_images(
 
 async def on_stray_image(message: Message) -> None:
     """Images outside the journey's image step: say how to start."""
-    await message.answer(texts.NO_CONVERSATION)
+    await message.answer(str(texts.NO_CONVERSATION))
 
 
 async def on_not_image(message: Message) -> None:
     """Something else while images are expected."""
-    await message.answer(texts.NOT_AN_IMAGE)
+    await message.answer(str(texts.NOT_AN_IMAGE))
 
 
 def progress_render(bot: Bot, chat_id: int, message_id: int, owner: int) -> Render:

@@ -92,6 +92,8 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         self._changed = asyncio.Condition()
         self.identified = asyncio.Event()
         self.users: dict[int, str] = {}
+        # Each user's client language, sent as the interaction's `locale` (Discord: en-US).
+        self.locales: dict[int, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> tuple[str, str]:
@@ -360,6 +362,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         interaction_id = next(self._ids)
         token = f"itoken{interaction_id}"
         payload = interaction_payload(interaction_id, token, kind, self._member(user_id), data)
+        payload["locale"] = self.locales.get(user_id, payload["locale"])
         self.callbacks.append({"token": token, "type": kind, "responses": [], "message_id": None})
         return payload
 
@@ -460,6 +463,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose content contains `part`."""
+        part = str(part)  # a text of `bots.common.texts` is lazy: its current translation
         return await self.wait_for(lambda s: part in s.content, timeout, after=after)
 
     async def wait_modal(self, count: int, timeout: float = 10.0) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def button_id(message: dict[str, Any], label_part: str) -> str:
     for row in message.get("components") or []:
         for c in row.get("components", []):
             labels.append(c.get("label"))
-            if c.get("type") == 2 and label_part in (c.get("label") or ""):
+            if c.get("type") == 2 and str(label_part) in (c.get("label") or ""):
                 return c["custom_id"]
     raise AssertionError(f"no button with {label_part!r}; buttons: {labels}")
 

@@ -79,6 +79,10 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
     webhook: WebhookState = field(default_factory=WebhookState)
     # The update types `getUpdates` asked for (kept until changed, as Telegram does).
     allowed_updates: list[str] = field(default_factory=list)
+    # Each user's app language, sent as `from.language_code` (Telegram omits it when unknown).
+    language_codes: dict[int, str] = field(default_factory=dict)
+    # The command menus set with setMyCommands, by `language_code` ("" for everyone else).
+    command_menus: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     server: TestServer | None = None
 
     def __post_init__(self) -> None:
@@ -132,7 +136,10 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
     async def _m_getme(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "lorabot", "username": "lora_bot"}
 
-    async def _m_setmycommands(self, _: dict[str, Any]) -> bool:
+    async def _m_setmycommands(self, p: dict[str, Any]) -> bool:
+        commands = p["commands"]
+        menu = json.loads(commands) if isinstance(commands, str) else commands
+        self.command_menus[p.get("language_code") or ""] = menu
         return True
 
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> bool:
@@ -291,12 +298,18 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
         asyncio.get_running_loop().create_task(self._notify())
         return update
 
+    def _from(self, user_id: int) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        if user_id in self.language_codes:
+            user["language_code"] = self.language_codes[user_id]
+        return user
+
     def _user_message(self, user_id: int, **fields: Any) -> dict[str, Any]:
         return {
             "message_id": next(self._ids),
             "date": int(time.time()),
             "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "from": self._from(user_id),
             **fields,
         }
 
@@ -349,7 +362,7 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
         data = button_data(msg, label_part)
         query = {
             "id": str(next(self._ids)),
-            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "from": self._from(user_id),
             "chat_instance": "ci",
             "message": msg,
             "data": data,
@@ -363,6 +376,7 @@ class FakeTelegram(StarsPayments, WebhookDelivery, SentLog[Sent]):
 
     async def wait_text(self, part: str, timeout: float = 30.0, *, after: int = 0) -> Sent:
         """The first message or edit whose text contains `part`."""
+        part = str(part)  # a text of `bots.common.texts` is lazy: its current translation
         return await self.wait_for(lambda s: part in s.text, timeout, after=after)
 
     def current(self, sent: Sent) -> dict[str, Any]:
@@ -375,7 +389,7 @@ def button_data(message: dict[str, Any], label_part: str) -> str:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     for row in rows:
         for button in row:
-            if label_part in button["text"]:
+            if str(label_part) in button["text"]:
                 return button["callback_data"]
     labels = [b["text"] for row in rows for b in row]
     raise AssertionError(f"no button with {label_part!r}; buttons: {labels}")
