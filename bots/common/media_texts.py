@@ -50,6 +50,12 @@ BTN_CONTINUE_WITHOUT = "Continue without captions"
 # -- generating images -------------------------------------------------------------------
 PICK_MODEL = "Which of your LoRAs should I generate with?"
 NO_MODELS_TO_USE = "You have no trained LoRA yet. Train one with /train first."
+MODELS_UNUSABLE = (
+    "Cannot generate on this server right now (what they need is not installed): {names}"
+)
+NO_MODEL_USABLE = (
+    "None of your LoRAs can generate on this server right now: what they need is not installed."
+)
 ASK_PROMPT = (
     "Generating with “{name}”. Send the prompt: what the picture should show. Put the "
     "trigger word {trigger} in it to call up your LoRA.\nSuggested: {suggested}"

@@ -94,6 +94,14 @@ NAMING_PROBLEM = {
 }
 PICK_OFFERING = "What should I train?"
 NO_OFFERINGS = "No training is available right now. Please try again later."
+# Listed without a button: the person sees what exists and why it cannot be picked here.
+OFFERINGS_UNAVAILABLE = "Not available on this server right now:"
+UNAVAILABLE_OFFERING = "• {title} — {reason}"
+UNAVAILABLE_REASONS = {
+    "BASE_MODEL_MISSING": "its base model is not installed",
+    "OFFERING_DISABLED": "switched off by the operator",
+}
+UNAVAILABLE_OTHER = "not available"
 PICK_PRESET = "{title}: pick a preset."
 PRESET_LABEL = "{name} ({steps} steps)"
 SUMMARY = (
