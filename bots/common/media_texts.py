@@ -37,6 +37,7 @@ EMPTY_CAPTION = "A caption cannot be empty: caption {n} is unchanged."
 FIXED = "Caption {n} fixed."
 FIX_TITLE = "Fix a caption"
 FIX_NUMBER = "Number (1–{count})"
+FIX_NUMBER_ANY = "Number in the list"
 FIX_TEXT = "New caption"
 CAPTIONS_FAILED = (
     "Automatic captions (job #{job_id}) failed: {reason}\n{refunded} points were refunded. "

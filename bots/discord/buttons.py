@@ -2,11 +2,17 @@
 
 A button's custom_id carries everything (action, owner, journey token, argument), so a button
 still works after a restart; its press goes through `bots.common.dispatch` like Telegram's.
+
+Every press is acknowledged before the daemon is asked anything (`bots.discord.answering`):
+deferred as an update of its message, or — for the buttons in `MODALS` and ✎ — answered by
+opening the modal at once, from what the button itself carries.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
@@ -15,7 +21,8 @@ from bots.common import captions, library, media_texts, texts
 from bots.common.actions import Action
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import cancel_row
-from bots.common.screens import Button, Expect, Screen
+from bots.common.screens import Button, Expect, Screen, StaleAction
+from bots.discord.answering import acknowledge_update, answer
 from bots.discord.errors import report
 from bots.discord.render import ViewOf, actor, content, send_outgoing
 from bots.discord.widgets import CaptionFixModal, TextModal
@@ -29,7 +36,9 @@ ACTION_TEMPLATE = (
     rf"lb:(?P<action>{'|'.join(re.escape(a) for a in Action)}):(?P<owner>\d+)"
     r":(?P<token>[\w-]*):(?P<arg>[^:]*)"
 )
-ANSWER_TEMPLATE = r"lbt:(?P<owner>\d+):(?P<token>[\w-]+)"
+# The suggestion (the modal's default) rides along when it fits, so ✎ opens without a lookup.
+ANSWER_TEMPLATE = r"lbt:(?P<owner>\d+):(?P<token>[\w-]+)(?::(?P<suggestion>.*))?"
+MAX_CUSTOM_ID = 100
 MAX_ROWS = 5
 MAX_PER_ROW = 5
 STYLES = {
@@ -64,10 +73,17 @@ class _OwnedButton:
 
     async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
         # Anyone can click in a channel; only the owner's presses count.
-        if interaction.user.id == self.owner:
-            return True
-        await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
-        return False
+        if interaction.user.id != self.owner:
+            await interaction.response.send_message(texts.FOREIGN_BUTTON, ephemeral=True)
+            return False
+        if not self.opens_modal:
+            await acknowledge_update(interaction)
+        return True
+
+    @property
+    def opens_modal(self) -> bool:
+        """Whether the press is answered by a modal (then it must be the first answer)."""
+        return True
 
 
 class ActionButton(
@@ -94,23 +110,24 @@ class ActionButton(
         owner, token, arg = int(match["owner"]), match["token"], match["arg"]
         return cls(Action(match["action"]), owner, token, arg, label)
 
+    @property
+    def opens_modal(self) -> bool:
+        return self.action in MODALS
+
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
         try:
+            opener = MODALS.get(self.action)
+            if opener is not None:
+                await opener(interaction, self.arg)
+                return
             async with bot.journeys.lock(user.id):
                 outcome = await dispatch(bot.client, self._press(interaction))
                 if outcome.journey is not None:
                     bot.journeys.keep(user.id, outcome.journey, interaction.channel_id)
                 if outcome.generating is not None:
                     bot.journeys.generating[user.id] = outcome.generating
-                if outcome.caption_for is None and outcome.fix_captions is None:
-                    await show(interaction, outcome)
-                    return
-            # No lock is held while the person types.
-            if outcome.caption_for is not None:
-                await ask_caption(interaction, outcome)
-            else:
-                await fix_caption(interaction, outcome)
+                await show(interaction, outcome)
         except Exception as exc:
             await report(interaction, exc)
 
@@ -134,24 +151,24 @@ class AnswerButton(
 
     default_label = "✎"
 
-    def __init__(self, owner: int, token: str, label: str = "✎") -> None:
+    def __init__(self, owner: int, token: str, label: str = "✎", suggestion: str = "") -> None:
         self.owner, self.token = owner, token
         custom_id = f"lbt:{owner}:{token}"
+        if suggestion and len(custom_id) + 1 + len(suggestion) <= MAX_CUSTOM_ID:
+            custom_id += f":{suggestion}"
+        self.suggestion = suggestion if custom_id.endswith(f":{suggestion}") else ""
+        # The label reads "✎ <prompt>": the modal asks for the same thing.
+        self.prompt = label.removeprefix(self.default_label).strip() or "Answer"
         super().__init__(discord.ui.Button(label=label[:80], custom_id=custom_id))
 
     @classmethod
     def parse(cls, match: re.Match[str], label: str) -> Self:
-        return cls(int(match["owner"]), match["token"], label)
+        return cls(int(match["owner"]), match["token"], label, match["suggestion"] or "")
 
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
-        try:
-            asked = bot.journeys.answerable(bot.client, user, self.token).prompt()
-            modal = TextModal(asked.prompt, asked.prompt, asked.suggestion)
-            await interaction.response.send_modal(modal)
-        except Exception as exc:
-            await report(interaction, exc)
-            return
+        modal = TextModal(self.prompt, self.prompt, self.suggestion)
+        await interaction.response.send_modal(modal)
         if await modal.wait() or modal.interaction is None or modal.value is None:
             return  # timed out: nothing changes
         try:
@@ -173,7 +190,8 @@ def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     rows: list[list[discord.ui.Item[Any]]] = []
     if screen.expects is Expect.text:
-        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or 'Answer'}")])
+        label = f"✎ {screen.prompt or 'Answer'}"
+        rows.append([AnswerButton(owner, token, label, screen.suggestion)])
     rows.extend(
         [ActionButton(b.action, owner, token, b.arg, b.label) for b in row] for row in screen.rows
     )
@@ -192,15 +210,16 @@ async def respond(
     edit: bool = False,
     ephemeral: bool = False,
 ) -> None:
-    """Answer an interaction with a screen: a new message, or an edit of the pressed one."""
+    """Answer an interaction with a screen: a new message, or an edit of the pressed one
+    (its original message, once the press was deferred)."""
     view = screen_view(screen, interaction.user.id, token)
     text = content(screen.text)
-    if edit:
+    if edit and interaction.response.is_done():
+        await interaction.edit_original_response(content=text, view=view)
+    elif edit:
         await interaction.response.edit_message(content=text, view=view)
-    elif interaction.response.is_done():
-        await interaction.followup.send(text, view=view, ephemeral=ephemeral)
     else:
-        await interaction.response.send_message(text, view=view, ephemeral=ephemeral)
+        await answer(interaction, text, view=view, ephemeral=ephemeral)
 
 
 async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
@@ -212,40 +231,49 @@ async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> N
         edit, private = place is Place.replace, place is Place.private
         await respond(interaction, outcome.screen, token, edit=edit, ephemeral=private)
     if outcome.files is not None:
-        if not interaction.response.is_done():
-            # Discord wants an answer within 3 s; the files may take longer to fetch.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        files = await outcome.files()
-        await send_outgoing(interaction.followup, files, views_for(interaction.user.id))
+        files = await outcome.files()  # the press was deferred: they may take a while
+        views = views_for(interaction.user.id)
+        private = outcome.place is Place.private
+        await send_outgoing(interaction.followup, files, views, private=private)
     if outcome.job is not None and interaction.channel_id is not None:
         await start_progress(
             interaction.client, interaction.channel_id, interaction.user, outcome.job
         )
 
 
-async def ask_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
-    """Ask for an image's caption in a modal, then save it."""
-    assert outcome.caption_for is not None and outcome.screen is not None
-    image = outcome.caption_for
-    title = texts.CAPTION_TITLE.format(image_id=image.image_id)
-    modal = TextModal(title, outcome.screen.prompt)
+def _ids(arg: str, count: int) -> list[int]:
+    """The `count` dot-separated ids of a button's argument; else it is not one of ours."""
+    parts = arg.split(".")
+    if len(parts) != count or not all(p.isascii() and p.isdigit() for p in parts):
+        raise StaleAction(arg)
+    return [int(p) for p in parts]
+
+
+async def ask_caption(interaction: discord.Interaction[LoraBot], arg: str) -> None:
+    """Ask for an image's caption in a modal (arg "<dataset id>.<image id>"), then save it."""
+    dataset_id, image_id = _ids(arg, 2)
+    asked = library.ask_caption(image_id)
+    modal = TextModal(texts.CAPTION_TITLE.format(image_id=image_id), asked.prompt)
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None or modal.value is None:
         return
     try:
         bot = interaction.client
         screen = await library.recaption(
-            bot.client, actor(interaction.user), image.dataset_id, image.image_id, modal.value
+            bot.client, actor(interaction.user), dataset_id, image_id, modal.value
         )
-        await modal.interaction.response.send_message(content(screen.text), ephemeral=True)
+        await answer(modal.interaction, content(screen.text), ephemeral=True)
     except Exception as exc:
         await report(modal.interaction, exc)
 
 
-async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
-    """Ask which caption and its new text in one modal, then write it and show the list."""
-    assert outcome.fix_captions is not None and outcome.screen is not None
-    modal = CaptionFixModal(media_texts.FIX_TITLE, outcome.screen.prompt, media_texts.FIX_TEXT)
+async def fix_caption(interaction: discord.Interaction[LoraBot], arg: str) -> None:
+    """Ask which caption and its new text in one modal (arg: the dataset's id), then write it
+    and show the list."""
+    (dataset_id,) = _ids(arg, 1)
+    modal = CaptionFixModal(
+        media_texts.FIX_TITLE, media_texts.FIX_NUMBER_ANY, media_texts.FIX_TEXT
+    )
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None:
         return
@@ -253,13 +281,21 @@ async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcom
         screen = await captions.fix(
             interaction.client.client,
             actor(interaction.user),
-            outcome.fix_captions,
+            dataset_id,
             modal.number.value,
             modal.caption.value,
         )
         await respond(modal.interaction, screen)
     except Exception as exc:
         await report(modal.interaction, exc)
+
+
+# Buttons answered by a modal: it opens at once from the button's argument (Discord accepts a
+# modal only as the first answer, within 3 s); the daemon is asked once it is submitted.
+ModalOpener = Callable[["discord.Interaction[LoraBot]", str], Awaitable[None]]
+MODALS: Mapping[Action, ModalOpener] = MappingProxyType(
+    {Action.recaption: ask_caption, Action.fix_caption: fix_caption}
+)
 
 
 async def start_progress(

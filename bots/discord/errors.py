@@ -9,6 +9,7 @@ from discord import app_commands
 from bots.common import texts
 from bots.common.errors import DaemonUnavailable, RpcError
 from bots.common.screens import StaleAction
+from bots.discord.answering import acknowledge_command
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,12 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
 
 
 class Tree(app_commands.CommandTree[Any]):
-    """A command tree whose errors reach the person, not just the log."""
+    """A command tree that acknowledges every command as it arrives (Discord's 3 s) and
+    whose errors reach the person, not just the log."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        await acknowledge_command(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /

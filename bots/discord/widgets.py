@@ -4,6 +4,8 @@ from typing import Any
 
 import discord
 
+from bots.discord.answering import acknowledge_update
+
 
 class TextModal(discord.ui.Modal):
     """Asks for one line of text; keeps the answer and the submitting interaction on self."""
@@ -18,6 +20,7 @@ class TextModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await acknowledge_update(interaction)  # the answer needs the daemon: 3 s
         self.value, self.interaction = self.field.value, interaction
         self.stop()
 
@@ -38,5 +41,6 @@ class CaptionFixModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await acknowledge_update(interaction)  # the answer needs the daemon: 3 s
         self.interaction = interaction
         self.stop()

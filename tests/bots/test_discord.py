@@ -266,5 +266,7 @@ async def test_upload_without_a_conversation_says_how_to_start(
         "start one with /train",
         attachments={"image1": ("a.png", png(1))},
     )
-    assert reply.ephemeral
+    # /train upload answers the channel: deferred publicly before anything is known, so its
+    # answer — this one too — fills that "thinking…" message, as visible as it (Discord's rule).
+    assert not reply.ephemeral and reply.how == "followup"
     assert (await daemon.get("/v1/datasets", WHO))["datasets"] == []
