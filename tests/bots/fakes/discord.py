@@ -54,9 +54,12 @@ class Sent:
     files: list[tuple[str, bytes]]
     ephemeral: bool = False
     at: float = field(default_factory=time.monotonic)
+    token: str = ""  # the interaction a callback or follow-up answers
 
     @classmethod
-    def of(cls, how: str, msg: dict[str, Any], files: list[tuple[str, bytes]]) -> "Sent":
+    def of(
+        cls, how: str, msg: dict[str, Any], files: list[tuple[str, bytes]], token: str = ""
+    ) -> "Sent":
         """A log entry of a message payload as it is now."""
         return cls(
             how,
@@ -66,6 +69,7 @@ class Sent:
             msg["components"],
             files,
             bool(msg["flags"] & EPHEMERAL),
+            token=token,
         )
 
 
@@ -252,6 +256,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         channel_id: int,
         payload: dict[str, Any],
         files: list[tuple[str, bytes]],
+        token: str = "",
     ) -> dict[str, Any]:
         message_id = next(self._ids)
         attachments = [self._stored(name, data) for name, data in files]
@@ -265,7 +270,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             components=payload.get("components") or [],
         )
         self.messages[message_id] = msg
-        self.log.append(Sent.of(how, msg, files))
+        self.log.append(Sent.of(how, msg, files, token))
         return msg
 
     def _stored(self, name: str, data: bytes) -> dict[str, Any]:
@@ -315,7 +320,8 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     ) -> dict[str, Any]:
         """The "thinking…" message becomes the answer, as visible as the deferral chose."""
         flags = (int(payload.get("flags") or 0) & ~EPHEMERAL) | int(interaction.loading_flags or 0)
-        msg = self._create("followup", CHANNEL_ID, {**payload, "flags": flags}, files)
+        payload = {**payload, "flags": flags}
+        msg = self._create("followup", CHANNEL_ID, payload, files, interaction.token)
         interaction.original = int(msg["id"])
         return msg
 
@@ -339,7 +345,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             "interaction": {"id": str(interaction_id), "type": interaction.type}
         }
         if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
-            msg = self._create("callback", CHANNEL_ID, data, files)
+            msg = self._create("callback", CHANNEL_ID, data, files, token)
             interaction.original = int(msg["id"])
             out["resource"] = {"type": 4, "message": msg}
             out["interaction"]["response_message_id"] = msg["id"]
@@ -360,7 +366,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         interaction.webhook()
         if interaction.fills_loading():
             return self._fill_loading(interaction, payload, files)
-        return self._create("followup", CHANNEL_ID, payload, files)
+        return self._create("followup", CHANNEL_ID, payload, files, token)
 
     def _attachment_payload(self, attachment_id: str, name: str, size: int) -> dict[str, Any]:
         url = str(self.server.make_url(f"/attachments/{attachment_id}/{name}"))  # type: ignore[union-attr]
@@ -434,8 +440,18 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             await self._broadcast("INTERACTION_CREATE", payload)
         return custom_id
 
-    async def submit_modal(self, user_id: int, *values: str) -> None:
-        """The user fills the last modal's text fields, in order, and submits it."""
+    def button_message(self, custom_ids: list[str]) -> Sent:
+        """A message the bot sent earlier (before a restart, say) with these buttons."""
+        rows = [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": cid, "custom_id": cid}]}
+            for cid in custom_ids
+        ]
+        self._create("channel", CHANNEL_ID, {"content": "earlier", "components": rows}, [])
+        return self.log[-1]
+
+    async def submit_modal(self, user_id: int, *values: str) -> str:
+        """The user fills the last modal's text fields, in order, and submits it; returns the
+        submission's interaction token."""
         modal = self.modals[-1]
         field_ids = text_inputs(modal["components"])
         assert len(values) <= len(field_ids), f"the modal has {len(field_ids)} fields"
@@ -449,6 +465,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         message = None if source is None else self.messages[source]
         payload = self._base_interaction(5, user_id, data, message)
         await self._broadcast("INTERACTION_CREATE", payload)
+        return str(payload["token"])
 
     async def post(
         self, user_id: int, content: str, files: list[tuple[str, bytes]] | None = None
