@@ -95,23 +95,37 @@ async def estimate(
     return result
 
 
+def missing_base_model(offering: Offering, data_dir: Path) -> Issue | None:
+    """BASE_MODEL_MISSING when the offering's base model cannot be loaded here (a `builtin:`
+    one is built on first use, so it is never missing)."""
+    if base_model_available(offering.base_model, data_dir):
+        return None
+    return Issue(
+        "BASE_MODEL_MISSING",
+        f"the base model of {offering.id} ({offering.base_model}) is not installed",
+    )
+
+
+def unavailability(offering: Offering, data_dir: Path) -> Issue | None:
+    """Why the offering cannot train on this install, None when it can.
+
+    The one check behind both the offerings list (so the bots offer only what works) and
+    the preflight of every estimate and job.
+    """
+    if not offering.enabled:
+        return Issue("OFFERING_DISABLED", f"{offering.id} is not available for training yet")
+    return missing_base_model(offering, data_dir)
+
+
 def _check_offering(
     offering: Offering, params: dict[str, Any], data_dir: Path, result: Estimate
 ) -> None:
-    if not offering.enabled:
-        result.errors.append(
-            Issue("OFFERING_DISABLED", f"{offering.id} is not available for training yet")
-        )
+    unavailable = unavailability(offering, data_dir)
+    if unavailable is not None:
+        result.errors.append(unavailable)
     problems = offering.bounds.violations(params)
     if problems:
         result.errors.append(Issue("BOUNDS_EXCEEDED", "; ".join(problems)))
-    if not base_model_available(offering.base_model, data_dir):
-        result.errors.append(
-            Issue(
-                "BASE_MODEL_MISSING",
-                f"the base model of {offering.id} ({offering.base_model}) is not installed",
-            )
-        )
 
 
 async def check_daily_cap(

@@ -34,7 +34,7 @@ from core.db.models import Job, Model
 from core.economy import MarketRules
 from core.enums import ItemKind, JobKind, JobStatus
 from core.errors import NotFound
-from core.estimate import Issue, check_daily_cap, refusal
+from core.estimate import Issue, check_daily_cap, missing_base_model, refusal
 from core.generation.spec import GenerationSpec
 from core.jobs import get_job, list_jobs
 from core.ledger import lock_accounts
@@ -42,7 +42,6 @@ from core.models_registry import get_model
 from core.offerings import Generation, Offering, OfferingRegistry
 from core.paid_jobs import find_repeat, queue_paid_job
 from core.royalties import PaidItem
-from core.training.locations import base_model_available
 
 LORA_ROLE = "lora_diffusers"
 SEED_LIMIT = 2**31  # a picked seed is below it
@@ -165,8 +164,9 @@ async def _generating_offering(
         problems.append(f"the offering {model.offering_id!r} is gone")
     if offering is not None and offering.generation is None:
         problems.append(f"{offering.id} does not offer generation")
-    if offering is not None and not base_model_available(offering.base_model, data_dir):
-        problems.append(f"the base model of {offering.id} ({offering.base_model}) is missing")
+    missing = None if offering is None else missing_base_model(offering, data_dir)
+    if missing is not None:
+        problems.append(missing.message)
     try:
         await lora_key(blobs, model)
     except NotFound as exc:

@@ -4,6 +4,7 @@
 from typing import Any
 from urllib.parse import quote
 
+from bots.common.client_languages import LOOKUP_TIMEOUT_SECONDS
 from bots.common.errors import NotFoundError
 from bots.common.schemas import Actor
 from bots.common.transport import Transport, clean
@@ -25,10 +26,21 @@ class ConversationCalls(Transport):
     """A person's stored conversations (versioned: a stale write raises `StaleStateError`),
     and the progress messages a restarted bot resumes."""
 
-    async def conversation(self, actor: Actor, key: str) -> ConversationOut | None:
-        """The live conversation under `key`, None when there is none (or it expired)."""
+    async def conversation(
+        self, actor: Actor, key: str, *, quick: bool = False
+    ) -> ConversationOut | None:
+        """The live conversation under `key`, None when there is none (or it expired).
+
+        `quick`: one attempt within `LOOKUP_TIMEOUT_SECONDS`, for a read that an answer due
+        within seconds waits on (a Discord modal must open within 3 s of the press).
+        """
         try:
-            return await self._get(_path(key), actor, ConversationOut)
+            if not quick:
+                return await self._get(_path(key), actor, ConversationOut)
+            _, body = await self._call(
+                "GET", _path(key), actor, attempts=1, timeout=LOOKUP_TIMEOUT_SECONDS
+            )
+            return ConversationOut.model_validate(body)
         except NotFoundError:
             return None
 

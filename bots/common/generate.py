@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bots.common import media_texts, texts
+from bots.common import choices, media_texts, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError, QuoteError
@@ -83,6 +83,10 @@ def _cancel_button() -> Button:
     return Button(texts.BTN_CANCEL, Action.gen_cancel)
 
 
+def _model_label(model: ModelOut) -> str:
+    return f"{model.name} (#{model.id})"[:40]
+
+
 class GenerateFlow:
     """One person's generate conversation; every method moves `state` and returns a screen."""
 
@@ -103,11 +107,16 @@ class GenerateFlow:
         if not models:
             self.state.step = GenerateStep.cancelled
             return Screen(media_texts.NO_MODELS_TO_USE)
-        buttons = [
-            Button(f"{m.name} (#{m.id})"[:40], Action.gen_model, str(m.id))
-            for m in models[:MAX_MODELS]
-        ]
-        return Screen(media_texts.PICK_MODEL, chunk(buttons, 2))
+        offerings = await self.client.offerings(self.actor)
+        usable = [m for m in models if choices.can_generate(m, offerings)][:MAX_MODELS]
+        unusable = [m for m in models if not choices.can_generate(m, offerings)][:MAX_MODELS]
+        lines = [_model_label(m) for m in unusable]
+        note = [media_texts.MODELS_UNUSABLE.format(names=", ".join(lines))] if lines else []
+        if not usable:
+            self.state.step = GenerateStep.cancelled
+            return Screen("\n".join([media_texts.NO_MODEL_USABLE, *note]))
+        buttons = [Button(_model_label(m), Action.gen_model, str(m.id)) for m in usable]
+        return Screen("\n".join([media_texts.PICK_MODEL, *note]), chunk(buttons, 2))
 
     async def pick_model(self, model_id: int) -> Screen:
         """Generate with this model: ask for the prompt."""

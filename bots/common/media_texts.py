@@ -38,6 +38,7 @@ EMPTY_CAPTION = _("A caption cannot be empty: caption {n} is unchanged.")
 FIXED = _("Caption {n} fixed.")
 FIX_TITLE = _("Fix a caption")
 FIX_NUMBER = _("Number (1–{count})")
+FIX_NUMBER_ANY = _("Number in the list")
 PROMPT_NUMBER = _("Number")
 FIX_TEXT = _("New caption")
 CAPTIONS_FAILED = _(
@@ -52,6 +53,12 @@ BTN_CONTINUE_WITHOUT = _("Continue without captions")
 # -- generating images -------------------------------------------------------------------
 PICK_MODEL = _("Which of your LoRAs should I generate with?")
 NO_MODELS_TO_USE = _("You have no trained LoRA yet. Train one with /train first.")
+MODELS_UNUSABLE = _(
+    "Cannot generate on this server right now (what they need is not installed): {names}"
+)
+NO_MODEL_USABLE = _(
+    "None of your LoRAs can generate on this server right now: what they need is not installed."
+)
 ASK_PROMPT = _(
     "Generating with “{name}”. Send the prompt: what the picture should show. Put the "
     "trigger word {trigger} in it to call up your LoRA.\nSuggested: {suggested}"

@@ -101,6 +101,14 @@ PROMPT_TRIGGER = _("Trigger word")
 PROMPT_CAPTION = _("Caption")
 PICK_OFFERING = _("What should I train?")
 NO_OFFERINGS = _("No training is available right now. Please try again later.")
+# Listed without a button: the person sees what exists and why it cannot be picked here.
+OFFERINGS_UNAVAILABLE = _("Not available on this server right now:")
+UNAVAILABLE_OFFERING = _("• {title} — {reason}")
+UNAVAILABLE_REASONS = {
+    "BASE_MODEL_MISSING": _("its base model is not installed"),
+    "OFFERING_DISABLED": _("switched off by the operator"),
+}
+UNAVAILABLE_OTHER = _("not available")
 PICK_PRESET = _("{title}: pick a preset.")
 PRESET_LABEL = _("{name} ({steps} steps)")
 SUMMARY = _(

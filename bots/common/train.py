@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bots.common import advanced_texts, media_texts, texts, zip_import
+from bots.common import advanced_texts, choices, media_texts, texts, zip_import
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import InsufficientPointsError, QuoteError
@@ -283,18 +283,19 @@ class TrainFlow:
         return await self.set_trigger(self.suggested_trigger)
 
     async def _offerings_screen(self) -> Screen:
-        offerings = [o for o in await self.client.offerings(self.actor) if o.enabled]
+        listed = await self.client.offerings(self.actor)
+        offerings, unavailable = choices.trainable(listed), choices.unavailable_lines(listed)
         if not offerings:
             self.state.step = TrainStep.cancelled
-            return Screen(texts.NO_OFFERINGS)
+            return Screen("\n".join([texts.NO_OFFERINGS, *unavailable]))
         self.state.step = TrainStep.offering
         rows = chunk([Button(o.title or o.id, Action.pick_offering, o.id) for o in offerings], 2)
         rows.append([Button(texts.BTN_CANCEL, Action.cancel)])
-        return Screen(texts.PICK_OFFERING, rows)
+        return Screen("\n".join([texts.PICK_OFFERING, *unavailable]), rows)
 
     async def _offering(self, offering_id: str) -> OfferingOut:
-        for offering in await self.client.offerings(self.actor):
-            if offering.id == offering_id and offering.enabled:
+        for offering in choices.trainable(await self.client.offerings(self.actor)):
+            if offering.id == offering_id:
                 return offering
         raise StaleAction(offering_id)
 

@@ -2,11 +2,17 @@
 
 A button's custom_id carries everything (action, owner, journey token, argument), so a button
 still works after a restart; its press goes through `bots.common.dispatch` like Telegram's.
+
+Every press is acknowledged before the daemon is asked anything (`bots.discord.answering`):
+deferred as an update of its message, or — for the buttons in `MODALS` and ✎ — answered by
+opening the modal at once, from what the button itself carries.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
@@ -16,7 +22,8 @@ from bots.common.actions import Action
 from bots.common.advanced import AdvancedSettings
 from bots.common.dispatch import Outcome, Place, Press, dispatch
 from bots.common.progress import Render, cancel_row
-from bots.common.screens import Button, Expect, Screen
+from bots.common.screens import Button, Expect, Screen, StaleAction
+from bots.discord.answering import acknowledge_update, answer
 from bots.discord.care import ask_care
 from bots.discord.errors import report
 from bots.discord.i18n import localize
@@ -33,7 +40,9 @@ ACTION_TEMPLATE = (
     rf"lb:(?P<action>{'|'.join(re.escape(a) for a in Action)}):(?P<owner>\d+)"
     r":(?P<token>[\w-]*):(?P<arg>[^:]*)"
 )
-ANSWER_TEMPLATE = r"lbt:(?P<owner>\d+):(?P<token>[\w-]+)"
+# The suggestion (the modal's default) rides along when it fits, so ✎ opens without a lookup.
+ANSWER_TEMPLATE = r"lbt:(?P<owner>\d+):(?P<token>[\w-]+)(?::(?P<suggestion>.*))?"
+MAX_CUSTOM_ID = 100
 MAX_ROWS = 5
 MAX_PER_ROW = 5
 STYLES = {
@@ -67,12 +76,21 @@ class _OwnedButton:
         return cls.parse(match, getattr(item, "label", None) or cls.default_label)
 
     async def interaction_check(self, interaction: discord.Interaction[LoraBot], /) -> bool:
+        # The person's language first: one quick lookup (at most a second, see
+        # `client_languages`), so the modal or the answer is in their words, still in time.
         await localize(interaction)
         # Anyone can click in a channel; only the owner's presses count.
-        if interaction.user.id == self.owner:
-            return True
-        await interaction.response.send_message(str(texts.FOREIGN_BUTTON), ephemeral=True)
-        return False
+        if interaction.user.id != self.owner:
+            await interaction.response.send_message(str(texts.FOREIGN_BUTTON), ephemeral=True)
+            return False
+        if not self.opens_modal:
+            await acknowledge_update(interaction)
+        return True
+
+    @property
+    def opens_modal(self) -> bool:
+        """Whether the press is answered by a modal (then it must be the first answer)."""
+        return True
 
 
 class ActionButton(
@@ -99,9 +117,17 @@ class ActionButton(
         owner, token, arg = int(match["owner"]), match["token"], match["arg"]
         return cls(Action(match["action"]), owner, token, arg, label)
 
+    @property
+    def opens_modal(self) -> bool:
+        return self.action in MODALS
+
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
         try:
+            opener = MODALS.get(self.action)
+            if opener is not None:
+                await opener(interaction, self)
+                return
             async with bot.journeys.lock(user.id):
                 talk = await bot.journeys.load(user)
                 outcome = await dispatch(bot.client, self._press(interaction, talk))
@@ -110,19 +136,7 @@ class ActionButton(
                 if outcome.generating is not None:
                     talk.held.generating = outcome.generating
                 await bot.journeys.save(talk)
-                asks = (outcome.caption_for, outcome.fix_captions, outcome.care, outcome.form)
-                if all(ask is None for ask in asks):
-                    await show(interaction, outcome)
-                    return
-            # No lock is held while the person types.
-            if outcome.form is not None:
-                await ask_settings(interaction, outcome)
-            elif outcome.care is not None:
-                await ask_care(interaction, outcome, views_for(user.id))
-            elif outcome.caption_for is not None:
-                await ask_caption(interaction, outcome)
-            else:
-                await fix_caption(interaction, outcome)
+                await show(interaction, outcome)
         except Exception as exc:
             await report(interaction, exc)
 
@@ -146,30 +160,29 @@ class AnswerButton(
 
     default_label = "✎"
 
-    def __init__(self, owner: int, token: str, label: str = "✎") -> None:
+    def __init__(self, owner: int, token: str, label: str = "✎", suggestion: str = "") -> None:
         self.owner, self.token = owner, token
         custom_id = f"lbt:{owner}:{token}"
+        if suggestion and len(custom_id) + 1 + len(suggestion) <= MAX_CUSTOM_ID:
+            custom_id += f":{suggestion}"
+        self.suggestion = suggestion if custom_id.endswith(f":{suggestion}") else ""
+        # The label reads "✎ <prompt>": the modal asks for the same thing.
+        self.prompt = label.removeprefix(self.default_label).strip() or str(texts.ANSWER)
         super().__init__(discord.ui.Button(label=label[:80], custom_id=custom_id))
 
     @classmethod
     def parse(cls, match: re.Match[str], label: str) -> Self:
-        return cls(int(match["owner"]), match["token"], label)
+        return cls(int(match["owner"]), match["token"], label, match["suggestion"] or "")
 
     async def callback(self, interaction: discord.Interaction[LoraBot]) -> None:
         bot, user = interaction.client, interaction.user
-        try:
-            talk = await bot.journeys.load(user)
-            asked = talk.answerable(bot.client, self.token).prompt()
-            modal = TextModal(asked.prompt, asked.prompt, asked.suggestion)
-            await interaction.response.send_modal(modal)
-        except Exception as exc:
-            await report(interaction, exc)
-            return
+        modal = TextModal(self.prompt, self.prompt, self.suggestion)
+        await interaction.response.send_modal(modal)
         if await modal.wait() or modal.interaction is None or modal.value is None:
             return  # timed out: nothing changes
         try:
             async with bot.journeys.lock(user.id):
-                talk = await bot.journeys.load(user)  # again: it may have moved on meanwhile
+                talk = await bot.journeys.load(user)
                 screen = await talk.answerable(bot.client, self.token).text(modal.value)
                 await bot.journeys.save(talk)
             await respond(modal.interaction, screen, self.token)
@@ -187,7 +200,8 @@ def screen_view(screen: Screen, owner: int, token: str = "") -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     rows: list[list[discord.ui.Item[Any]]] = []
     if screen.expects is Expect.text:
-        rows.append([AnswerButton(owner, token, f"✎ {screen.prompt or texts.ANSWER}")])
+        label = f"✎ {screen.prompt or texts.ANSWER}"
+        rows.append([AnswerButton(owner, token, label, screen.suggestion)])
     rows.extend(
         [ActionButton(b.action, owner, token, b.arg, b.label) for b in row] for row in screen.rows
     )
@@ -206,15 +220,16 @@ async def respond(
     edit: bool = False,
     ephemeral: bool = False,
 ) -> None:
-    """Answer an interaction with a screen: a new message, or an edit of the pressed one."""
+    """Answer an interaction with a screen: a new message, or an edit of the pressed one
+    (its original message, once the press was deferred)."""
     view = screen_view(screen, interaction.user.id, token)
     text = content(screen.text)
-    if edit:
+    if edit and interaction.response.is_done():
+        await interaction.edit_original_response(content=text, view=view)
+    elif edit:
         await interaction.response.edit_message(content=text, view=view)
-    elif interaction.response.is_done():
-        await interaction.followup.send(text, view=view, ephemeral=ephemeral)
     else:
-        await interaction.response.send_message(text, view=view, ephemeral=ephemeral)
+        await answer(interaction, text, view=view, ephemeral=ephemeral)
 
 
 async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
@@ -226,40 +241,49 @@ async def show(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> N
         edit, private = place is Place.replace, place is Place.private
         await respond(interaction, outcome.screen, token, edit=edit, ephemeral=private)
     if outcome.files is not None:
-        if not interaction.response.is_done():
-            # Discord wants an answer within 3 s; the files may take longer to fetch.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        files = await outcome.files()
-        await send_outgoing(interaction.followup, files, views_for(interaction.user.id))
+        files = await outcome.files()  # the press was deferred: they may take a while
+        views = views_for(interaction.user.id)
+        private = outcome.place is Place.private
+        await send_outgoing(interaction.followup, files, views, private=private)
     if outcome.job is not None and interaction.channel_id is not None:
         await start_progress(
             interaction.client, interaction.channel_id, interaction.user, outcome.job
         )
 
 
-async def ask_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
-    """Ask for an image's caption in a modal, then save it."""
-    assert outcome.caption_for is not None and outcome.screen is not None
-    image = outcome.caption_for
-    title = texts.CAPTION_TITLE.format(image_id=image.image_id)
-    modal = TextModal(title, outcome.screen.prompt)
+def _ids(arg: str, count: int) -> list[int]:
+    """The `count` dot-separated ids of a button's argument; else it is not one of ours."""
+    parts = arg.split(".")
+    if len(parts) != count or not all(p.isascii() and p.isdigit() for p in parts):
+        raise StaleAction(arg)
+    return [int(p) for p in parts]
+
+
+async def ask_caption(interaction: discord.Interaction[LoraBot], arg: str) -> None:
+    """Ask for an image's caption in a modal (arg "<dataset id>.<image id>"), then save it."""
+    dataset_id, image_id = _ids(arg, 2)
+    asked = library.ask_caption(image_id)
+    modal = TextModal(texts.CAPTION_TITLE.format(image_id=image_id), asked.prompt)
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None or modal.value is None:
         return
     try:
         bot = interaction.client
         screen = await library.recaption(
-            bot.client, actor(interaction.user), image.dataset_id, image.image_id, modal.value
+            bot.client, actor(interaction.user), dataset_id, image_id, modal.value
         )
-        await modal.interaction.response.send_message(content(screen.text), ephemeral=True)
+        await answer(modal.interaction, content(screen.text), ephemeral=True)
     except Exception as exc:
         await report(modal.interaction, exc)
 
 
-async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
-    """Ask which caption and its new text in one modal, then write it and show the list."""
-    assert outcome.fix_captions is not None and outcome.screen is not None
-    modal = CaptionFixModal(media_texts.FIX_TITLE, outcome.screen.prompt, media_texts.FIX_TEXT)
+async def fix_caption(interaction: discord.Interaction[LoraBot], arg: str) -> None:
+    """Ask which caption and its new text in one modal (arg: the dataset's id), then write it
+    and show the list."""
+    (dataset_id,) = _ids(arg, 1)
+    modal = CaptionFixModal(
+        media_texts.FIX_TITLE, media_texts.FIX_NUMBER_ANY, media_texts.FIX_TEXT
+    )
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None:
         return
@@ -267,7 +291,7 @@ async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcom
         screen = await captions.fix(
             interaction.client.client,
             actor(interaction.user),
-            outcome.fix_captions,
+            dataset_id,
             modal.number.value,
             modal.caption.value,
         )
@@ -276,17 +300,19 @@ async def fix_caption(interaction: discord.Interaction[LoraBot], outcome: Outcom
         await report(modal.interaction, exc)
 
 
-async def ask_settings(interaction: discord.Interaction[LoraBot], outcome: Outcome) -> None:
-    """Ask every advanced setting in one modal, then show the summary with their price."""
-    assert outcome.form is not None and outcome.journey is not None
-    modal = FormModal(outcome.form)
+async def ask_settings(interaction: discord.Interaction[LoraBot], token: str) -> None:
+    """Ask every advanced setting in one modal, then show the summary with their price.
+
+    The form comes from the journey (its preset values and bounds), read with one quick
+    attempt so the modal still opens in time; the daemon prices the answers afterwards.
+    """
+    bot, user = interaction.client, interaction.user
+    talk = await bot.journeys.load(user, quick=True)
+    modal = FormModal(AdvancedSettings(talk.flow(bot.client, token)).form())
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None:
         return  # timed out: nothing changes
-    bot, user, token = interaction.client, interaction.user, outcome.journey.token
     try:
-        # The daemon prices the answers: acknowledged first, the summary follows.
-        await modal.interaction.response.defer(thinking=True)
         async with bot.journeys.lock(user.id):
             talk = await bot.journeys.load(user)  # again: it may have moved on meanwhile
             screen = await AdvancedSettings(talk.flow(bot.client, token)).submit(modal.answers)
@@ -296,16 +322,17 @@ async def ask_settings(interaction: discord.Interaction[LoraBot], outcome: Outco
         await report(modal.interaction, exc)
 
 
-def progress_render(bot: LoraBot, channel_id: int, message_id: int, owner: int) -> Render:
-    """How a job's progress message is edited: through the bot's REST on the channel message
-    (not an interaction's token, which dies after 15 minutes), so a later process can too."""
-    message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
-
-    async def render(text: str, rows: list[list[Button]]) -> None:
-        view = screen_view(Screen(text, rows), owner)
-        await message.edit(content=content(text), view=view)
-
-    return render
+# Buttons answered by a modal: it opens at once from what the button carries (Discord accepts
+# a modal only as the first answer, within 3 s); the daemon is asked once it is submitted.
+ModalOpener = Callable[["discord.Interaction[LoraBot]", "ActionButton"], Awaitable[None]]
+MODALS: Mapping[Action, ModalOpener] = MappingProxyType(
+    {
+        Action.recaption: lambda i, button: ask_caption(i, button.arg),
+        Action.fix_caption: lambda i, button: fix_caption(i, button.arg),
+        Action.care_ask: lambda i, button: ask_care(i, button.arg, views_for(i.user.id)),
+        Action.advanced: lambda i, button: ask_settings(i, button.token),
+    }
+)
 
 
 async def start_progress(
@@ -318,6 +345,18 @@ async def start_progress(
     await bot.progress.record(actor(user), job.id, "discord", channel_id, message.id)
     render = progress_render(bot, channel_id, message.id, user.id)
     bot.progress.follow(actor(user), job, channel_id, render, first.text)
+
+
+def progress_render(bot: LoraBot, channel_id: int, message_id: int, owner: int) -> Render:
+    """How a job's progress message is edited: through the bot's REST on the channel message
+    (not an interaction's token, which dies after 15 minutes), so a later process can too."""
+    message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+
+    async def render(text: str, rows: list[list[Button]]) -> None:
+        view = screen_view(Screen(text, rows), owner)
+        await message.edit(content=content(text), view=view)
+
+    return render
 
 
 async def resume_progress(bot: LoraBot) -> None:

@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bots.common import care_texts, dataset_edits
-from bots.common.dataset_care import CareField
-from bots.common.dispatch import Outcome
+from bots.common import care_texts, dataset_care, dataset_edits
+from bots.common.dataset_care import CareAsk, CareField
 from bots.discord.errors import report
 from bots.discord.render import ViewOf, actor, send_outgoing
 from bots.discord.widgets import TextModal
@@ -17,21 +16,19 @@ if TYPE_CHECKING:
     from bots.discord.main import LoraBot
 
 
-async def ask_care(
-    interaction: discord.Interaction[LoraBot], outcome: Outcome, views: ViewOf
-) -> None:
-    """Ask the question in a modal (no daemon call before: Discord's 3 s run from the press),
-    then do what the answer asks; a bad answer is said, and the button asks again."""
-    assert outcome.care is not None and outcome.screen is not None
-    question = outcome.care
+async def ask_care(interaction: discord.Interaction[LoraBot], arg: str, views: ViewOf) -> None:
+    """Ask the question the button's `arg` packs in a modal (no daemon call before: Discord's
+    3 s run from the press), then do what the answer asks; a bad answer is said, and the
+    button asks again."""
+    question = CareAsk.unpack(arg)
     title = care_texts.TITLE.format(dataset_id=question.dataset_id)
-    modal = TextModal(title, outcome.screen.prompt, long=question.field is CareField.description)
+    prompt = dataset_care.ask(question).prompt
+    modal = TextModal(title, prompt, long=question.field is CareField.description)
     await interaction.response.send_modal(modal)
     if await modal.wait() or modal.interaction is None or modal.value is None:
         return  # timed out: nothing changes
     answered_in = modal.interaction
     try:
-        await answered_in.response.defer(ephemeral=True, thinking=True)
         bot = interaction.client
         answered = await dataset_edits.answer(
             bot.client, actor(interaction.user), question, modal.value

@@ -9,6 +9,7 @@ from discord import app_commands
 from bots.common import texts
 from bots.common.errors import DaemonUnavailable, RpcError, StaleStateError
 from bots.common.screens import StaleAction
+from bots.discord.answering import acknowledge_command
 from bots.discord.i18n import localize
 
 log = structlog.get_logger(__name__)
@@ -44,9 +45,11 @@ async def report(interaction: discord.Interaction[Any], exc: BaseException) -> N
 
 
 class Tree(app_commands.CommandTree[Any]):
-    """A command tree whose errors reach the person, not just the log, in their language."""
+    """A command tree that acknowledges every command as it arrives (Discord's 3 s) and
+    whose errors reach the person, not just the log, in their language."""
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        await acknowledge_command(interaction)
         await localize(interaction)
         return True
 

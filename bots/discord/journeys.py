@@ -81,9 +81,10 @@ class Journeys:
         self.client = client
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def load(self, user: discord.abc.User) -> Talk:
-        """The person's conversations as stored now (none yet: empty, version 0)."""
-        stored = await self.client.conversation(actor(user), KEY)
+    async def load(self, user: discord.abc.User, *, quick: bool = False) -> Talk:
+        """The person's conversations as stored now (none yet: empty, version 0); `quick`:
+        one short attempt (see `ConversationCalls.conversation`)."""
+        stored = await self.client.conversation(actor(user), KEY, quick=quick)
         if stored is None:
             return Talk(user, as_read=Conversations().model_dump_json())
         held = Conversations.model_validate(stored.data)

@@ -63,11 +63,14 @@ async def send_outgoing(
     items: list[Outgoing],
     view_of: ViewOf | None = None,
     samples: SampleMessages | None = None,
+    *,
+    private: bool = False,
 ) -> None:
     """Send texts and files in order (documents and photos alike are attachments; an album is
-    one message with several); buttons as `view_of` makes them."""
+    one message with several); buttons as `view_of` makes them; `private`: ephemeral
+    (`channel` is then an interaction's follow-up webhook)."""
     for item in items:
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"ephemeral": True} if private else {}
         if item.rows and view_of is not None:
             extra["view"] = view_of(item.rows)
         if item.kind is OutKind.text:

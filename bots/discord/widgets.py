@@ -5,6 +5,7 @@ from typing import Any
 import discord
 
 from bots.common.screens import Form
+from bots.discord.answering import acknowledge_update
 
 MAX_FIELDS = 5  # text inputs in one modal
 
@@ -27,6 +28,7 @@ class TextModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await acknowledge_update(interaction)  # the answer needs the daemon: 3 s
         self.value, self.interaction = self.field.value, interaction
         self.stop()
 
@@ -47,6 +49,7 @@ class CaptionFixModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await acknowledge_update(interaction)  # the answer needs the daemon: 3 s
         self.interaction = interaction
         self.stop()
 
@@ -68,6 +71,7 @@ class FormModal(discord.ui.Modal):
         self.interaction: discord.Interaction[Any] | None = None
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await acknowledge_update(interaction)  # the answers need the daemon: 3 s
         self.answers = {name: text_input.value for name, text_input in self.inputs.items()}
         self.interaction = interaction
         self.stop()

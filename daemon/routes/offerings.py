@@ -1,11 +1,13 @@
 """What can be trained (offerings with their presets, bounds and base model) and the price
 of automatic captions."""
 
+from pathlib import Path
+
 from aiohttp import web
 
 from core.captioning.locations import captioner_available
-from core.offerings import Captioner
-from core.training.locations import base_model_available
+from core.estimate import missing_base_model, unavailability
+from core.offerings import Captioner, Offering
 from daemon.answers import json_answer
 from daemon.keys import OFFERINGS, SETTINGS
 from daemon.openapi import describe
@@ -21,13 +23,19 @@ routes = web.RouteTableDef()
 )
 async def get_offerings(request: web.Request) -> web.Response:
     data_dir = request.app[SETTINGS].data_dir
-    offerings = [
-        OfferingOut.of(o, available=base_model_available(o.base_model, data_dir))
-        for o in request.app[OFFERINGS].all()
-    ]
+    offerings = [_offering_out(o, data_dir) for o in request.app[OFFERINGS].all()]
     captioner = request.app[OFFERINGS].captioner
     shown = None if captioner is None else _captioner_out(captioner)
     return json_answer(OfferingsOut(offerings=offerings, captioner=shown))
+
+
+def _offering_out(offering: Offering, data_dir: Path) -> OfferingOut:
+    # The preflight's own check, so what is listed as available is what an estimate accepts.
+    return OfferingOut.of(
+        offering,
+        base_model=missing_base_model(offering, data_dir) is None,
+        unavailable=unavailability(offering, data_dir),
+    )
 
 
 def _captioner_out(captioner: Captioner) -> CaptionerOut:

@@ -5,8 +5,10 @@ from typing import TYPE_CHECKING, Self
 from pydantic import Field
 
 from daemon.schemas.common import Answer
+from daemon.schemas.jobs import IssueOut
 
 if TYPE_CHECKING:
+    from core.estimate import Issue
     from core.offerings import Offering
 
 
@@ -37,6 +39,15 @@ class OfferingOut(Answer):
     enabled: bool
     base_model: str
     base_model_available: bool
+    available: bool = Field(
+        description="It can train on this install: enabled, and its base model is installed "
+        "(or a `builtin:` one, built on first use)."
+    )
+    unavailable_reason: IssueOut | None = Field(
+        None,
+        description="Why not, when not available: OFFERING_DISABLED or BASE_MODEL_MISSING, "
+        "the same error an estimate or a job of it gets.",
+    )
     resolution: int
     min_images: int
     max_images: int
@@ -46,15 +57,21 @@ class OfferingOut(Answer):
     generation: GenerationOut | None = None
 
     @classmethod
-    def of(cls, offering: "Offering", *, available: bool) -> Self:
-        """An offering as clients see it; `available`: its base model is installed here."""
-        shown = set(cls.model_fields) - {"presets", "base_model_available", "generation"}
+    def of(cls, offering: "Offering", *, base_model: bool, unavailable: "Issue | None") -> Self:
+        """An offering as clients see it; `base_model`: its base model is installed here;
+        `unavailable`: why it cannot train here (None: it can)."""
+        computed = {"presets", "base_model_available", "available", "unavailable_reason"}
+        shown = set(cls.model_fields) - computed - {"generation"}
         return cls(
             **offering.model_dump(include=shown, exclude_none=True),
             presets={
                 name: PresetOut.model_validate(preset) for name, preset in offering.presets.items()
             },
-            base_model_available=available,
+            base_model_available=base_model,
+            available=unavailable is None,
+            unavailable_reason=None
+            if unavailable is None
+            else IssueOut.model_validate(unavailable),
             generation=None
             if offering.generation is None
             else GenerationOut.model_validate(offering.generation.model_dump()),

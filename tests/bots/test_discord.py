@@ -83,6 +83,10 @@ async def _to_summary(fake: FakeDiscord) -> Sent:
     # Every image has a caption: no automatic captions are offered.
     trigger = await _press(fake, refused, "Done", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
+    # No SD-1.5 base model here: listed with the reason, never a button.
+    assert "Stable Diffusion 1.5 LoRA — its base model is not installed" in offerings.content
+    labels = [c.get("label") or "" for row in offerings.components for c in row["components"]]
+    assert not any("Stable Diffusion" in label for label in labels)
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     return await _press(fake, presets, "fast", "Price:")
 
@@ -267,5 +271,7 @@ async def test_upload_without_a_conversation_says_how_to_start(
         "start one with /train",
         attachments={"image1": ("a.png", png(1))},
     )
-    assert reply.ephemeral
+    # /train upload answers the channel: deferred publicly before anything is known, so its
+    # answer — this one too — fills that "thinking…" message, as visible as it (Discord's rule).
+    assert not reply.ephemeral and reply.how == "followup"
     assert (await daemon.get("/v1/datasets", WHO))["datasets"] == []

@@ -252,6 +252,7 @@ def test_summary_shows_the_daemons_queue_outlook() -> None:
         enabled=True,
         base_model="tiny",
         base_model_available=True,
+        available=True,
         resolution=64,
         min_images=4,
         max_images=200,

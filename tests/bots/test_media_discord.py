@@ -37,7 +37,8 @@ async def _two_fields(fake: FakeDiscord, sent: Sent, label: str, values: tuple[s
     await fake.wait_modal(count + 1)
     mark = len(fake.log)
     await fake.submit_modal(USER, *values)
-    return await fake.wait_for(lambda s: s.how == "callback", after=mark)
+    # The modal's answer is deferred (the daemon is asked next): the list follows it.
+    return await fake.wait_for(lambda s: s.how == "followup", after=mark)
 
 
 async def _captions_reviewed(fake: FakeDiscord, daemon: Daemon) -> Sent:

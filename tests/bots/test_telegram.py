@@ -65,6 +65,10 @@ async def _to_summary(fake: FakeTelegram) -> Sent:
     offer = await _press(fake, refused, "Done", "2 of your images have no caption")
     trigger = await _press(fake, offer, "Skip", "Suggested: mycat")
     offerings = await _press(fake, trigger, "Use mycat", "What should I train?")
+    # No SD-1.5 base model here: listed with the reason, never a button.
+    assert "Stable Diffusion 1.5 LoRA — its base model is not installed" in offerings.text
+    rows = (offerings.markup or {}).get("inline_keyboard", [])
+    assert not any("Stable Diffusion" in b["text"] for row in rows for b in row)
     presets = await _press(fake, offerings, "Tiny LoRA", "pick a preset")
     return await _press(fake, presets, "fast", "Price:")
 

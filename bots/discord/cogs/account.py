@@ -23,13 +23,13 @@ class AccountCog(
     async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Welcome."""
         screen = await library.start(self.bot.client, actor(interaction.user))
-        await interaction.response.send_message(content(screen.text), ephemeral=True)
+        await interaction.followup.send(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="balance", description="Your points and recent ledger entries")
     async def balance(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Balance and ledger."""
         screen = await library.balance(self.bot.client, actor(interaction.user))
-        await interaction.response.send_message(content(screen.text), ephemeral=True)
+        await interaction.followup.send(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="link", description="Join your Telegram and Discord accounts")
     @app_commands.describe(code="A code from /link on Telegram; leave empty to get a code")
@@ -42,9 +42,9 @@ class AccountCog(
             screen = await library.link(self.bot.client, who, code)
         else:
             screen = await library.link_code(self.bot.client, who)
-        await interaction.response.send_message(content(screen.text), ephemeral=True)
+        await interaction.followup.send(content(screen.text), ephemeral=True)
 
     @app_commands.command(name="help", description="What this bot can do")
     async def help(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Help."""
-        await interaction.response.send_message(str(texts.HELP_DISCORD), ephemeral=True)
+        await interaction.followup.send(str(texts.HELP_DISCORD), ephemeral=True)

@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.common.generate import GenerateFlow, GenerateState
+from bots.discord.answering import PUBLIC
 from bots.discord.buttons import respond
 from bots.discord.cogs.base import BotCog
 from bots.discord.render import actor
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
 class GenerateCog(BotCog, commands.Cog):
     """The top-level /generate; its buttons and the prompt's modal go through `buttons`."""
 
-    @app_commands.command(name="generate", description="Generate images with one of your LoRAs")
+    @app_commands.command(
+        name="generate",
+        description="Generate images with one of your LoRAs",
+        extras={PUBLIC: True},
+    )
     async def generate(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Start the conversation: the person's models."""
         flow = GenerateFlow(self.bot.client, actor(interaction.user), GenerateState())

@@ -27,14 +27,11 @@ class InsightsCog(BotCog, commands.Cog):
     @app_commands.command(name="stats", description="Your trainings, costs and datasets")
     async def stats(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Trainings, success rate, durations, job costs and datasets of the last 30 days."""
-        # Three daemon calls and a drawn chart can pass Discord's 3 s to answer.
-        await interaction.response.defer(ephemeral=True, thinking=True)
         (item,) = await insights.stats(self.bot.client, actor(interaction.user))
         await _answer(interaction, item)
 
     @app_commands.command(name="spending", description="What you spent, bought and earned")
     async def spending(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Costs by type of the last 30 days against the 30 before."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         (item,) = await insights.spending(self.bot.client, actor(interaction.user))
         await _answer(interaction, item)

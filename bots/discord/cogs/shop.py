@@ -36,7 +36,7 @@ class ShopCog(BotCog, commands.Cog):
         for pack in packs[:MAX_BUTTONS]:
             assert pack.discord_sku_id is not None
             view.add_item(discord.ui.Button[Any](sku_id=int(pack.discord_sku_id)))
-        await interaction.response.send_message(content(screen.text), view=view, ephemeral=True)
+        await interaction.followup.send(content(screen.text), view=view, ephemeral=True)
 
     @commands.Cog.listener()
     async def on_entitlement_create(self, entitlement: discord.Entitlement) -> None:

@@ -10,6 +10,7 @@ from bots.common import i18n, languages
 from bots.common.downloads import too_large
 from bots.common.schemas import Upload
 from bots.common.train import TrainFlow, TrainState, TrainStep
+from bots.discord.answering import PUBLIC
 from bots.discord.buttons import respond, screen_view
 from bots.discord.cogs.base import BotCog
 from bots.discord.render import actor, content
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description="Train a LoRA"):
     """Starting the journey and collecting its images; its buttons go through `buttons`."""
 
-    @app_commands.command(name="start", description="Make or pick a dataset and train a LoRA")
+    @app_commands.command(
+        name="start", description="Make or pick a dataset and train a LoRA", extras={PUBLIC: True}
+    )
     async def start(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Start the journey."""
         flow = TrainFlow(self.bot.client, actor(interaction.user), TrainState())
@@ -33,7 +36,9 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
             await self.bot.journeys.save(talk)
         await respond(interaction, screen, flow.state.token)
 
-    @app_commands.command(name="upload", description="Add images to the dataset being built")
+    @app_commands.command(
+        name="upload", description="Add images to the dataset being built", extras={PUBLIC: True}
+    )
     @app_commands.describe(caption="Caption for these images (optional)")
     async def upload(
         self,
@@ -47,7 +52,6 @@ class TrainCog(BotCog, commands.GroupCog, group_name="train", group_description=
     ) -> None:
         """Images as slash-command attachments."""
         files = [a for a in (image1, image2, image3, image4, image5) if a is not None]
-        await interaction.response.defer(thinking=True)
         uploads, refused = await self._read(files, caption)
         journeys = self.bot.journeys
         async with journeys.lock(interaction.user.id):

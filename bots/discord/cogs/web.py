@@ -21,4 +21,4 @@ class WebCog(BotCog, commands.Cog):
     async def web(self, interaction: discord.Interaction["LoraBot"]) -> None:
         """Send the link privately."""
         screen = await web.web_link(self.bot.client, actor(interaction.user))
-        await interaction.response.send_message(content(screen.text), ephemeral=True)
+        await interaction.followup.send(content(screen.text), ephemeral=True)

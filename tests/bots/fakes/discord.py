@@ -4,6 +4,8 @@ It speaks what discord.py expects (HELLO, READY and GUILD_CREATE after IDENTIFY,
 callbacks with `with_response`, exact `application/json` content type, 429 with a `Via`
 header) and lets tests act as users: run slash commands, press buttons, submit modals, post
 messages with attachments, and buy consumable SKUs (`tests.bots.fakes.discord_entitlements`).
+Interactions are answered by Discord's rules, its 3-second window included
+(`tests.bots.fakes.discord_window`).
 """
 
 import asyncio
@@ -37,6 +39,7 @@ from tests.bots.fakes.discord_payloads import (
     text_inputs,
     user_payload,
 )
+from tests.bots.fakes.discord_window import Pending
 from tests.bots.fakes.sent_log import SentLog
 
 
@@ -52,9 +55,12 @@ class Sent:
     files: list[tuple[str, bytes]]
     ephemeral: bool = False
     at: float = field(default_factory=time.monotonic)
+    token: str = ""  # the interaction a callback or follow-up answers
 
     @classmethod
-    def of(cls, how: str, msg: dict[str, Any], files: list[tuple[str, bytes]]) -> "Sent":
+    def of(
+        cls, how: str, msg: dict[str, Any], files: list[tuple[str, bytes]], token: str = ""
+    ) -> "Sent":
         """A log entry of a message payload as it is now."""
         return cls(
             how,
@@ -64,6 +70,7 @@ class Sent:
             msg["components"],
             files,
             bool(msg["flags"] & EPHEMERAL),
+            token=token,
         )
 
 
@@ -77,7 +84,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     files: dict[str, bytes] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
     modals: list[dict[str, Any]] = field(default_factory=list)
-    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    callbacks: list[Pending] = field(default_factory=list)
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
     limited: list[tuple[str, float]] = field(default_factory=list)
     dm_forbidden: set[int] = field(default_factory=set)
@@ -216,7 +223,7 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             case ("POST", ["webhooks", _, token]):
                 return self._followup(token, payload, files)
             case ("PATCH", ["webhooks", _, token, "messages", message_id]):
-                return self._edit(self._webhook_message(token, message_id), payload, files)
+                return self._edit_webhook_message(token, message_id, payload, files)
             case ("GET", ["webhooks", _, token, "messages", message_id]):
                 return self._webhook_message(token, message_id)
             case ("POST", ["users", "@me", "channels"]):
@@ -254,7 +261,6 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         channel_id: int,
         payload: dict[str, Any],
         files: list[tuple[str, bytes]],
-        *,
         token: str = "",
     ) -> dict[str, Any]:
         message_id = next(self._ids)
@@ -267,10 +273,9 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             attachments,
             flags=int(payload.get("flags") or 0),
             components=payload.get("components") or [],
-            webhook_token=token,
         )
         self.messages[message_id] = msg
-        self.log.append(Sent.of(how, msg, files))
+        self.log.append(Sent.of(how, msg, files, token))
         return msg
 
     def _stored(self, name: str, data: bytes) -> dict[str, Any]:
@@ -298,18 +303,38 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         return msg
 
     def _webhook_message(self, token: str, message_id: str) -> dict[str, Any]:
-        if message_id == "@original":
-            for msg in reversed(self.messages.values()):
-                if msg.get("webhook_token") == token:
-                    return msg
-            raise web.HTTPNotFound()
-        return self.messages[int(message_id)]
+        interaction = self._interaction(token)
+        interaction.webhook()
+        if message_id != "@original":
+            return self.messages[int(message_id)]
+        if interaction.original is None:
+            raise DiscordApiError(404, "Unknown Message", 10008)
+        return self.messages[interaction.original]
 
-    def _interaction(self, token: str) -> dict[str, Any]:
+    def _edit_webhook_message(
+        self, token: str, message_id: str, payload: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        interaction = self._interaction(token)
+        interaction.webhook()
+        if message_id == "@original" and interaction.fills_loading():
+            return self._fill_loading(interaction, payload, files)
+        return self._edit(self._webhook_message(token, message_id), payload, files)
+
+    def _fill_loading(
+        self, interaction: Pending, payload: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        """The "thinking…" message becomes the answer, as visible as the deferral chose."""
+        flags = (int(payload.get("flags") or 0) & ~EPHEMERAL) | int(interaction.loading_flags or 0)
+        payload = {**payload, "flags": flags}
+        msg = self._create("followup", CHANNEL_ID, payload, files, interaction.token)
+        interaction.original = int(msg["id"])
+        return msg
+
+    def _interaction(self, token: str) -> Pending:
         for cb in self.callbacks:
-            if cb["token"] == token:
+            if cb.token == token:
                 return cb
-        raise web.HTTPNotFound()
+        raise DiscordApiError(404, "Unknown Webhook", 10015)
 
     def _callback(
         self,
@@ -320,16 +345,18 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     ) -> dict[str, Any]:
         interaction = self._interaction(token)
         kind, data = payload["type"], payload.get("data") or {}
-        interaction["responses"].append(payload)
+        interaction.respond(payload)
         out: dict[str, Any] = {
-            "interaction": {"id": str(interaction_id), "type": interaction["type"]}
+            "interaction": {"id": str(interaction_id), "type": interaction.type}
         }
         if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
-            msg = self._create("callback", CHANNEL_ID, data, files, token=token)
+            msg = self._create("callback", CHANNEL_ID, data, files, token)
+            interaction.original = int(msg["id"])
             out["resource"] = {"type": 4, "message": msg}
             out["interaction"]["response_message_id"] = msg["id"]
         elif kind == 7:  # UPDATE_MESSAGE
-            msg = self._edit(self.messages[int(interaction["message_id"])], data, files)
+            assert interaction.message_id is not None
+            msg = self._edit(self.messages[interaction.message_id], data, files)
             out["resource"] = {"type": 7, "message": msg}
         elif kind == 9:  # MODAL
             self.modals.append({**data, "token": token})
@@ -340,8 +367,11 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     def _followup(
         self, token: str, payload: dict[str, Any], files: list[tuple[str, bytes]]
     ) -> dict[str, Any]:
-        self._interaction(token)
-        return self._create("followup", CHANNEL_ID, payload, files, token=token)
+        interaction = self._interaction(token)
+        interaction.webhook()
+        if interaction.fills_loading():
+            return self._fill_loading(interaction, payload, files)
+        return self._create("followup", CHANNEL_ID, payload, files, token)
 
     def _attachment_payload(self, attachment_id: str, name: str, size: int) -> dict[str, Any]:
         url = str(self.server.make_url(f"/attachments/{attachment_id}/{name}"))  # type: ignore[union-attr]
@@ -358,12 +388,17 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
     def _member(self, user_id: int) -> dict[str, Any]:
         return member_payload(user_id, self.users.setdefault(user_id, f"user{user_id}"))
 
-    def _base_interaction(self, kind: int, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    def _base_interaction(
+        self, kind: int, user_id: int, data: dict[str, Any], message: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         interaction_id = next(self._ids)
         token = f"itoken{interaction_id}"
         payload = interaction_payload(interaction_id, token, kind, self._member(user_id), data)
         payload["locale"] = self.locales.get(user_id, payload["locale"])
-        self.callbacks.append({"token": token, "type": kind, "responses": [], "message_id": None})
+        if message is not None:
+            payload["message"] = message
+        message_id = None if message is None else int(message["id"])
+        self.callbacks.append(Pending(token, kind, message_id))
         return payload
 
     def upload(self, name: str, data: bytes) -> dict[str, Any]:
@@ -406,16 +441,23 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
         msg = self.messages[sent.message_id]
         custom_id = button_id(msg, label_part)
         for _ in range(times):
-            payload = self._base_interaction(
-                3, user_id, {"custom_id": custom_id, "component_type": 2}
-            )
-            payload["message"] = msg
-            self.callbacks[-1]["message_id"] = msg["id"]
+            data = {"custom_id": custom_id, "component_type": 2}
+            payload = self._base_interaction(3, user_id, data, msg)
             await self._broadcast("INTERACTION_CREATE", payload)
         return custom_id
 
-    async def submit_modal(self, user_id: int, *values: str) -> None:
-        """The user fills the last modal's text fields, in order, and submits it."""
+    def button_message(self, custom_ids: list[str]) -> Sent:
+        """A message the bot sent earlier (before a restart, say) with these buttons."""
+        rows = [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": cid, "custom_id": cid}]}
+            for cid in custom_ids
+        ]
+        self._create("channel", CHANNEL_ID, {"content": "earlier", "components": rows}, [])
+        return self.log[-1]
+
+    async def submit_modal(self, user_id: int, *values: str) -> str:
+        """The user fills the last modal's text fields, in order, and submits it; returns the
+        submission's interaction token."""
         modal = self.modals[-1]
         field_ids = text_inputs(modal["components"])
         assert len(values) <= len(field_ids), f"the modal has {len(field_ids)} fields"
@@ -424,7 +466,12 @@ class FakeDiscord(Entitlements, SentLog[Sent]):
             for field_id, value in zip(field_ids, values, strict=False)
         ]
         data = {"custom_id": modal["custom_id"], "components": components}
-        await self._broadcast("INTERACTION_CREATE", self._base_interaction(5, user_id, data))
+        # A modal opened from a button carries that button's message, as Discord sends it.
+        source = self._interaction(modal["token"]).message_id
+        message = None if source is None else self.messages[source]
+        payload = self._base_interaction(5, user_id, data, message)
+        await self._broadcast("INTERACTION_CREATE", payload)
+        return str(payload["token"])
 
     async def fill_modal(self, user_id: int, answers: dict[str, str]) -> None:
         """The user types into the last modal's fields whose label contains a key of `answers`
