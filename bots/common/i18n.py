@@ -82,6 +82,19 @@ def _(message: str) -> str:
     return cast(str, LazyProxy(gettext, message, enable_cache=False))
 
 
+def filled(text: str, **fields: object) -> str:
+    """A lazy text with some of its `{fields}` filled now (limits, say) and translated each
+    time it is used, like `_`; the rest stay for a later `.format()`."""
+    return cast(str, LazyProxy(lambda: str(text).format_map(_Keep(fields)), enable_cache=False))
+
+
+class _Keep(dict[str, object]):
+    """Leaves a `{field}` that is not filled as it is, for a later `.format()`."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def set_locale(language: str | None, platform_locale: str | None = None) -> str:
     """Answer in `language` (else the platform locale's, else English) from here on, in this
     task and the tasks it starts (an interaction's own task, say)."""

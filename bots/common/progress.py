@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable
 
 import structlog
 
-from bots.common import texts
+from bots.common import i18n, texts
 from bots.common.actions import Action
 from bots.common.client import DaemonClient
 from bots.common.errors import DaemonUnavailable, RpcError
@@ -133,9 +133,18 @@ class ProgressBoard:
             # Chats are throttled by the platform's integer id, as when the message was sent;
             # `shown` is unknown, so the first poll edits the message with the state of now.
             chat = int(found.chat_id) if found.chat_id.lstrip("-").isdigit() else found.chat_id
-            resumed += self._track(actor, found.job_id, chat, render_for(found), "")
+            # No person is in context at start-up: the tracker (which copies the context as
+            # it starts) speaks the owner's language as the daemon keeps it.
+            with i18n.use_locale(await self._language(actor)):
+                resumed += self._track(actor, found.job_id, chat, render_for(found), "")
         log.info("progress_messages_resumed", platform=platform, count=resumed)
         return resumed
+
+    async def _language(self, actor: Actor) -> str | None:
+        try:
+            return (await self.client.language(actor)).language
+        except (DaemonUnavailable, RpcError):
+            return None  # English, as a message with no known reader
 
     def _finished(self, job_id: int) -> Callable[[asyncio.Task[JobOut]], None]:
         def done(task: asyncio.Task[JobOut]) -> None:
