@@ -94,7 +94,7 @@ def _sheet_text(title: str, shown: list[ImageOut], first: int) -> str:
             care_texts.SHEET_LINE.format(n=n, caption=_short(i.caption, width))
             for n, i in enumerate(shown, first)
         ]
-        text = "\n".join([title, *lines, care_texts.SHEET_NEXT])
+        text = "\n".join(map(str, [title, *lines, care_texts.SHEET_NEXT]))
         if len(text) <= MAX_SHEET_TEXT:
             return text
     return text[:MAX_SHEET_TEXT]

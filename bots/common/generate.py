@@ -114,9 +114,9 @@ class GenerateFlow:
         note = [media_texts.MODELS_UNUSABLE.format(names=", ".join(lines))] if lines else []
         if not usable:
             self.state.step = GenerateStep.cancelled
-            return Screen("\n".join([media_texts.NO_MODEL_USABLE, *note]))
+            return Screen("\n".join(map(str, [media_texts.NO_MODEL_USABLE, *note])))
         buttons = [Button(_model_label(m), Action.gen_model, str(m.id)) for m in usable]
-        return Screen("\n".join([media_texts.PICK_MODEL, *note]), chunk(buttons, 2))
+        return Screen("\n".join(map(str, [media_texts.PICK_MODEL, *note])), chunk(buttons, 2))
 
     async def pick_model(self, model_id: int) -> Screen:
         """Generate with this model: ask for the prompt."""

@@ -287,11 +287,11 @@ class TrainFlow:
         offerings, unavailable = choices.trainable(listed), choices.unavailable_lines(listed)
         if not offerings:
             self.state.step = TrainStep.cancelled
-            return Screen("\n".join([texts.NO_OFFERINGS, *unavailable]))
+            return Screen("\n".join(map(str, [texts.NO_OFFERINGS, *unavailable])))
         self.state.step = TrainStep.offering
         rows = chunk([Button(o.title or o.id, Action.pick_offering, o.id) for o in offerings], 2)
         rows.append([Button(texts.BTN_CANCEL, Action.cancel)])
-        return Screen("\n".join([texts.PICK_OFFERING, *unavailable]), rows)
+        return Screen("\n".join(map(str, [texts.PICK_OFFERING, *unavailable])), rows)
 
     async def _offering(self, offering_id: str) -> OfferingOut:
         for offering in choices.trainable(await self.client.offerings(self.actor)):

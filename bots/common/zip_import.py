@@ -46,7 +46,7 @@ def is_zip(upload: Upload) -> bool:
 
 
 def _refused(filename: str, message: str, code: RefusalCode) -> RefusedImage:
-    return RefusedImage(filename=filename, code=code, message=message)
+    return RefusedImage(filename=filename, code=code, message=str(message))
 
 
 def _skipped(path: str) -> bool:

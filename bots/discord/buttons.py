@@ -322,6 +322,9 @@ async def ask_settings(interaction: discord.Interaction[LoraBot], token: str) ->
         await report(modal.interaction, exc)
 
 
+# The modal built from the journey (its preset values and bounds do not fit in a custom_id):
+# read with one quick attempt first, so a press without the daemon is told so in time.
+FORM_FROM_JOURNEY = frozenset({Action.advanced})
 # Buttons answered by a modal: it opens at once from what the button carries (Discord accepts
 # a modal only as the first answer, within 3 s); the daemon is asked once it is submitted.
 ModalOpener = Callable[["discord.Interaction[LoraBot]", "ActionButton"], Awaitable[None]]

@@ -95,7 +95,9 @@ class DaemonStorage(BaseStorage):
     async def _record(self, key: StorageKey) -> Record:
         name, records = self.key_builder.build(key), self._records()
         if name not in records:
-            stored = await self.client.conversation(_actor(key.user_id), name)
+            # aiogram reads the state before routing every update, a payment's pre-checkout
+            # too (Telegram waits 10 s for it): one quick attempt, not the client's retries.
+            stored = await self.client.conversation(_actor(key.user_id), name, quick=True)
             records[name] = Record.of(key.user_id, stored)
         return records[name]
 

@@ -39,7 +39,7 @@ async def test_only_what_can_train_here_is_a_button(rpc: DaemonClient, alice: Ac
     assert flow.state.step is TrainStep.offering
     picks = [b.arg for b in screen.buttons if b.action is Action.pick_offering]
     assert picks == ["tiny-lora", "tiny-flux-lora"]
-    assert screen.text.startswith(texts.PICK_OFFERING)
+    assert screen.text.startswith(str(texts.PICK_OFFERING))
     for title in MISSING:
         assert f"• {title} — its base model is not installed" in screen.text
 
@@ -68,7 +68,7 @@ async def test_nothing_available_says_so(
     async with DaemonClient(daemon.url, RPC_TOKEN, attempts=2) as rpc:
         flow, screen = await _at_offerings(rpc, alice)
     assert screen.buttons == [] and flow.state.step is TrainStep.cancelled
-    assert screen.text.startswith(texts.NO_OFFERINGS)
+    assert screen.text.startswith(str(texts.NO_OFFERINGS))
     assert "• Tiny LoRA (demo, trains on a CPU in seconds) — switched off by the operator" in (
         screen.text
     )
@@ -95,11 +95,11 @@ async def test_generate_offers_only_models_that_can_generate_here(
     flow = GenerateFlow(rpc, alice, GenerateState())
     nothing = await flow.begin()
     assert nothing.buttons == [] and flow.state.step is GenerateStep.cancelled
-    assert nothing.text.startswith(media_texts.NO_MODEL_USABLE)
+    assert nothing.text.startswith(str(media_texts.NO_MODEL_USABLE))
     assert f"(#{sdxl})" in nothing.text
 
     tiny = await _model(daemon, alice, "tiny-lora", tmp_path)
     flow = GenerateFlow(rpc, alice, GenerateState())
     screen = await flow.begin()
     assert [b.arg for b in screen.buttons] == [str(tiny)]
-    assert screen.text.startswith(media_texts.PICK_MODEL) and f"(#{sdxl})" in screen.text
+    assert screen.text.startswith(str(media_texts.PICK_MODEL)) and f"(#{sdxl})" in screen.text

@@ -12,9 +12,12 @@ from bots.common.screens import StaleAction
 log = structlog.get_logger(__name__)
 
 
-async def _reply(event: ErrorEvent, text: str) -> None:
+async def _reply(event: ErrorEvent, text: str, checkout: str = texts.CHECKOUT_FAILED) -> None:
     update = event.update
-    if update.callback_query is not None:
+    if update.pre_checkout_query is not None:
+        # Telegram cancels a payment whose pre-checkout is not answered in 10 s: refuse it.
+        await update.pre_checkout_query.answer(ok=False, error_message=str(checkout))
+    elif update.callback_query is not None:
         await update.callback_query.answer(text[:200], show_alert=True)
     elif update.message is not None:
         await update.message.answer(text)
@@ -34,7 +37,7 @@ async def on_rpc_error(event: ErrorEvent) -> None:
 async def on_daemon_down(event: ErrorEvent) -> None:
     """The daemon is unreachable."""
     log.warning("daemon_unavailable", error=str(event.exception))
-    await _reply(event, str(texts.DAEMON_DOWN))
+    await _reply(event, str(texts.DAEMON_DOWN), texts.CHECKOUT_DOWN)
 
 
 async def on_stale(event: ErrorEvent) -> None:
