@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 
-from bots.common.i18n import _, gettext, ngettext
-from core.naming import NamingProblem
+from bots.common.i18n import _, filled, gettext, ngettext
+from core.naming import MAX_NAME_CHARS, MAX_TRIGGER_CHARS, NamingProblem
 from daemon.schemas import (
     AccountOut,
     DatasetOut,
@@ -81,18 +81,18 @@ ASK_TRIGGER = _(
 # What to say when a typed name or trigger word breaks the daemon's rule (`core.naming`);
 # formatted with `max` (the rule's length) and, for trigger words, the suggested word.
 NAMING_PROBLEM = {
-    NamingProblem.name_length: (
-        _("A dataset name needs 1 to {max} characters. Try another name.")
+    NamingProblem.name_length: filled(
+        _("A dataset name needs 1 to {max} characters. Try another name."), max=MAX_NAME_CHARS
     ),
-    NamingProblem.name_control_chars: (
-        _("A dataset name cannot contain invisible or control characters. Try another name.")
+    NamingProblem.name_control_chars: _(
+        "A dataset name cannot contain invisible or control characters. Try another name."
     ),
-    NamingProblem.trigger_length: (_("A trigger word is 1–{max} characters, e.g. {suggested}.")),
-    NamingProblem.trigger_chars: (
-        _(
-            "A trigger word is one word of letters A–Z, digits, “_” or “-”, without spaces, "
-            "dots or accents, e.g. {suggested}."
-        )
+    NamingProblem.trigger_length: filled(
+        _("A trigger word is 1–{max} characters, e.g. {suggested}."), max=MAX_TRIGGER_CHARS
+    ),
+    NamingProblem.trigger_chars: _(
+        "A trigger word is one word of letters A–Z, digits, “_” or “-”, without spaces, "
+        "dots or accents, e.g. {suggested}."
     ),
 }
 # The labels of typed answers, for front-ends that ask in a form (Discord modals).

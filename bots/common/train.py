@@ -19,7 +19,6 @@ from bots.common.screens import Button, Expect, Screen, StaleAction, chunk
 from bots.common.tuning import Number, Tuning
 from core.enums import JobKind
 from core.naming import (
-    MAX_NAME_CHARS,
     MAX_TRIGGER_CHARS,
     check_dataset_name,
     check_trigger_word,
@@ -161,7 +160,7 @@ class TrainFlow:
         name = name.strip()
         problem = check_dataset_name(name)
         if problem is not None:
-            text = texts.NAMING_PROBLEM[problem].format(max=MAX_NAME_CHARS)
+            text = texts.NAMING_PROBLEM[problem]
             return Screen(text, expects=Expect.text, prompt=texts.PROMPT_DATASET_NAME)
         dataset = await self.client.create_dataset(self.actor, name)
         self.state.dataset_id, self.state.dataset_name = dataset.id, dataset.name
@@ -262,7 +261,7 @@ class TrainFlow:
         suggested = self.suggested_trigger
         # The word is not in the button: a long one would not fit Telegram's 64 bytes.
         rows = [[Button(texts.BTN_USE.format(word=suggested), Action.use_trigger)]]
-        text = template.format(suggested=suggested, max=MAX_TRIGGER_CHARS)
+        text = template.format(suggested=suggested)
         text += f"\n{note}" if note else ""
         return Screen(text, rows, Expect.text, prompt=texts.PROMPT_TRIGGER, suggestion=suggested)
 

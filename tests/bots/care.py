@@ -37,7 +37,7 @@ ZIP_ENTRIES = {
 
 def zip_refusals(text: str) -> None:
     """The acknowledgement of ZIP_ENTRIES: three added, the two bad files with their reasons."""
-    assert "Added 3 image(s)" in text and "now has 3" in text
+    assert "Added 3 images" in text and "now has 3" in text
     assert "✗ notes.pdf: not an image (PNG, JPEG or WebP) nor a .txt caption" in text
     assert "✗ broken.png:" in text and "._cat1" not in text
 

@@ -42,7 +42,7 @@ async def test_zip_import_and_a_file_too_large_to_download(
     fake.send_document(USER, bytes(DOWNLOAD_LIMIT + 1), "huge.png", "image/png")
     refused = await fake.wait_text("✗ huge.png:", after=mark)
     assert "the file has 20 MB, more than the 20 MB I can fetch from Telegram" in refused.text
-    assert "Added 0 image(s)" in refused.text and "now has 3" in refused.text
+    assert "Added 0 images" in refused.text and "now has 3" in refused.text
     assert "getFile" not in fake.calls[calls:]  # answered before any download
 
 
@@ -129,4 +129,4 @@ async def test_a_question_aside_keeps_the_journey_collecting_images(
     await _say(fake, "Kitten", "Renamed to “Kitten”.")
     mark = len(fake.log)
     fake.send_photo(USER, png(7), caption="a cat on a chair")
-    assert "now has 1" in (await fake.wait_text("Added 1 image(s)", after=mark)).text
+    assert "now has 1" in (await fake.wait_text("Added 1 image —", after=mark)).text
